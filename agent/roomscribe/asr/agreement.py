@@ -1,0 +1,77 @@
+"""LocalAgreement: commit what two consecutive hypotheses agree on.
+
+The idea of ``HypothesisBuffer`` in ufal/whisper_streaming: every new decode of
+the growing utterance is compared with the previous one; their longest common
+prefix (after the words already committed) is committed. Words are compared
+case- and punctuation-insensitively, and the newest spelling is kept, so a
+sentence-ending period seen only in the newer decode is committed with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from roomscribe.asr.events import Word
+
+_NON_WORD = re.compile(r"[^\w']+")
+_MAX_NGRAM = 5
+_OVERLAP_WINDOW_S = 1.0
+_TIME_SLACK_S = 0.1
+
+
+def word_key(text: str) -> str:
+    """Comparison key of a word: lower case, punctuation removed."""
+    return _NON_WORD.sub("", text.lower())
+
+
+class LocalAgreement:
+    """Tracks committed and tentative words of one stream (absolute times)."""
+
+    def __init__(self) -> None:
+        self._committed_end = 0.0
+        self._committed_tail: list[Word] = []
+        self._previous: list[Word] = []
+
+    @property
+    def committed_end(self) -> float:
+        return self._committed_end
+
+    @property
+    def tentative(self) -> list[Word]:
+        """Words of the latest hypothesis after the committed ones."""
+        return list(self._previous)
+
+    def insert(self, words: Sequence[Word]) -> list[Word]:
+        """Add a new hypothesis; returns the words it newly commits."""
+        new = [w for w in words if w.start > self._committed_end - _TIME_SLACK_S]
+        new = self._drop_overlap(new)
+        committed: list[Word] = []
+        for old, cur in zip(self._previous, new, strict=False):
+            if word_key(old.text) != word_key(cur.text):
+                break
+            committed.append(cur)
+        self._previous = new[len(committed) :]
+        if committed:
+            self._committed_end = committed[-1].end
+            self._committed_tail = (self._committed_tail + committed)[-_MAX_NGRAM:]
+        return committed
+
+    def reset(self, time: float) -> None:
+        """Forget the tentative words; nothing before ``time`` will be committed."""
+        self._previous = []
+        self._committed_end = max(self._committed_end, time)
+
+    def _drop_overlap(self, new: list[Word]) -> list[Word]:
+        # A decode that starts before the committed end may repeat its last
+        # words with slightly earlier times; drop the repeated n-gram.
+        if not new or not self._committed_tail:
+            return new
+        if abs(new[0].start - self._committed_end) > _OVERLAP_WINDOW_S:
+            return new
+        tail = [word_key(w.text) for w in self._committed_tail]
+        head = [word_key(w.text) for w in new]
+        for n in range(min(len(tail), len(head), _MAX_NGRAM), 0, -1):
+            if tail[-n:] == head[:n]:
+                return new[n:]
+        return new

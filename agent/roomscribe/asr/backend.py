@@ -1,0 +1,55 @@
+"""The contract between the streaming policy and a speech recognizer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from roomscribe.asr.events import Word
+
+SAMPLE_RATE = 16_000
+"""Every stream and backend in the core works on 16 kHz mono float32 audio."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeRequest:
+    """Recognize ``audio`` (16 kHz mono float32 in [-1, 1])."""
+
+    audio: NDArray[np.float32]
+    prompt: str = ""
+    """Previously committed text of the same stream, as decoding context."""
+    language: str | None = None
+    """Language code, or ``None`` to detect it from this audio."""
+    final: bool = False
+    """A final decode may spend more compute (wider beam) than an interim one."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeResult:
+    """Words with times relative to the start of the request's audio."""
+
+    words: tuple[Word, ...]
+    language: str
+    language_probability: float
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+    @property
+    def text(self) -> str:
+        return "".join(w.text for w in self.words).strip()
+
+
+class Backend(Protocol):
+    """A speech recognizer that decodes a batch of independent requests."""
+
+    @property
+    def multilingual(self) -> bool: ...
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        """Decode each request; results are in request order."""
+        ...

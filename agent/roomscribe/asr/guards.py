@@ -1,0 +1,90 @@
+"""Hallucination guards: Whisper's known failure modes on non-speech."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from roomscribe.asr.agreement import word_key
+from roomscribe.asr.backend import DecodeResult
+from roomscribe.asr.events import Word
+
+_ANNOTATION = re.compile(r"^\s*[\[(*♪♫#].*[\])*♪♫#]?\s*$|^\s*[♪♫]+\s*$")
+_MUSIC_SYMBOLS = set("♪♫♬♩")
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOptions:
+    no_speech_threshold: float = 0.6
+    """With a low log-probability, this no-speech probability means silence."""
+    logprob_threshold: float = -1.0
+    min_avg_logprob: float = -1.6
+    """Decodes this unsure are dropped whatever Whisper's no-speech head says."""
+    max_repeats: int = 2
+    """An n-gram repeated more often than this in a row is a decoding loop."""
+
+
+def is_annotation(text: str) -> bool:
+    """``[Music]``, ``(applause)``, ``♪`` and similar non-speech markers."""
+    t = text.strip()
+    if not t:
+        return True
+    if any(c in _MUSIC_SYMBOLS for c in t):
+        return True
+    return bool(_ANNOTATION.match(t)) and not any(ch.isalnum() for ch in t.strip("[]()*#"))
+
+
+def drop_annotations(words: Sequence[Word]) -> list[Word]:
+    """Remove bracketed annotation spans such as ``[ Music ]`` (possibly split in words)."""
+    out: list[Word] = []
+    depth = 0
+    for w in words:
+        t = w.text.strip()
+        if any(c in _MUSIC_SYMBOLS for c in t):
+            continue
+        opens = t.count("[") + t.count("(")
+        closes = t.count("]") + t.count(")")
+        if depth == 0 and opens == 0:
+            out.append(w)
+            continue
+        depth = max(0, depth + opens - closes)
+    return out
+
+
+def collapse_repeats(words: Sequence[Word], max_repeats: int) -> list[Word]:
+    """Cut a hypothesis where it starts looping.
+
+    Short n-grams (1-2 words) may repeat up to ``max_repeats`` times in a row
+    ("no, no"); a phrase of three or more words repeated back to back is a
+    decoding loop, and only its first copy is kept.
+    """
+    keys = [word_key(w.text) for w in words]
+    n_words = len(keys)
+    for i in range(n_words):
+        for n in range(1, (n_words - i) // 2 + 1):
+            gram = keys[i : i + n]
+            allowed = max_repeats if n <= 2 else 1
+            reps = 1
+            j = i + n
+            while j + n <= n_words and keys[j : j + n] == gram:
+                reps += 1
+                j += n
+            if reps > allowed:
+                return list(words[: i + n * allowed])
+    return list(words)
+
+
+def clean(result: DecodeResult, options: GuardOptions) -> list[Word]:
+    """Words of ``result`` that survive the guards (empty means: no speech)."""
+    silent = (
+        result.no_speech_prob > options.no_speech_threshold
+        and result.avg_logprob < options.logprob_threshold
+    )
+    if silent or result.avg_logprob < options.min_avg_logprob:
+        return []
+    words = drop_annotations(result.words)
+    words = collapse_repeats(words, options.max_repeats)
+    if not any(any(c.isalnum() for c in w.text) for w in words):
+        return []
+    return words

@@ -1,0 +1,327 @@
+"""The streaming policy of one audio stream: VAD gate + LocalAgreement.
+
+Audio is cut into utterances by Silero VAD; nothing is decoded on silence.
+While someone speaks, the open segment is re-decoded every
+``interim_interval_s`` of new audio (interim captions) and LocalAgreement
+commits what consecutive decodes agree on. A committed sentence end that the
+speaker talks past closes the segment at once, so a sentence never waits for
+the next one; a pause closes it through one final decode of just that
+segment's audio. Either way the decoded window restarts, so the work per decode
+stays bounded however long the stream runs.
+
+The policy never calls a model itself: it hands out :class:`Job` objects and
+takes their results back, so one scheduler can share one model among many
+streams (see :mod:`roomscribe.asr.scheduler`).
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from roomscribe.asr.agreement import LocalAgreement
+from roomscribe.asr.backend import DecodeRequest, DecodeResult
+from roomscribe.asr.buffer import AudioBuffer
+from roomscribe.asr.events import Caption, Word
+from roomscribe.asr.guards import GuardOptions, clean
+from roomscribe.asr.vad import SileroModel, StreamingVad, VadOptions
+
+_SENTENCE_END = re.compile(r"[.?!。？！]['\")\]]*$")
+
+
+class JobKind(enum.Enum):
+    FINAL = "final"
+    INTERIM = "interim"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyOptions:
+    """Tuning of the streaming policy; defaults are what the benchmark measures."""
+
+    vad: VadOptions = field(default_factory=VadOptions)
+    guards: GuardOptions = field(default_factory=GuardOptions)
+    language: str | None = None
+    """Language code; ``None`` detects it once per stream."""
+    interim_interval_s: float = 0.5
+    """New audio needed before the open segment is re-decoded."""
+    min_interim_s: float = 0.5
+    """Segments shorter than this get no interim decode."""
+    max_segment_s: float = 10.0
+    """Past this, the segment is cut at its last committed word."""
+    hard_max_segment_s: float = 20.0
+    """Past this, the segment is closed whatever was committed."""
+    tail_pad_s: float = 0.2
+    """Silence after an utterance included in its final decode."""
+    prompt_chars: int = 200
+    """Finalized text of the stream passed to the model as context."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One decode the policy wants; its result goes back to :meth:`StreamPolicy.apply`."""
+
+    kind: JobKind
+    segment_id: str
+    start: float
+    """Absolute stream time of the first sample of ``request.audio``."""
+    end: float
+    request: DecodeRequest
+
+
+@dataclass(slots=True)
+class _ClosedSegment:
+    segment_id: str
+    start: float
+    end: float
+
+
+class StreamPolicy:
+    """Turns one 16 kHz mono stream into :class:`Caption` events."""
+
+    def __init__(
+        self,
+        vad_model: SileroModel,
+        options: PolicyOptions | None = None,
+        *,
+        stream_id: str = "",
+    ) -> None:
+        self._opts = options or PolicyOptions()
+        self._vad = StreamingVad(vad_model, self._opts.vad)
+        self._buffer = AudioBuffer()
+        self._prefix = f"{stream_id}-" if stream_id else ""
+        self._ids = itertools.count()
+        self._closed_segments: deque[_ClosedSegment] = deque()
+        self._open_id: str | None = None
+        self._open_start = 0.0
+        self._open_shown = False
+        self._shown_ids: set[str] = set()
+        self._agreement = LocalAgreement()
+        self._committed: list[Word] = []
+        self._last_interim_end = 0.0
+        self._last_text = ""
+        self._context = ""
+        self._language = self._opts.language
+        self._detected: str | None = None
+        self._in_flight: Job | None = None
+        self._closing = False
+        self.last_decode_at = 0.0
+        """Scheduler bookkeeping: when this stream's last job was handed out."""
+
+    # -- input -----------------------------------------------------------------
+
+    @property
+    def audio_end(self) -> float:
+        return self._buffer.end
+
+    @property
+    def language(self) -> str | None:
+        return self._language or self._detected
+
+    def set_language(self, language: str | None) -> None:
+        """Change the spoken language (``None``: detect again)."""
+        self._language = language
+        if language is None:
+            self._detected = None
+
+    def feed(self, audio: NDArray[np.float32]) -> None:
+        """Append 16 kHz mono float32 audio and run the VAD over it."""
+        if self._closing:
+            raise RuntimeError("stream is closed")
+        self._buffer.append(audio)
+        for event in self._vad.feed(audio):
+            if event.speaking:
+                if self._open_id is None:
+                    self._open_segment(max(event.time, self._buffer.start))
+            elif self._open_id is not None:
+                self._close_open_segment(event.time + self._opts.tail_pad_s)
+        self._cap_open_segment()
+        self._trim()
+
+    def close(self) -> None:
+        """End of audio: the open segment gets its final decode."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._open_id is not None:
+            self._close_open_segment(self._buffer.end)
+
+    @property
+    def done(self) -> bool:
+        """Closed, and every segment has had its final caption."""
+        return self._closing and not self._closed_segments and self._in_flight is None
+
+    @property
+    def busy(self) -> bool:
+        return self._in_flight is not None
+
+    @property
+    def has_final_work(self) -> bool:
+        return self._in_flight is None and bool(self._closed_segments)
+
+    # -- jobs ------------------------------------------------------------------
+
+    def final_job(self) -> Job | None:
+        """The oldest closed segment's final decode, if any (takes priority)."""
+        if self._in_flight is not None or not self._closed_segments:
+            return None
+        seg = self._closed_segments[0]
+        return self._hand_out(JobKind.FINAL, seg.segment_id, seg.start, seg.end)
+
+    def interim_job(self) -> Job | None:
+        """A refresh of the open segment, if enough new audio arrived."""
+        if self._in_flight is not None or self._closed_segments or self._open_id is None:
+            return None
+        end = self._buffer.end
+        if end - self._open_start < self._opts.min_interim_s:
+            return None
+        if end - self._last_interim_end < self._opts.interim_interval_s:
+            return None
+        self._last_interim_end = end
+        return self._hand_out(JobKind.INTERIM, self._open_id, self._open_start, end)
+
+    def _hand_out(self, kind: JobKind, segment_id: str, start: float, end: float) -> Job:
+        request = DecodeRequest(
+            audio=self._buffer.slice(start, end),
+            prompt=self._context,
+            language=self.language,
+            final=kind is JobKind.FINAL,
+        )
+        job = Job(kind, segment_id, start, end, request)
+        self._in_flight = job
+        return job
+
+    def apply(self, job: Job, result: DecodeResult) -> list[Caption]:
+        """Take a job's result; returns the captions it produces."""
+        if job is not self._in_flight:
+            raise ValueError("result for a job this stream did not hand out")
+        self._in_flight = None
+        words = [
+            Word(w.start + job.start, w.end + job.start, w.text, w.probability)
+            for w in clean(result, self._opts.guards)
+        ]
+        if words and self._language is None and self._detected is None:
+            self._detected = result.language
+        if job.kind is JobKind.FINAL:
+            captions = self._finalize(job.segment_id, job.start, job.end, words)
+            self._closed_segments.popleft()
+        else:
+            captions = self._interim(job, words)
+        self._trim()
+        return captions
+
+    def abort(self, job: Job) -> None:
+        """Give a job back undone (its decode failed); it will be handed out again."""
+        if job is self._in_flight:
+            self._in_flight = None
+            if job.kind is JobKind.INTERIM:
+                self._last_interim_end = 0.0
+
+    # -- segments --------------------------------------------------------------
+
+    def _open_segment(self, start: float) -> None:
+        self._open_id = f"{self._prefix}{next(self._ids)}"
+        self._open_start = start
+        self._open_shown = False
+        self._committed = []
+        self._last_text = ""
+        self._last_interim_end = 0.0
+        self._agreement.reset(start)
+
+    def _close_open_segment(self, end: float) -> None:
+        assert self._open_id is not None
+        if self._open_shown:
+            self._shown_ids.add(self._open_id)
+        self._closed_segments.append(_ClosedSegment(self._open_id, self._open_start, end))
+        self._open_id = None
+        self._committed = []
+
+    def _cap_open_segment(self) -> None:
+        """Close segments that grew past the hard limit (no pause, no committed words)."""
+        if self._open_id is None:
+            return
+        if self._buffer.end - self._open_start >= self._opts.hard_max_segment_s:
+            end = self._buffer.end
+            self._close_open_segment(end)
+            self._open_segment(end)
+
+    def _interim(self, job: Job, words: list[Word]) -> list[Caption]:
+        if job.segment_id != self._open_id:
+            return []  # the segment was closed meanwhile; its final decode is queued
+        self._committed += self._agreement.insert(words)
+        tentative = self._agreement.tentative
+        captions = self._split_committed(tentative)
+        if self._open_id is None:
+            return captions
+        shown = self._committed + tentative
+        text = _join(shown)
+        if text and text != self._last_text:
+            self._last_text = text
+            self._open_shown = True
+            captions.append(self._caption(self._open_id, shown, False, self._open_start, job.end))
+        return captions
+
+    def _split_committed(self, tentative: list[Word]) -> list[Caption]:
+        """Finalize committed sentences the speaker has already talked past."""
+        assert self._open_id is not None
+        cut = -1
+        for i, w in enumerate(self._committed):
+            after = len(self._committed) - i - 1 + len(tentative)
+            if _SENTENCE_END.search(w.text.strip()) and after > 0:
+                cut = i
+        too_long = self._buffer.end - self._open_start >= self._opts.max_segment_s
+        if cut < 0 and too_long and self._committed:
+            cut = len(self._committed) - 1
+        if cut < 0:
+            return []
+        done, rest = self._committed[: cut + 1], self._committed[cut + 1 :]
+        seg_id, seg_start, seg_end = self._open_id, self._open_start, done[-1].end
+        caption = self._caption(seg_id, done, True, seg_start, seg_end)
+        self._remember(caption.text)
+        self._open_segment(seg_end)
+        self._agreement.reset(seg_end)
+        self._committed = rest
+        return [caption]
+
+    def _finalize(self, seg_id: str, start: float, end: float, words: list[Word]) -> list[Caption]:
+        shown = seg_id in self._shown_ids
+        self._shown_ids.discard(seg_id)
+        if not words and not shown:
+            return []
+        caption = self._caption(seg_id, words, True, start, end)
+        self._remember(caption.text)
+        return [caption]
+
+    def _caption(
+        self, seg_id: str, words: list[Word], final: bool, start: float, end: float
+    ) -> Caption:
+        if words:
+            start, end = words[0].start, words[-1].end
+        return Caption(seg_id, _join(words), final, tuple(words), start, end, self.language)
+
+    def _remember(self, text: str) -> None:
+        if text:
+            self._context = (self._context + " " + text).strip()[-self._opts.prompt_chars :]
+
+    def _trim(self) -> None:
+        """Keep only audio that a pending or future decode can still need."""
+        if self._closed_segments:
+            keep = self._closed_segments[0].start
+        elif self._open_id is not None:
+            keep = self._open_start
+        else:
+            # a speech onset is reported a little after it happened, padded before
+            vad = self._opts.vad
+            keep = self._vad.processed_s - (vad.pad_s + vad.min_speech_s + 0.1)
+        if self._in_flight is not None:
+            keep = min(keep, self._in_flight.start)
+        self._buffer.trim_before(keep)
+
+
+def _join(words: list[Word]) -> str:
+    return "".join(w.text for w in words).strip()

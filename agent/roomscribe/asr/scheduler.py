@@ -1,0 +1,104 @@
+"""Share one recognizer among many streams.
+
+Each step builds one batch: first the final decodes of paused speakers (oldest
+first), then interim refreshes of the streams that waited longest. A stream
+never has more than one job in flight and an interim job always covers the
+latest audio, so under load interim refreshes are skipped, never queued: work
+per step stays bounded and latency cannot grow without limit. Every stream's
+finals go before anyone's interims, and round-robin by last service time keeps
+one talkative stream from starving the others.
+
+Not thread-safe by itself: :class:`roomscribe.asr.engine.Engine` adds the
+locking for live use; file replay drives it from one thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from roomscribe.asr.backend import Backend, DecodeResult
+from roomscribe.asr.events import Caption
+from roomscribe.asr.policy import Job, StreamPolicy
+
+CaptionSink = Callable[[Caption], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerOptions:
+    max_batch: int = 4
+    """Most decodes run through the model in one batched call."""
+    interims_with_finals: bool = False
+    """Let interim refreshes ride along in a batch that carries final decodes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    policy: StreamPolicy
+    job: Job
+
+
+class Scheduler:
+    """Chooses the next batch of decodes across streams."""
+
+    def __init__(self, backend: Backend, options: SchedulerOptions | None = None) -> None:
+        self.backend = backend
+        self._opts = options or SchedulerOptions()
+        self._streams: list[StreamPolicy] = []
+        self._tick = 0
+
+    @property
+    def streams(self) -> Sequence[StreamPolicy]:
+        return tuple(self._streams)
+
+    def add(self, policy: StreamPolicy) -> None:
+        self._streams.append(policy)
+
+    def remove(self, policy: StreamPolicy) -> None:
+        if policy in self._streams:
+            self._streams.remove(policy)
+
+    def next_batch(self) -> list[Assignment]:
+        """Hand out the next batch of jobs (marks them in flight)."""
+        batch: list[Assignment] = []
+        by_age = sorted(self._streams, key=lambda p: p.last_decode_at)
+        for policy in by_age:
+            if len(batch) >= self._opts.max_batch:
+                break
+            job = policy.final_job()
+            if job is not None:
+                batch.append(Assignment(policy, job))
+        if batch and not self._opts.interims_with_finals:
+            return self._stamp(batch)
+        for policy in by_age:
+            if len(batch) >= self._opts.max_batch:
+                break
+            job = policy.interim_job()
+            if job is not None:
+                batch.append(Assignment(policy, job))
+        return self._stamp(batch)
+
+    def run(self, batch: Sequence[Assignment]) -> list[tuple[StreamPolicy, list[Caption]]]:
+        """Decode a batch and apply the results (no locking: single-threaded use)."""
+        results = self.decode(batch)
+        return self.apply(batch, results)
+
+    def decode(self, batch: Sequence[Assignment]) -> list[DecodeResult]:
+        return self.backend.decode([a.job.request for a in batch])
+
+    @staticmethod
+    def apply(
+        batch: Sequence[Assignment], results: Sequence[DecodeResult]
+    ) -> list[tuple[StreamPolicy, list[Caption]]]:
+        return [(a.policy, a.policy.apply(a.job, r)) for a, r in zip(batch, results, strict=True)]
+
+    @staticmethod
+    def abort(batch: Sequence[Assignment]) -> None:
+        for a in batch:
+            a.policy.abort(a.job)
+
+    def _stamp(self, batch: list[Assignment]) -> list[Assignment]:
+        for a in batch:
+            self._tick += 1
+            a.policy.last_decode_at = self._tick
+        return batch

@@ -1,0 +1,156 @@
+"""Silero voice activity detection (ONNX, via onnxruntime).
+
+The model file ships inside the PyPI package ``livekit-plugins-silero``; we only
+read the file and run it ourselves, so nothing here depends on livekit-agents.
+One :class:`SileroModel` (an ONNX session) is shared by every stream; each
+stream has its own :class:`VadState` (RNN state and context).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+FRAME_SAMPLES = 512
+"""Silero v5 works on 32 ms frames at 16 kHz."""
+CONTEXT_SAMPLES = 64
+FRAME_SECONDS = FRAME_SAMPLES / 16_000
+
+
+def bundled_model_path() -> Path:
+    """Path of the Silero ONNX file inside ``livekit-plugins-silero``."""
+    try:
+        res = importlib.resources.files("livekit.plugins.silero.resources") / "silero_vad.onnx"
+    except ModuleNotFoundError as exc:  # pragma: no cover - dependency is pinned
+        raise RuntimeError(
+            "Silero VAD model not found: install the PyPI package 'livekit-plugins-silero'"
+        ) from exc
+    return Path(str(res))
+
+
+class VadState:
+    """Per-stream recurrent state of the Silero model."""
+
+    def __init__(self) -> None:
+        self.rnn = np.zeros((2, 1, 128), dtype=np.float32)
+        self.context = np.zeros((1, CONTEXT_SAMPLES), dtype=np.float32)
+
+
+class SileroModel:
+    """A thread-safe Silero VAD session shared by all streams."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        import onnxruntime
+
+        opts = onnxruntime.SessionOptions()
+        opts.inter_op_num_threads = 1
+        opts.intra_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self._session = onnxruntime.InferenceSession(
+            str(path or bundled_model_path()),
+            sess_options=opts,
+            providers=["CPUExecutionProvider"],
+        )
+        self._sr = np.array(16_000, dtype=np.int64)
+        self._lock = threading.Lock()
+
+    def __call__(self, frame: NDArray[np.float32], state: VadState) -> float:
+        """Speech probability of one 512-sample frame; updates ``state``."""
+        x = np.concatenate([state.context, frame.reshape(1, FRAME_SAMPLES)], axis=1)
+        with self._lock:
+            out, rnn = self._session.run(None, {"input": x, "state": state.rnn, "sr": self._sr})
+        state.rnn = rnn
+        state.context = x[:, -CONTEXT_SAMPLES:]
+        return float(out.item())
+
+
+@dataclass(frozen=True, slots=True)
+class VadOptions:
+    threshold: float = 0.5
+    """Speech probability that starts speech."""
+    neg_threshold: float = 0.35
+    """Probability below which a frame counts as silence (hysteresis)."""
+    min_speech_s: float = 0.1
+    """Shorter blips are ignored."""
+    min_silence_s: float = 0.3
+    """A pause this long ends an utterance (finalizes the pending tail)."""
+    pad_s: float = 0.15
+    """Audio kept before speech onset so the first phoneme is not clipped."""
+
+
+@dataclass(frozen=True, slots=True)
+class VadEvent:
+    """Speech started (``speaking=True``) or ended, at ``time`` seconds."""
+
+    speaking: bool
+    time: float
+
+
+class StreamingVad:
+    """Turns 16 kHz audio into speech start/end events, frame by frame."""
+
+    def __init__(self, model: SileroModel, options: VadOptions | None = None) -> None:
+        self._model = model
+        self._opts = options or VadOptions()
+        self._state = VadState()
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._frames = 0
+        self._speaking = False
+        self._run_start: float | None = None
+        """Start of the current run of frames that disagree with ``_speaking``."""
+
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+    @property
+    def processed_s(self) -> float:
+        return self._frames * FRAME_SECONDS
+
+    def feed(self, audio: NDArray[np.float32]) -> list[VadEvent]:
+        """Process ``audio``; returns the speech boundaries it completes."""
+        buf = np.concatenate([self._pending, audio]) if self._pending.size else audio
+        n = len(buf) // FRAME_SAMPLES
+        events: list[VadEvent] = []
+        for i in range(n):
+            frame = buf[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+            p = self._model(np.ascontiguousarray(frame, dtype=np.float32), self._state)
+            t = self._frames * FRAME_SECONDS
+            self._frames += 1
+            event = self._step(p, t)
+            if event is not None:
+                events.append(event)
+        self._pending = buf[n * FRAME_SAMPLES :].copy()
+        return events
+
+    def _step(self, p: float, t: float) -> VadEvent | None:
+        opts = self._opts
+        if not self._speaking:
+            if p >= opts.threshold:
+                if self._run_start is None:
+                    self._run_start = t
+                if t + FRAME_SECONDS - self._run_start >= opts.min_speech_s:
+                    self._speaking = True
+                    start = max(0.0, self._run_start - opts.pad_s)
+                    self._run_start = None
+                    return VadEvent(True, start)
+            else:
+                self._run_start = None
+            return None
+        if p < opts.neg_threshold:
+            if self._run_start is None:
+                self._run_start = t
+            if t + FRAME_SECONDS - self._run_start >= opts.min_silence_s:
+                self._speaking = False
+                end = self._run_start
+                self._run_start = None
+                return VadEvent(False, end)
+        else:
+            self._run_start = None
+        return None

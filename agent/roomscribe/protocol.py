@@ -1,0 +1,87 @@
+"""Wire names shared by every transport and by the web client.
+
+Everything that crosses a process boundary is named here, once:
+
+* **LiveKit transcription protocol** (what LiveKit's own front ends understand):
+  every caption update is a text stream on topic :data:`TRANSCRIPTION_TOPIC`,
+  sent with ``sender_identity`` = the participant who spoke and the attributes
+  :data:`ATTR_SEGMENT_ID`, :data:`ATTR_TRACK_ID` and :data:`ATTR_FINAL`
+  (``"true"``/``"false"``). The payload is the segment's full current text.
+  roomscribe adds :data:`ATTR_LANGUAGE`, :data:`ATTR_START` and :data:`ATTR_END`.
+* **Participant attributes** the web client sets: :data:`ATTR_SPOKEN_LANGUAGE`.
+* **Embedded mode** (aiortc, no LiveKit server): captions travel on an
+  RTCDataChannel labelled :data:`DATA_CHANNEL_LABEL` as JSON objects built by
+  :func:`caption_message`, with the same field names the web client reads from
+  LiveKit text streams.
+
+The web client mirrors these names in ``web-client/src/protocol.ts``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from roomscribe.asr.events import Caption
+
+AGENT_NAME = "roomscribe"
+"""``agent_name`` of the livekit-agents worker (explicit dispatch only)."""
+
+AGENT_IDENTITY = "roomscribe-captions"
+"""Identity the agent joins every room with; one captioner per room."""
+
+TRANSCRIPTION_TOPIC = "lk.transcription"
+ATTR_SEGMENT_ID = "lk.segment_id"
+ATTR_TRACK_ID = "lk.transcribed_track_id"
+ATTR_FINAL = "lk.transcription_final"
+ATTR_LANGUAGE = "roomscribe.language"
+ATTR_START = "roomscribe.start"
+ATTR_END = "roomscribe.end"
+
+ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language"
+"""Participant attribute: language code the participant speaks, or ``auto``."""
+
+TAB_AUDIO_TRACK_NAME = "roomscribe-tab-audio"
+"""Track name the web client gives a shared browser tab's audio."""
+
+DATA_CHANNEL_LABEL = "captions"
+MESSAGE_CAPTION = "caption"
+MESSAGE_ERROR = "error"
+MESSAGE_HELLO = "hello"
+
+
+def caption_attributes(caption: Caption, track_id: str) -> dict[str, str]:
+    """Text-stream attributes for one caption update (all values are strings)."""
+    attrs = {
+        ATTR_SEGMENT_ID: caption.segment_id,
+        ATTR_TRACK_ID: track_id,
+        ATTR_FINAL: "true" if caption.final else "false",
+        ATTR_START: f"{caption.start:.3f}",
+        ATTR_END: f"{caption.end:.3f}",
+    }
+    if caption.language:
+        attrs[ATTR_LANGUAGE] = caption.language
+    return attrs
+
+
+def caption_message(caption: Caption, *, speaker: str, track_id: str) -> dict[str, Any]:
+    """JSON object for one caption update on the embedded-mode data channel."""
+    return {
+        "type": MESSAGE_CAPTION,
+        "segment_id": caption.segment_id,
+        "text": caption.text,
+        "final": caption.final,
+        "speaker": speaker,
+        "track_id": track_id,
+        "start": round(caption.start, 3),
+        "end": round(caption.end, 3),
+        "language": caption.language,
+        "words": [
+            {
+                "start": round(w.start, 3),
+                "end": round(w.end, 3),
+                "text": w.text,
+                "probability": round(w.probability, 3),
+            }
+            for w in caption.words
+        ],
+    }

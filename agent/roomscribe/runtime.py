@@ -1,0 +1,27 @@
+"""Build the process-wide recognition engine from settings."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from roomscribe.asr.engine import Engine
+from roomscribe.asr.vad import SileroModel
+from roomscribe.asr.whisper import WhisperBackend
+from roomscribe.settings import AsrSettings
+
+log = logging.getLogger(__name__)
+
+
+def build_engine(settings: AsrSettings) -> Engine:
+    """Load the Whisper model and the VAD once; the engine is not started yet."""
+    t0 = time.perf_counter()
+    backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
+    engine = Engine(backend, SileroModel(), settings.engine_options())
+    log.info(
+        "loaded Whisper %s in %.1f s (max %d streams)",
+        settings.whisper.model,
+        time.perf_counter() - t0,
+        settings.max_streams,
+    )
+    return engine
