@@ -1,0 +1,49 @@
+"""Shared fixtures: evaluation audio and the real models."""
+
+from __future__ import annotations
+
+import os
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_eval_dir() -> Path:
+    """``../shared/eval`` beside the checkout (or ``$ROOMSCRIBE_EVAL_DIR``)."""
+    candidates = [
+        os.environ.get("ROOMSCRIBE_EVAL_DIR", ""),
+        str(ROOT.parent / "shared" / "eval"),
+        "/work/shared/eval",
+    ]
+    for c in candidates:
+        if c and (Path(c) / "allison-a.wav").is_file():
+            return Path(c)
+    raise RuntimeError(
+        "evaluation audio not found: set ROOMSCRIBE_EVAL_DIR to the folder with allison-a.wav"
+    )
+
+
+def read_wav(path: Path) -> NDArray[np.float32]:
+    """A 16 kHz mono 16-bit WAV as float32."""
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 16_000 and w.getnchannels() == 1
+        data = w.readframes(w.getnframes())
+    return np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768.0
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    return find_eval_dir()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Iterator[Path]:
+    path = ROOT / "artifacts"
+    path.mkdir(exist_ok=True)
+    yield path
