@@ -13,6 +13,8 @@ from numpy.typing import NDArray
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.fixtures.livekit"]
+
 
 def find_eval_dir() -> Path:
     """``../shared/eval`` beside the checkout (or ``$ROOMSCRIBE_EVAL_DIR``)."""

@@ -1,0 +1,176 @@
+"""Caption every speaker of one room: one :class:`TrackPipeline` per audio track.
+
+Subscribes to each remote participant's microphone and shared-tab audio (present
+at join or published later), follows their
+:data:`~roomscribe.protocol.ATTR_SPOKEN_LANGUAGE` attribute, and finalizes a
+track's captions when it is unpublished or its participant leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from livekit.rtc.room import EventTypes
+
+from livekit import rtc
+from roomscribe import protocol
+from roomscribe.asr.engine import CapacityError, Engine
+from roomscribe.livekit.pipeline import TrackPipeline
+from roomscribe.livekit.publisher import PublisherOptions
+
+log = logging.getLogger(__name__)
+
+
+def is_captioned(publication: rtc.TrackPublication) -> bool:
+    """Microphones and shared browser-tab audio; nothing else."""
+    if publication.kind != rtc.TrackKind.KIND_AUDIO:
+        return False
+    return (
+        publication.source
+        in (
+            rtc.TrackSource.SOURCE_MICROPHONE,
+            rtc.TrackSource.SOURCE_SCREENSHARE_AUDIO,
+        )
+        or publication.name == protocol.TAB_AUDIO_TRACK_NAME
+    )
+
+
+def spoken_language(participant: rtc.Participant) -> str | None:
+    """The participant's language attribute; ``None`` for ``auto`` or unset."""
+    value = participant.attributes.get(protocol.ATTR_SPOKEN_LANGUAGE, "").strip()
+    return None if value in ("", "auto") else value
+
+
+class RoomCaptioner:
+    """Owns the pipelines of one connected room; ``start()`` / ``aclose()``."""
+
+    def __init__(
+        self, engine: Engine, room: rtc.Room, publisher_options: PublisherOptions | None = None
+    ) -> None:
+        self._engine = engine
+        self._room = room
+        self._publisher_options = publisher_options
+        self._pipelines: dict[str, TrackPipeline] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._handlers: dict[EventTypes, Callable[..., Any]] = {
+            "participant_connected": self._on_participant_connected,
+            "track_published": self._on_track_published,
+            "track_subscribed": self._on_track_subscribed,
+            "track_unsubscribed": self._on_track_unsubscribed,
+            "track_unpublished": self._on_track_unpublished,
+            "participant_disconnected": self._on_participant_disconnected,
+            "participant_attributes_changed": self._on_attributes_changed,
+        }
+        self._closed = False
+
+    @property
+    def active_tracks(self) -> int:
+        return len(self._pipelines)
+
+    def start(self) -> None:
+        """Register the room handlers and subscribe to the tracks already published."""
+        for event, handler in self._handlers.items():
+            self._room.on(event, handler)
+        for participant in self._room.remote_participants.values():
+            self._on_participant_connected(participant)
+
+    async def aclose(self) -> None:
+        """Finalize and publish every track's pending captions, then detach."""
+        if self._closed:
+            return
+        self._closed = True
+        for event, handler in self._handlers.items():
+            self._room.off(event, handler)
+        for sid in list(self._pipelines):
+            self._close_pipeline(sid)
+        while self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    # -- room events (synchronous callbacks) -------------------------------------
+
+    def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
+        if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return  # agents publish their own transcriptions
+        for publication in participant.track_publications.values():
+            self._on_track_published(publication, participant)
+
+    def _on_track_published(
+        self, publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
+    ) -> None:
+        if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return
+        if is_captioned(publication):
+            if publication.track is not None:
+                self._on_track_subscribed(publication.track, publication, participant)
+            else:
+                publication.set_subscribed(True)
+
+    def _on_track_subscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if self._closed or track.sid in self._pipelines or not is_captioned(publication):
+            return
+        if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+            return
+        pipeline = TrackPipeline(
+            self._engine,
+            self._room,
+            track,
+            speaker_identity=participant.identity,
+            language=spoken_language(participant),
+            publisher_options=self._publisher_options,
+        )
+        try:
+            pipeline.start()
+        except CapacityError as e:
+            log.warning("not captioning %s/%s: %s", participant.identity, track.sid, e)
+            return
+        self._pipelines[track.sid] = pipeline
+
+    def _on_track_unsubscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        self._close_pipeline(publication.sid)
+
+    def _on_track_unpublished(
+        self, publication: rtc.RemoteTrackPublication, participant: rtc.RemoteParticipant
+    ) -> None:
+        self._close_pipeline(publication.sid)
+
+    def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        for sid, pipeline in list(self._pipelines.items()):
+            if pipeline.speaker_identity == participant.identity:
+                self._close_pipeline(sid)
+
+    def _on_attributes_changed(self, changed: dict[str, str], participant: rtc.Participant) -> None:
+        if protocol.ATTR_SPOKEN_LANGUAGE not in changed:
+            return
+        language = spoken_language(participant)
+        for pipeline in self._pipelines.values():
+            if pipeline.speaker_identity == participant.identity:
+                log.info("%s now speaks %s", participant.identity, language or "auto")
+                pipeline.set_language(language)
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _close_pipeline(self, track_sid: str) -> None:
+        pipeline = self._pipelines.pop(track_sid, None)
+        if pipeline is None:
+            return
+        task = asyncio.create_task(pipeline.aclose(), name=f"close {track_sid}")
+        self._closing.add(task)
+        task.add_done_callback(self._closed_pipeline)
+
+    def _closed_pipeline(self, task: asyncio.Task[None]) -> None:
+        self._closing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("closing a caption pipeline failed", exc_info=task.exception())

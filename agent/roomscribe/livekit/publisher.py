@@ -1,0 +1,148 @@
+"""Publish one audio track's captions into a LiveKit room.
+
+Every caption update becomes a text stream on :data:`~roomscribe.protocol.TRANSCRIPTION_TOPIC`
+sent on behalf of the speaker (``sender_identity``) with the attributes of
+:func:`~roomscribe.protocol.caption_attributes`, plus a legacy
+``publish_transcription`` packet for older front ends.
+
+Captions go in with :meth:`CaptionPublisher.publish`, which never blocks, so a
+slow room cannot stall the engine. The queue is bounded: a newer interim of a
+segment replaces the queued one, and when the queue is full the oldest interim
+is dropped. Final captions are never dropped or replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass, replace
+
+from livekit import rtc
+from roomscribe import protocol
+from roomscribe.asr.events import Caption
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherOptions:
+    max_queued: int = 32
+    """Interim captions are dropped beyond this many queued updates (finals never)."""
+    legacy_packets: bool = True
+    """Also send ``publish_transcription`` packets (pre text-stream clients)."""
+
+
+class CaptionPublisher:
+    """Sends the captions of one speaker's track; ``start()`` / ``aclose()``."""
+
+    def __init__(
+        self,
+        room: rtc.Room,
+        *,
+        speaker_identity: str,
+        track_sid: str,
+        options: PublisherOptions | None = None,
+    ) -> None:
+        self._room = room
+        self._speaker = speaker_identity
+        self._track_sid = track_sid
+        self._opts = options or PublisherOptions()
+        self._queue: deque[Caption] = deque()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self.dropped = 0
+        """Interim updates dropped because the room was slow."""
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"publish-{self._track_sid}")
+
+    def publish(self, caption: Caption) -> None:
+        """Queue one caption update; returns at once."""
+        if self._closing:
+            raise RuntimeError("publisher is closed")
+        # Segment ids are unique per engine stream only; prefix the track sid so
+        # they are unique in the room.
+        caption = replace(caption, segment_id=f"{self._track_sid}-{caption.segment_id}")
+        last = self._queue[-1] if self._queue else None
+        if last is not None and not last.final and last.segment_id == caption.segment_id:
+            self._queue[-1] = caption
+            self.dropped += 1
+        else:
+            self._queue.append(caption)
+            if len(self._queue) > self._opts.max_queued:
+                self._drop_oldest_interim()
+        self._wakeup.set()
+
+    async def aclose(self) -> None:
+        """Send what is queued, then stop."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            try:
+                await self._task
+            finally:
+                self._task = None
+
+    async def cancel(self) -> None:
+        """Stop at once, dropping queued updates (the room is gone)."""
+        self._closing = True
+        self._queue.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def _drop_oldest_interim(self) -> None:
+        for i, queued in enumerate(self._queue):
+            if not queued.final:
+                del self._queue[i]
+                self.dropped += 1
+                return
+
+    async def _run(self) -> None:
+        while True:
+            while self._queue:
+                caption = self._queue.popleft()
+                try:
+                    await self._send(caption)
+                except Exception as e:
+                    if not self._room.isconnected():
+                        log.info("room disconnected; dropping captions of %s", self._speaker)
+                        self._queue.clear()
+                        return
+                    log.warning("could not publish a caption of %s: %s", self._speaker, e)
+            if self._closing:
+                return
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    async def _send(self, caption: Caption) -> None:
+        local = self._room.local_participant
+        writer = await local.stream_text(
+            topic=protocol.TRANSCRIPTION_TOPIC,
+            sender_identity=self._speaker,
+            attributes=protocol.caption_attributes(caption, self._track_sid),
+        )
+        await writer.write(caption.text)
+        await writer.aclose()
+        if self._opts.legacy_packets:
+            segment = rtc.TranscriptionSegment(
+                id=caption.segment_id,
+                text=caption.text,
+                start_time=int(caption.start * 1000),
+                end_time=int(caption.end * 1000),
+                language=caption.language or "",
+                final=caption.final,
+            )
+            await local.publish_transcription(
+                rtc.Transcription(
+                    participant_identity=self._speaker,
+                    track_sid=self._track_sid,
+                    segments=[segment],
+                )
+            )

@@ -1,0 +1,175 @@
+"""The ``roomscribe`` livekit-agents worker: one shared engine, one captioner per room.
+
+Why the thread executor: the Whisper model and the VAD are loaded once per
+worker process, and every room's tracks must feed that one engine so its
+scheduler can batch them and its stream count is the worker's load. With the
+process executor each job would run in its own process and load (or fork) its
+own model, multiplying memory and fighting over the same CPU cores. Jobs here
+are thin I/O adapters (audio in, text out); the CPU-heavy decoding happens in
+the engine's own thread, so running jobs as threads of the worker process costs
+no parallelism.
+
+Dispatch is explicit (``agent_name="roomscribe"``) and every room gets exactly
+one captioner, joining as :data:`~roomscribe.protocol.AGENT_IDENTITY`: a job
+request is refused when this worker already serves the room or when the room
+already has a participant with that identity (another worker's captioner).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType, JobRequest
+
+from livekit import api
+from roomscribe import protocol
+from roomscribe.asr.engine import Engine
+from roomscribe.livekit.captioner import RoomCaptioner
+from roomscribe.livekit.publisher import PublisherOptions
+from roomscribe.settings import LiveKitSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerOptions:
+    livekit: LiveKitSettings
+    health_port: int = 8081
+    """Port of the worker's health endpoint; 0 picks a free one."""
+    publisher: PublisherOptions = field(default_factory=PublisherOptions)
+    accept_grace_s: float = 15.0
+    """A room accepted this recently counts as served even before its job starts."""
+    shutdown_timeout_s: float = 20.0
+    """How long a shutdown waits for rooms to publish their last captions."""
+
+
+@dataclass(slots=True)
+class _Job:
+    room: str
+    captioner: RoomCaptioner
+    loop: asyncio.AbstractEventLoop
+
+
+class CaptionWorker:
+    """Registers with LiveKit and captions every room it is dispatched to.
+
+    ``await run()`` serves until ``stop()``; on stop every room's pending
+    captions are finalized and published before the worker disconnects.
+    """
+
+    def __init__(self, engine: Engine, options: WorkerOptions) -> None:
+        self._engine = engine
+        self._opts = options
+        self._lock = threading.Lock()  # jobs run in their own threads
+        self._jobs: dict[str, _Job] = {}
+        self._accepted: dict[str, float] = {}
+        self._stop = asyncio.Event()
+        self._server = AgentServer(
+            ws_url=options.livekit.url,
+            api_key=options.livekit.api_key,
+            api_secret=options.livekit.api_secret,
+            job_executor_type=JobExecutorType.THREAD,
+            num_idle_processes=1,
+            # Our load is the share of engine streams in use; refuse rooms only
+            # when every stream is taken (the CPU-based default would refuse
+            # rooms on a 2-core machine that is busy decoding).
+            load_fnc=self.load,
+            load_threshold=1.0,
+            port=options.health_port,
+        )
+        self._server.rtc_session(
+            self._entrypoint, agent_name=protocol.AGENT_NAME, on_request=self._on_request
+        )
+
+    def load(self) -> float:
+        return self._engine.load
+
+    @property
+    def health_port(self) -> int:
+        return self._server.worker_info.http_port
+
+    async def run(self) -> None:
+        run_task = asyncio.create_task(self._server.run(devmode=False), name="agent-server")
+        stop_task = asyncio.create_task(self._stop.wait(), name="agent-stop")
+        try:
+            await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop_task.cancel()
+            await self._finalize_rooms()
+            await self._server.aclose()
+            await run_task
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # -- dispatch --------------------------------------------------------------------
+
+    async def _on_request(self, request: JobRequest) -> None:
+        room = request.room.name
+        if self._serves(room) or await self._agent_in_room(room):
+            log.info("room %s already has a captioner; refusing the dispatch", room)
+            await request.reject()
+            return
+        with self._lock:
+            self._accepted[room] = time.monotonic()
+        await request.accept(identity=protocol.AGENT_IDENTITY, name="Captions")
+
+    def _serves(self, room: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if any(job.room == room for job in self._jobs.values()):
+                return True
+            accepted = self._accepted.get(room)
+            return accepted is not None and now - accepted < self._opts.accept_grace_s
+
+    async def _agent_in_room(self, room: str) -> bool:
+        lk = self._opts.livekit
+        try:
+            async with api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret) as client:
+                resp = await client.room.list_participants(api.ListParticipantsRequest(room=room))
+        except api.TwirpError as e:
+            log.debug("cannot list participants of %s: %s", room, e)
+            return False
+        return any(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
+
+    # -- one job per room (runs in its own thread and event loop) ------------------
+
+    async def _entrypoint(self, ctx: JobContext) -> None:
+        job_id, room = ctx.job.id, ctx.job.room.name
+        await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
+        captioner = RoomCaptioner(self._engine, ctx.room, self._opts.publisher)
+        with self._lock:
+            self._jobs[job_id] = _Job(room, captioner, asyncio.get_running_loop())
+            self._accepted.pop(room, None)
+
+        async def on_shutdown() -> None:
+            with self._lock:
+                self._jobs.pop(job_id, None)
+            await captioner.aclose()
+            log.info("left room %s", room)
+
+        ctx.add_shutdown_callback(on_shutdown)
+        captioner.start()
+        log.info("captioning room %s", room)
+
+    async def _finalize_rooms(self) -> None:
+        """Publish every room's last captions while the rooms are still connected."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+        if not jobs:
+            return
+        log.info("finalizing captions in %d room(s)", len(jobs))
+        futures = [
+            asyncio.wrap_future(asyncio.run_coroutine_threadsafe(job.captioner.aclose(), job.loop))
+            for job in jobs
+        ]
+        done, pending = await asyncio.wait(futures, timeout=self._opts.shutdown_timeout_s)
+        for fut in pending:
+            fut.cancel()
+        for fut in done:
+            if not fut.cancelled() and fut.exception() is not None:
+                log.error("finalizing a room failed", exc_info=fut.exception())
