@@ -1,0 +1,116 @@
+/**
+ * Caption store: one entry per segment, updated in place.
+ *
+ * Every update carries the segment's full current text, so an update replaces
+ * the entry rather than appending to it. A final segment never changes again.
+ * Server times are seconds since *that track's* stream started; the store maps
+ * them onto one session clock so captions from different speakers interleave.
+ */
+
+import type { TranscriptEntry } from "./export.js";
+
+/** One caption update as every transport delivers it. */
+export interface CaptionUpdate {
+  segmentId: string;
+  trackId: string;
+  /** Label shown to people, e.g. `Ada` or `Ada (shared audio)`. */
+  speaker: string;
+  text: string;
+  final: boolean;
+  /** Seconds since the track's stream started, when the server sent them. */
+  start: number | null;
+  end: number | null;
+  language: string | null;
+}
+
+export interface Caption {
+  /** Unique per track and segment: segment ids are only unique per stream. */
+  key: string;
+  segmentId: string;
+  trackId: string;
+  speaker: string;
+  text: string;
+  final: boolean;
+  /** Seconds since the session started. */
+  start: number;
+  end: number;
+  language: string | null;
+}
+
+export type CaptionListener = (caption: Caption) => void;
+
+export class CaptionStore {
+  private readonly captions = new Map<string, Caption>();
+  /** Per track: session time at which its stream time was zero. */
+  private readonly trackOffsets = new Map<string, number>();
+  private readonly listeners = new Set<CaptionListener>();
+
+  /** `now()` is seconds since the session started (injectable for tests). */
+  constructor(private readonly now: () => number) {}
+
+  /** Registers `listener`; the returned function removes it. */
+  subscribe(listener: CaptionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Applies one update; returns the stored caption, or `null` if it was ignored. */
+  apply(update: CaptionUpdate): Caption | null {
+    const key = `${update.trackId}\u0000${update.segmentId}`;
+    const previous = this.captions.get(key);
+    if (previous?.final) return null;
+    const { start, end } = this.sessionTimes(update, previous);
+    const caption: Caption = {
+      key,
+      segmentId: update.segmentId,
+      trackId: update.trackId,
+      speaker: update.speaker,
+      text: update.text.trim(),
+      final: update.final,
+      start,
+      end,
+      language: update.language,
+    };
+    this.captions.set(key, caption);
+    for (const listener of this.listeners) listener(caption);
+    return caption;
+  }
+
+  /** Final captions as export entries, in start order. */
+  transcript(): TranscriptEntry[] {
+    return [...this.captions.values()]
+      .filter((c) => c.final && c.text !== "")
+      .sort((a, b) => a.start - b.start || a.end - b.end)
+      .map((c) => ({
+        speaker: c.speaker,
+        segment_id: c.segmentId,
+        start: c.start,
+        end: c.end,
+        text: c.text,
+        language: c.language,
+      }));
+  }
+
+  clear(): void {
+    this.captions.clear();
+    this.trackOffsets.clear();
+  }
+
+  private sessionTimes(
+    update: CaptionUpdate,
+    previous: Caption | undefined,
+  ): { start: number; end: number } {
+    const now = this.now();
+    if (update.start === null || update.end === null) {
+      // No server times: the segment started when it was first shown.
+      return { start: previous?.start ?? now, end: now };
+    }
+    let offset = this.trackOffsets.get(update.trackId);
+    if (offset === undefined) {
+      // The first caption of a track arrives just after its audio ended.
+      offset = Math.max(0, now - update.end);
+      this.trackOffsets.set(update.trackId, offset);
+    }
+    return { start: offset + update.start, end: offset + update.end };
+  }
+}

@@ -1,0 +1,199 @@
+/** LiveKit mode: join a room, publish the mic, read `lk.transcription` text streams. */
+
+import {
+  ConnectionState as LkState,
+  type Participant,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  Track,
+} from "livekit-client";
+import type { TextStreamReader } from "livekit-client";
+
+import { getToken } from "./api.js";
+import * as wire from "./protocol.js";
+import {
+  describeMediaError,
+  errorText,
+  type ConnectionState,
+  type JoinOptions,
+  type ParticipantView,
+  type Transport,
+  type TransportHandlers,
+} from "./transport.js";
+
+const STATES: Record<LkState, ConnectionState> = {
+  [LkState.Disconnected]: "disconnected",
+  [LkState.Connecting]: "connecting",
+  [LkState.Connected]: "connected",
+  [LkState.Reconnecting]: "reconnecting",
+  [LkState.SignalReconnecting]: "reconnecting",
+};
+
+export class LiveKitTransport implements Transport {
+  readonly canShareTab = true;
+  private readonly room = new Room({ adaptiveStream: false, dynacast: false });
+  private readonly audioSink: HTMLElement;
+  private tabAudio: MediaStreamTrack | null = null;
+
+  /** `audioSink` receives the `<audio>` elements of other participants. */
+  constructor(
+    private readonly handlers: TransportHandlers,
+    audioSink: HTMLElement,
+  ) {
+    this.audioSink = audioSink;
+    const participantsChanged = (): void => this.handlers.participants(this.participantViews());
+    this.room
+      .on(RoomEvent.ConnectionStateChanged, (s: LkState) => this.handlers.state(STATES[s]))
+      .on(RoomEvent.ParticipantConnected, participantsChanged)
+      .on(RoomEvent.ParticipantDisconnected, participantsChanged)
+      .on(RoomEvent.ParticipantNameChanged, participantsChanged)
+      .on(RoomEvent.ActiveSpeakersChanged, participantsChanged)
+      .on(RoomEvent.LocalTrackPublished, participantsChanged)
+      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+        if (track.kind === Track.Kind.Audio) this.audioSink.append(track.attach());
+      })
+      .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
+        for (const el of track.detach()) el.remove();
+      })
+      .on(RoomEvent.MediaDevicesError, (err: Error) =>
+        this.handlers.error(describeMediaError(err, "microphone")),
+      );
+    this.room.registerTextStreamHandler(wire.TRANSCRIPTION_TOPIC, (reader, sender) => {
+      this.onTranscription(reader, sender.identity).catch((err: unknown) =>
+        console.warn("caption stream failed", err),
+      );
+    });
+  }
+
+  async connect(options: JoinOptions): Promise<{ micEnabled: boolean }> {
+    this.handlers.state("connecting");
+    const grant = await getToken(options.room, options.name);
+    try {
+      await this.room.connect(grant.url, grant.token);
+    } catch (err) {
+      this.handlers.state("disconnected");
+      throw new Error(`Could not connect to LiveKit at ${grant.url}: ${errorText(err)}`);
+    }
+    this.handlers.participants(this.participantViews());
+    await this.setLanguage(options.language);
+    try {
+      await this.setMicEnabled(true);
+      return { micEnabled: true };
+    } catch {
+      // Already reported; a call without a mic still shows the others' captions.
+      return { micEnabled: false };
+    }
+  }
+
+  async setMicEnabled(enabled: boolean): Promise<void> {
+    try {
+      await this.room.localParticipant.setMicrophoneEnabled(enabled);
+    } catch (err) {
+      this.handlers.error(describeMediaError(err, "microphone"));
+      throw err;
+    }
+  }
+
+  async setLanguage(language: string): Promise<void> {
+    try {
+      await this.room.localParticipant.setAttributes({ [wire.ATTR_SPOKEN_LANGUAGE]: language });
+    } catch (err) {
+      this.handlers.error(`Could not set the spoken language: ${errorText(err)}`);
+    }
+  }
+
+  async shareTab(): Promise<boolean> {
+    let stream: MediaStream;
+    try {
+      // Chrome only offers tab audio when video is requested too.
+      stream = await navigator.mediaDevices.getDisplayMedia({ audio: true, video: true });
+    } catch (err) {
+      this.handlers.error(describeMediaError(err, "tab"));
+      return false;
+    }
+    for (const video of stream.getVideoTracks()) video.stop();
+    const audio = stream.getAudioTracks()[0];
+    if (!audio) {
+      this.handlers.error('That share has no audio. Pick a tab and tick "Share tab audio".');
+      return false;
+    }
+    await this.stopShareTab();
+    await this.room.localParticipant.publishTrack(audio, {
+      name: wire.TAB_AUDIO_TRACK_NAME,
+      source: Track.Source.ScreenShareAudio,
+    });
+    this.tabAudio = audio;
+    audio.addEventListener("ended", () => void this.stopShareTab());
+    return true;
+  }
+
+  async stopShareTab(): Promise<void> {
+    const audio = this.tabAudio;
+    if (!audio) return;
+    this.tabAudio = null;
+    await this.room.localParticipant.unpublishTrack(audio, true);
+  }
+
+  get sharingTab(): boolean {
+    return this.tabAudio !== null;
+  }
+
+  async close(): Promise<void> {
+    this.room.unregisterTextStreamHandler(wire.TRANSCRIPTION_TOPIC);
+    await this.stopShareTab().catch(() => undefined);
+    await this.room.disconnect();
+    this.room.removeAllListeners();
+    this.audioSink.replaceChildren();
+  }
+
+  private async onTranscription(reader: TextStreamReader, senderIdentity: string): Promise<void> {
+    const attrs = reader.info.attributes ?? {};
+    const text = await reader.readAll();
+    const trackId = attrs[wire.ATTR_TRACK_ID] ?? "";
+    const segmentId = attrs[wire.ATTR_SEGMENT_ID] ?? reader.info.id;
+    this.handlers.caption({
+      segmentId,
+      trackId,
+      speaker: this.speakerLabel(senderIdentity, trackId),
+      text,
+      final: attrs[wire.ATTR_FINAL] === "true",
+      start: parseSeconds(attrs[wire.ATTR_START]),
+      end: parseSeconds(attrs[wire.ATTR_END]),
+      language: attrs[wire.ATTR_LANGUAGE] || null,
+    });
+  }
+
+  /** Display name of whoever owns the track (else the stream's sender). */
+  private speakerLabel(senderIdentity: string, trackId: string): string {
+    const everyone: Participant[] = [
+      this.room.localParticipant,
+      ...this.room.remoteParticipants.values(),
+    ];
+    const owner = everyone.find((p) => p.trackPublications.has(trackId));
+    const participant = owner ?? everyone.find((p) => p.identity === senderIdentity);
+    const name = participant?.name || participant?.identity || senderIdentity;
+    const publication = owner?.trackPublications.get(trackId);
+    return publication?.trackName === wire.TAB_AUDIO_TRACK_NAME ? `${name} (shared audio)` : name;
+  }
+
+  private participantViews(): ParticipantView[] {
+    const local = this.room.localParticipant;
+    const others = [...this.room.remoteParticipants.values()].filter(
+      (p) => p.identity !== wire.AGENT_IDENTITY,
+    );
+    return [local, ...others].map((p) => ({
+      identity: p.identity,
+      name: p.name || p.identity,
+      isLocal: p === local,
+      speaking: p.isSpeaking,
+      audioLevel: p.audioLevel,
+    }));
+  }
+}
+
+function parseSeconds(value: string | undefined): number | null {
+  if (value === undefined || value === "") return null;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) ? seconds : null;
+}

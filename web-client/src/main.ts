@@ -1,0 +1,191 @@
+/** Entry point: wires the join form, a transport, the caption store and the views. */
+
+import { ApiError, getConfig } from "./api.js";
+import { CaptionStore } from "./captions.js";
+import { EmbeddedTransport } from "./embedded-transport.js";
+import { MIME_TYPES, render, type ExportFormat } from "./export.js";
+import { LANGUAGES } from "./languages.js";
+import { LiveKitTransport } from "./livekit-transport.js";
+import type { ServerConfig } from "./protocol.js";
+import type { Transport, TransportHandlers } from "./transport.js";
+import {
+  byId,
+  download,
+  LiveCaptions,
+  renderParticipants,
+  setStatus,
+  setToggle,
+  showCall,
+  showError,
+  TranscriptView,
+} from "./ui.js";
+
+const PREFS = { room: "roomscribe.room", name: "roomscribe.name", language: "roomscribe.language" };
+
+const form = byId<HTMLFormElement>("join-form");
+const roomInput = byId<HTMLInputElement>("room-input");
+const nameInput = byId<HTMLInputElement>("name-input");
+const joinButton = byId<HTMLButtonElement>("join-button");
+const languageSelect = byId<HTMLSelectElement>("language-select");
+const micButton = byId<HTMLButtonElement>("mic-toggle");
+const shareButton = byId<HTMLButtonElement>("share-tab");
+const leaveButton = byId<HTMLButtonElement>("leave-button");
+
+let sessionStart = performance.now();
+const store = new CaptionStore(() => (performance.now() - sessionStart) / 1000);
+const live = new LiveCaptions(byId("captions"));
+const transcript = new TranscriptView(
+  byId<HTMLOListElement>("transcript"),
+  byId<HTMLButtonElement>("jump-latest"),
+);
+store.subscribe((caption) => {
+  live.show(caption);
+  transcript.add(caption);
+});
+
+let config: ServerConfig | null = null;
+let transport: Transport | null = null;
+let roomName = "";
+let micOn = false;
+let sharing = false;
+
+const handlers: TransportHandlers = {
+  caption: (update) => store.apply(update),
+  state: (state) => {
+    setStatus(state);
+    if (state === "disconnected" && transport) void leave();
+  },
+  participants: renderParticipants,
+  error: showError,
+};
+
+function restorePrefs(): void {
+  for (const [code, label] of LANGUAGES) languageSelect.add(new Option(label, code));
+  const params = new URLSearchParams(location.search);
+  roomInput.value = params.get("room") ?? localStorage.getItem(PREFS.room) ?? "";
+  nameInput.value = localStorage.getItem(PREFS.name) ?? "";
+  const language = localStorage.getItem(PREFS.language) ?? "auto";
+  languageSelect.value = LANGUAGES.some(([code]) => code === language) ? language : "auto";
+}
+
+async function loadConfig(): Promise<ServerConfig> {
+  config ??= await getConfig();
+  byId("mode-hint").textContent =
+    config.mode === "livekit"
+      ? "Everyone who joins this room sees everyone's captions."
+      : "Embedded mode: captions of your own microphone, no LiveKit server.";
+  return config;
+}
+
+async function join(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const room = roomInput.value.trim();
+  const name = nameInput.value.trim();
+  if (!room || !name) return;
+  localStorage.setItem(PREFS.room, room);
+  localStorage.setItem(PREFS.name, name);
+  showError(null);
+  joinButton.disabled = true;
+  try {
+    const { mode } = await loadConfig();
+    if (transport) await leave();
+    transport =
+      mode === "livekit"
+        ? new LiveKitTransport(handlers, byId("remote-audio"))
+        : new EmbeddedTransport(handlers);
+    resetSession(room);
+    const { micEnabled } = await transport.connect({
+      room,
+      name,
+      language: languageSelect.value,
+    });
+    setMic(micEnabled);
+    shareButton.hidden = !transport.canShareTab;
+    const url = new URL(location.href);
+    url.searchParams.set("room", room);
+    history.replaceState(null, "", url);
+  } catch (err) {
+    await leave();
+    showError(err instanceof Error ? err.message : String(err));
+    if (!(err instanceof ApiError)) console.error(err);
+  } finally {
+    joinButton.disabled = false;
+  }
+}
+
+function resetSession(room: string): void {
+  roomName = room;
+  sessionStart = performance.now();
+  store.clear();
+  live.clear();
+  transcript.clear();
+  setSharing(false);
+  showCall(room);
+  setControlsEnabled(true);
+}
+
+/** Leaves the call but keeps the transcript on screen for downloading. */
+async function leave(): Promise<void> {
+  const current = transport;
+  transport = null;
+  setControlsEnabled(false);
+  byId("join").hidden = false;
+  byId("room-name").hidden = true;
+  if (current) await current.close().catch((err: unknown) => console.warn("close failed", err));
+  setStatus("disconnected");
+  renderParticipants([]);
+}
+
+function setControlsEnabled(enabled: boolean): void {
+  micButton.disabled = shareButton.disabled = leaveButton.disabled = !enabled;
+}
+
+function setMic(on: boolean): void {
+  micOn = on;
+  setToggle("mic-toggle", on, on ? "Mic on" : "Mic off");
+}
+
+function setSharing(on: boolean): void {
+  sharing = on;
+  setToggle("share-tab", on, on ? "Stop captioning tab" : "Caption a tab");
+}
+
+micButton.addEventListener("click", async () => {
+  if (!transport) return;
+  try {
+    await transport.setMicEnabled(!micOn);
+    setMic(!micOn);
+  } catch {
+    // The transport has shown why.
+  }
+});
+
+shareButton.addEventListener("click", async () => {
+  if (!transport) return;
+  if (sharing) {
+    await transport.stopShareTab();
+    setSharing(false);
+  } else {
+    setSharing(await transport.shareTab());
+  }
+});
+
+leaveButton.addEventListener("click", () => void leave());
+
+languageSelect.addEventListener("change", () => {
+  localStorage.setItem(PREFS.language, languageSelect.value);
+  void transport?.setLanguage(languageSelect.value);
+});
+
+for (const button of document.querySelectorAll<HTMLButtonElement>("[data-format]")) {
+  button.addEventListener("click", () => {
+    const format = button.dataset.format as ExportFormat;
+    const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-");
+    const safeRoom = roomName.replace(/[^\w-]+/g, "_") || "call";
+    download(`roomscribe-${safeRoom}-${stamp}.${format}`, render(format, store.transcript()), MIME_TYPES[format]);
+  });
+}
+
+form.addEventListener("submit", (event) => void join(event));
+restorePrefs();
+loadConfig().catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));

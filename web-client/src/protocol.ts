@@ -1,0 +1,104 @@
+/**
+ * Wire names shared with the server. Mirrors `agent/roomscribe/protocol.py`;
+ * change both together.
+ */
+
+/** Identity the captioning agent joins every LiveKit room with. */
+export const AGENT_IDENTITY = "roomscribe-captions";
+
+/** LiveKit text-stream topic carrying caption updates (LiveKit's own protocol). */
+export const TRANSCRIPTION_TOPIC = "lk.transcription";
+export const ATTR_SEGMENT_ID = "lk.segment_id";
+export const ATTR_TRACK_ID = "lk.transcribed_track_id";
+export const ATTR_FINAL = "lk.transcription_final";
+export const ATTR_LANGUAGE = "roomscribe.language";
+export const ATTR_START = "roomscribe.start";
+export const ATTR_END = "roomscribe.end";
+
+/** Participant attribute: language code the participant speaks, or `auto`. */
+export const ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language";
+
+/** Track name of a shared browser tab's audio. */
+export const TAB_AUDIO_TRACK_NAME = "roomscribe-tab-audio";
+
+/** Embedded mode: label of the RTCDataChannel carrying captions. */
+export const DATA_CHANNEL_LABEL = "captions";
+export const MESSAGE_CAPTION = "caption";
+export const MESSAGE_ERROR = "error";
+export const MESSAGE_HELLO = "hello";
+/** Embedded mode, client to server: change the spoken language. */
+export const MESSAGE_SET_LANGUAGE = "set_language";
+
+/** `GET /api/config`. */
+export type ServerConfig =
+  | { mode: "livekit"; livekit_url: string }
+  | { mode: "embedded" };
+
+/** `POST /api/token` response. */
+export interface TokenResponse {
+  token: string;
+  url: string;
+  identity: string;
+  room: string;
+}
+
+export interface WireWord {
+  start: number;
+  end: number;
+  text: string;
+  probability: number;
+}
+
+/** Embedded-mode data-channel caption message (`caption_message` in protocol.py). */
+export interface CaptionMessage {
+  type: typeof MESSAGE_CAPTION;
+  segment_id: string;
+  text: string;
+  final: boolean;
+  speaker: string;
+  track_id: string;
+  start: number;
+  end: number;
+  language: string | null;
+  words: WireWord[];
+}
+
+export interface ErrorMessage {
+  type: typeof MESSAGE_ERROR;
+  message: string;
+}
+
+/** Parses one data-channel message; unknown or malformed messages give `null`. */
+export function parseDataChannelMessage(raw: string): CaptionMessage | ErrorMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const msg = value as Record<string, unknown>;
+  if (msg.type === MESSAGE_ERROR && typeof msg.message === "string") {
+    return { type: MESSAGE_ERROR, message: msg.message };
+  }
+  if (
+    msg.type === MESSAGE_CAPTION &&
+    typeof msg.segment_id === "string" &&
+    typeof msg.text === "string" &&
+    typeof msg.final === "boolean"
+  ) {
+    return {
+      type: MESSAGE_CAPTION,
+      segment_id: msg.segment_id,
+      text: msg.text,
+      final: msg.final,
+      speaker: typeof msg.speaker === "string" ? msg.speaker : "",
+      track_id: typeof msg.track_id === "string" ? msg.track_id : "",
+      start: typeof msg.start === "number" ? msg.start : 0,
+      end: typeof msg.end === "number" ? msg.end : 0,
+      language: typeof msg.language === "string" ? msg.language : null,
+      words: Array.isArray(msg.words) ? (msg.words as WireWord[]) : [],
+    };
+  }
+  return null;
+}

@@ -1,0 +1,182 @@
+/** DOM rendering. Stateless about the call: main.ts tells it what to show. */
+
+import type { Caption } from "./captions.js";
+import { formatClock } from "./export.js";
+import type { ConnectionState, ParticipantView } from "./transport.js";
+
+/** How many recent segments the live panel keeps; the transcript keeps all finals. */
+const LIVE_CAPTIONS = 6;
+/** Within this many pixels of the bottom counts as "following" the transcript. */
+const FOLLOW_SLACK_PX = 48;
+
+const STATUS_TEXT: Record<ConnectionState, string> = {
+  idle: "Not connected",
+  connecting: "Connecting…",
+  connected: "Connected",
+  reconnecting: "Reconnecting…",
+  disconnected: "Disconnected",
+};
+
+export function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export function setStatus(state: ConnectionState): void {
+  const status = document.querySelector<HTMLElement>('[data-testid="status"]');
+  if (!status) return;
+  status.dataset.state = state;
+  byId("status-text").textContent = STATUS_TEXT[state];
+}
+
+export function showError(message: string | null): void {
+  const banner = byId("error");
+  banner.textContent = message ?? "";
+  banner.hidden = message === null;
+}
+
+export function showCall(room: string | null): void {
+  byId("join").hidden = room !== null;
+  byId("call").hidden = room === null;
+  const roomName = byId("room-name");
+  roomName.hidden = room === null;
+  roomName.textContent = room ? `Room: ${room}` : "";
+}
+
+export function setToggle(id: string, on: boolean, label: string): void {
+  const button = byId<HTMLButtonElement>(id);
+  button.setAttribute("aria-pressed", String(on));
+  const text = button.querySelector(".label");
+  if (text) text.textContent = label;
+}
+
+export function renderParticipants(list: readonly ParticipantView[]): void {
+  const ul = byId<HTMLUListElement>("participants");
+  const items = list.map((p) => {
+    const li = el("li", p.speaking ? "participant speaking" : "participant");
+    li.dataset.testid = "participant";
+    li.dataset.identity = p.identity;
+    li.dataset.speaking = String(p.speaking);
+    const level = el("span", "level");
+    level.setAttribute("aria-hidden", "true");
+    level.style.setProperty("--level", String(Math.round(p.audioLevel * 100) / 100));
+    const name = el("span", "name", p.isLocal ? `${p.name} (you)` : p.name);
+    const state = el("span", "visually-hidden", p.speaking ? ", speaking" : "");
+    li.append(level, name, state);
+    return li;
+  });
+  ul.replaceChildren(...items);
+}
+
+/** Live caption panel: the latest segments, interim ones replaced in place. */
+export class LiveCaptions {
+  private readonly nodes = new Map<string, HTMLElement>();
+
+  constructor(private readonly root: HTMLElement) {}
+
+  show(caption: Caption): void {
+    let node = this.nodes.get(caption.key);
+    if (!node) {
+      if (caption.text === "") return;
+      node = el("p", "caption");
+      node.dataset.testid = "caption";
+      node.append(el("span", "speaker"), el("span", "text"));
+      this.root.querySelector(".empty")?.remove();
+      this.root.append(node);
+      this.nodes.set(caption.key, node);
+      this.trim();
+    }
+    node.dataset.final = String(caption.final);
+    node.dataset.speaker = caption.speaker;
+    node.dataset.segmentId = caption.segmentId;
+    node.querySelector(".speaker")!.textContent = caption.speaker;
+    node.querySelector(".text")!.textContent = caption.text;
+  }
+
+  clear(): void {
+    this.nodes.clear();
+    this.root.replaceChildren(el("p", "empty", "Captions appear here when someone speaks."));
+  }
+
+  private trim(): void {
+    for (const [key, node] of this.nodes) {
+      if (this.nodes.size <= LIVE_CAPTIONS) break;
+      node.remove();
+      this.nodes.delete(key);
+    }
+  }
+}
+
+/**
+ * Transcript of final captions in start order. Follows new entries unless the
+ * reader has scrolled up; then a "Jump to latest" button appears instead.
+ */
+export class TranscriptView {
+  constructor(
+    private readonly list: HTMLOListElement,
+    private readonly jump: HTMLButtonElement,
+  ) {
+    list.addEventListener("scroll", () => {
+      if (this.following()) jump.hidden = true;
+    });
+    jump.addEventListener("click", () => this.scrollToEnd());
+  }
+
+  add(caption: Caption): void {
+    if (!caption.final || caption.text === "") return;
+    const follow = this.following();
+    const item = el("li", "entry");
+    item.dataset.testid = "transcript-entry";
+    item.dataset.speaker = caption.speaker;
+    item.dataset.start = caption.start.toFixed(3);
+    const time = el("time", "time", formatClock(caption.start));
+    time.dateTime = `PT${caption.start.toFixed(1)}S`;
+    item.append(time, el("span", "speaker", caption.speaker), el("span", "text", caption.text));
+    // Finals from different speakers can arrive out of order: keep start order.
+    const after = [...this.list.children].find(
+      (c) => Number((c as HTMLElement).dataset.start) > caption.start,
+    );
+    this.list.insertBefore(item, after ?? null);
+    if (follow) this.scrollToEnd();
+    else this.jump.hidden = false;
+  }
+
+  clear(): void {
+    this.list.replaceChildren();
+    this.jump.hidden = true;
+  }
+
+  private following(): boolean {
+    const l = this.list;
+    return l.scrollHeight - l.scrollTop - l.clientHeight <= FOLLOW_SLACK_PX;
+  }
+
+  private scrollToEnd(): void {
+    this.list.scrollTop = this.list.scrollHeight;
+    this.jump.hidden = true;
+  }
+}
+
+/** Saves `text` as a file through a temporary link. */
+export function download(filename: string, text: string, mime: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: mime }));
+  const link = el("a", "");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

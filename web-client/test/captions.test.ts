@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { CaptionStore, type CaptionUpdate } from "../src/captions.js";
+
+const update = (over: Partial<CaptionUpdate>): CaptionUpdate => ({
+  segmentId: "s1",
+  trackId: "TR_a",
+  speaker: "Ada",
+  text: "hello",
+  final: false,
+  start: 0.5,
+  end: 1,
+  language: "en",
+  ...over,
+});
+
+test("updates replace a segment's text; finals are frozen", () => {
+  let now = 2;
+  const store = new CaptionStore(() => now);
+  const seen: string[] = [];
+  store.subscribe((c) => seen.push(`${c.final ? "F" : "I"}:${c.text}`));
+  store.apply(update({ text: "hel" }));
+  store.apply(update({ text: "hello wor" }));
+  now = 3;
+  store.apply(update({ text: "Hello world.", final: true, end: 2 }));
+  assert.equal(store.apply(update({ text: "late interim" })), null);
+  assert.deepEqual(seen, ["I:hel", "I:hello wor", "F:Hello world."]);
+  assert.deepEqual(
+    store.transcript().map((e) => e.text),
+    ["Hello world."],
+  );
+});
+
+test("track times map onto the session clock, per track", () => {
+  let now = 10;
+  const store = new CaptionStore(() => now);
+  // Track A's first caption (ends at 1 s of its stream) arrives at session 10 s.
+  store.apply(update({ final: true, start: 0.5, end: 1, text: "a one" }));
+  now = 20;
+  // Track B started later; its own clock also starts at zero.
+  store.apply(update({ trackId: "TR_b", speaker: "Bob", final: true, start: 0, end: 2, text: "b one" }));
+  store.apply(update({ segmentId: "s2", final: true, start: 12, end: 13, text: "a two" }));
+  const rows = store.transcript().map((e) => [e.speaker, e.text, e.start]);
+  assert.deepEqual(rows, [
+    ["Ada", "a one", 9.5],
+    ["Bob", "b one", 18],
+    ["Ada", "a two", 21],
+  ]);
+});
+
+test("same segment id on two tracks is two captions", () => {
+  const store = new CaptionStore(() => 5);
+  store.apply(update({ final: true, text: "from a" }));
+  store.apply(update({ trackId: "TR_b", final: true, text: "from b" }));
+  assert.equal(store.transcript().length, 2);
+});
+
+test("without server times a segment spans first to last update", () => {
+  let now = 4;
+  const store = new CaptionStore(() => now);
+  store.apply(update({ start: null, end: null }));
+  now = 6;
+  store.apply(update({ start: null, end: null, final: true }));
+  const [only] = store.transcript();
+  assert.equal(only?.start, 4);
+  assert.equal(only?.end, 6);
+});
