@@ -1,0 +1,146 @@
+"""Join tokens for the web client, with the roomscribe agent dispatched to the room.
+
+A room that does not exist yet is created by the first participant's join; its
+token carries a ``RoomConfiguration`` that dispatches the agent. A room that
+already exists gets an explicit dispatch through the AgentDispatch API, unless
+it already has one, so the agent is dispatched exactly once per room.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+
+from livekit import api
+from roomscribe import protocol
+from roomscribe.settings import LiveKitSettings
+
+log = logging.getLogger(__name__)
+
+ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+IDENTITY_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+MAX_NAME_LENGTH = 64
+TOKEN_TTL = timedelta(hours=6)
+
+
+class JoinError(Exception):
+    """A join request that cannot be served; ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    room: str
+    name: str
+    identity: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGrant:
+    token: str
+    url: str
+    identity: str
+    room: str
+
+
+def validate_join(room: str, name: str, identity: str | None = None) -> JoinRequest:
+    """Check a join request; raises :class:`JoinError` with a message for the user."""
+    room = room.strip()
+    if not ROOM_PATTERN.fullmatch(room):
+        raise JoinError("room must be 1-64 characters: letters, digits, '-' or '_'")
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise JoinError(f"name must be 1-{MAX_NAME_LENGTH} characters")
+    if identity is None or not identity.strip():
+        identity = _identity_for(name)
+    identity = identity.strip()
+    if not IDENTITY_PATTERN.fullmatch(identity):
+        raise JoinError("identity must be 1-64 characters: letters, digits, '.', '@', '-' or '_'")
+    if identity == protocol.AGENT_IDENTITY:
+        raise JoinError("that identity is reserved for the captioning agent")
+    return JoinRequest(room=room, name=name, identity=identity)
+
+
+def _identity_for(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "guest"
+    return f"{slug}-{secrets.token_hex(3)}"
+
+
+def mint_token(settings: LiveKitSettings, join: JoinRequest, *, dispatch_agent: bool) -> str:
+    """A join token; with ``dispatch_agent`` it dispatches the agent when it creates the room."""
+    token = (
+        api.AccessToken(settings.api_key, settings.api_secret)
+        .with_identity(join.identity)
+        .with_name(join.name)
+        .with_ttl(TOKEN_TTL)
+        .with_grants(
+            api.VideoGrants(
+                room_join=True,
+                room=join.room,
+                can_publish=True,
+                can_subscribe=True,
+                can_publish_data=True,
+                # the client sets its spoken-language attribute
+                can_update_own_metadata=True,
+            )
+        )
+    )
+    if dispatch_agent:
+        token = token.with_room_config(
+            api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=protocol.AGENT_NAME)])
+        )
+    return token.to_jwt()
+
+
+class TokenService:
+    """Mints join tokens and dispatches the agent; ``start()`` / ``aclose()``."""
+
+    def __init__(self, settings: LiveKitSettings) -> None:
+        self.settings = settings
+        self._client: api.LiveKitAPI | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        self._client = api.LiveKitAPI(s.url, s.api_key, s.api_secret)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def join(self, room: str, name: str, identity: str | None = None) -> JoinGrant:
+        request = validate_join(room, name, identity)
+        try:
+            room_exists = await self._ensure_dispatched(request.room)
+        except (aiohttp.ClientError, TimeoutError) as e:
+            raise JoinError(f"LiveKit server at {self.settings.url} is unreachable", 503) from e
+        except api.TwirpError as e:
+            raise JoinError(f"LiveKit server refused the request: {e.message}", 502) from e
+        token = mint_token(self.settings, request, dispatch_agent=not room_exists)
+        return JoinGrant(
+            token=token, url=self.settings.url, identity=request.identity, room=request.room
+        )
+
+    async def _ensure_dispatched(self, room: str) -> bool:
+        """Dispatch the agent to ``room`` if it exists without one; returns whether it exists."""
+        if self._client is None:
+            raise RuntimeError("TokenService is not started")
+        rooms = await self._client.room.list_rooms(api.ListRoomsRequest(names=[room]))
+        if not rooms.rooms:
+            return False
+        dispatches = await self._client.agent_dispatch.list_dispatch(room)
+        if not any(d.agent_name == protocol.AGENT_NAME for d in dispatches):
+            log.info("dispatching the captioning agent to existing room %s", room)
+            await self._client.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=room)
+            )
+        return True

@@ -1,0 +1,153 @@
+"""Python participants for the LiveKit tests: speakers replaying WAVs, a caption listener."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from livekit import rtc
+from roomscribe import protocol
+from roomscribe.server.token import JoinRequest, mint_token
+from roomscribe.settings import LiveKitSettings
+from tests.fixtures.livekit import LiveKitServer
+
+SAMPLE_RATE = 16_000
+FRAME = SAMPLE_RATE // 100  # 10 ms
+
+
+def settings_of(server: LiveKitServer) -> LiveKitSettings:
+    return LiveKitSettings(url=server.url, api_key=server.api_key, api_secret=server.api_secret)
+
+
+async def connect(
+    server: LiveKitServer,
+    room_name: str,
+    identity: str,
+    *,
+    dispatch_agent: bool = False,
+    subscribe: bool = True,
+) -> rtc.Room:
+    token = mint_token(
+        settings_of(server),
+        JoinRequest(room=room_name, name=identity, identity=identity),
+        dispatch_agent=dispatch_agent,
+    )
+    room = rtc.Room()
+    await room.connect(server.url, token, rtc.RoomOptions(auto_subscribe=subscribe))
+    return room
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One caption update as the listener saw it."""
+
+    t: float
+    """Receive time, seconds since the speakers started sending audio."""
+    sender: str
+    track_id: str
+    segment_id: str
+    final: bool
+    text: str
+    start: float
+    end: float
+
+
+@dataclass
+class Listener:
+    """Collects every ``lk.transcription`` text stream of a room."""
+
+    room: rtc.Room
+    t0: float = field(default_factory=time.monotonic)
+    captions: list[Received] = field(default_factory=list)
+    legacy_finals: int = 0
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def start(self) -> None:
+        self.room.register_text_stream_handler(protocol.TRANSCRIPTION_TOPIC, self._on_stream)
+        self.room.on("transcription_received", self._on_legacy)
+
+    def _on_stream(self, reader: rtc.TextStreamReader, sender: str) -> None:
+        task = asyncio.create_task(self._read(reader, sender))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_legacy(self, segments: list[rtc.TranscriptionSegment], *_: object) -> None:
+        self.legacy_finals += sum(1 for s in segments if s.final)
+
+    async def _read(self, reader: rtc.TextStreamReader, sender: str) -> None:
+        text = await reader.read_all()
+        attrs = reader.info.attributes or {}
+        self.captions.append(
+            Received(
+                t=time.monotonic() - self.t0,
+                sender=sender,
+                track_id=attrs.get(protocol.ATTR_TRACK_ID, ""),
+                segment_id=attrs.get(protocol.ATTR_SEGMENT_ID, ""),
+                final=attrs.get(protocol.ATTR_FINAL) == "true",
+                text=text,
+                start=float(attrs.get(protocol.ATTR_START, "nan")),
+                end=float(attrs.get(protocol.ATTR_END, "nan")),
+            )
+        )
+
+    def finals(self, sender: str) -> list[Received]:
+        return [c for c in self.captions if c.final and c.sender == sender]
+
+    async def wait_agent(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while protocol.AGENT_IDENTITY not in self.room.remote_participants:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the captioning agent did not join in {timeout_s} s")
+            await asyncio.sleep(0.1)
+
+    async def wait_quiet(self, quiet_s: float, timeout_s: float) -> None:
+        """Wait until no caption arrived for ``quiet_s`` (or ``timeout_s`` passed)."""
+        deadline = time.monotonic() + timeout_s
+        seen = -1
+        last_change = time.monotonic()
+        while time.monotonic() < deadline:
+            if len(self.captions) != seen:
+                seen, last_change = len(self.captions), time.monotonic()
+            elif time.monotonic() - last_change >= quiet_s:
+                return
+            await asyncio.sleep(0.1)
+
+
+class Speaker:
+    """Publishes a microphone track and replays audio into it in real time."""
+
+    def __init__(self, room: rtc.Room) -> None:
+        self.room = room
+        self.source = rtc.AudioSource(SAMPLE_RATE, 1)
+        self.track_sid = ""
+        self._subscribed = asyncio.Event()
+
+    @property
+    def identity(self) -> str:
+        return self.room.local_participant.identity
+
+    async def publish(self) -> None:
+        self.room.on("local_track_subscribed", lambda *_: self._subscribed.set())
+        track = rtc.LocalAudioTrack.create_audio_track("microphone", self.source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        publication = await self.room.local_participant.publish_track(track, options)
+        self.track_sid = publication.sid
+
+    async def wait_subscribed(self, timeout_s: float = 20) -> None:
+        """Until the agent subscribed, so its stream time matches our audio time."""
+        await asyncio.wait_for(self._subscribed.wait(), timeout_s)
+
+    async def play(self, audio: NDArray[np.float32], t0: float) -> None:
+        """Send ``audio`` in 10 ms frames, frame ``i`` at ``t0 + i * 10 ms``."""
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+        for i in range(len(pcm) // FRAME):
+            delay = t0 + i * 0.01 - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            chunk = pcm[i * FRAME : (i + 1) * FRAME]
+            frame = rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, FRAME)
+            await self.source.capture_frame(frame)

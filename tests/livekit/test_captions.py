@@ -1,0 +1,197 @@
+"""Live captions end to end: real livekit-server, real ``roomscribe agent`` (tiny.en).
+
+Two speakers replay the evaluation recordings at the same time in real time; a
+third participant only listens to ``lk.transcription``. Also measures how long
+after the end of each utterance its final caption arrives (printed and written
+to ``artifacts/livekit-latency.json``; a measurement, not an assertion).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jiwer
+import numpy as np
+import pytest
+from whisper_normalizer.english import EnglishTextNormalizer
+
+from tests.conftest import read_wav
+from tests.fixtures.livekit import AgentWorker, LiveKitServer
+from tests.livekit.participants import SAMPLE_RATE, Listener, Received, Speaker, connect
+
+pytestmark = pytest.mark.livekit
+
+MAX_SECONDS = 60.0
+MAX_WER = 0.10
+_normalize = EnglishTextNormalizer()
+
+
+def words(text: str) -> list[str]:
+    """Whisper-normalized words; tokens that were only punctuation are dropped."""
+    return [w for w in _normalize(text).split() if re.search(r"\w", w)]
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    start: float
+    end: float
+    text: str
+
+
+def load_reference(eval_dir: Path, name: str, max_s: float) -> tuple[list[Utterance], float]:
+    """Utterances that end before ``max_s``, and where to cut the audio after them."""
+    data = json.loads((eval_dir / f"{name}.json").read_text())
+    all_utts = [Utterance(u["start"], u["end"], u["text"]) for u in data["utterances"]]
+    utts = [u for u in all_utts if u.end <= max_s]
+    following = all_utts[len(utts)] if len(utts) < len(all_utts) else None
+    cut = utts[-1].end + 0.3
+    if following is not None:
+        cut = min(cut, following.start)
+    return utts, cut
+
+
+def transcript(finals: list[Received]) -> str:
+    by_segment: dict[str, Received] = {}
+    for c in finals:
+        by_segment.setdefault(c.segment_id, c)
+    return " ".join(c.text for c in sorted(by_segment.values(), key=lambda c: c.start))
+
+
+def final_latencies(utts: list[Utterance], finals: list[Received]) -> list[float | None]:
+    """Per utterance: seconds after its end until the first final holding its last word."""
+    out: list[float | None] = []
+    for u in utts:
+        last = words(u.text)[-1]
+        hits = [
+            c.t - u.end
+            for c in finals
+            if c.start <= u.end and c.end >= u.end - 1.0 and last in words(c.text)
+        ]
+        out.append(min(hits) if hits else None)
+    return out
+
+
+def check_finals_never_change(captions: list[Received]) -> None:
+    final_text: dict[str, str] = {}
+    for c in captions:
+        if c.segment_id in final_text:
+            assert c.final, f"interim after final in segment {c.segment_id}: {c.text!r}"
+            assert c.text == final_text[c.segment_id], f"final of {c.segment_id} changed"
+        elif c.final:
+            final_text[c.segment_id] = c.text
+
+
+async def test_two_speakers_are_captioned_live(
+    livekit_server: LiveKitServer,
+    agent_worker: AgentWorker,
+    eval_dir: Path,
+    artifacts_dir: Path,
+) -> None:
+    room_name = "two-speakers"
+    listener = Listener(
+        await connect(livekit_server, room_name, "listener", dispatch_agent=True, subscribe=False)
+    )
+    listener.start()
+    await listener.wait_agent()
+
+    names = {"alice": "allison-a", "bob": "allison-b"}
+    speakers = {who: Speaker(await connect(livekit_server, room_name, who)) for who in names}
+    refs: dict[str, list[Utterance]] = {}
+    audio: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
+    for who, name in names.items():
+        refs[who], cut = load_reference(eval_dir, name, MAX_SECONDS)
+        audio[who] = read_wav(eval_dir / f"{name}.wav")[: int(cut * SAMPLE_RATE)]
+        await speakers[who].publish()
+    await asyncio.gather(*(s.wait_subscribed() for s in speakers.values()))
+
+    t0 = time.monotonic() + 0.2
+    listener.t0 = t0
+    await asyncio.gather(*(speakers[who].play(audio[who], t0) for who in names))
+    await listener.wait_quiet(quiet_s=6.0, timeout_s=30.0)
+    for s in speakers.values():
+        await s.room.disconnect()
+    await listener.room.disconnect()
+
+    # Attribution: right speaker identity, right track.
+    track_of = {who: s.track_sid for who, s in speakers.items()}
+    assert listener.captions, agent_worker.log_text()[-3000:]
+    for c in listener.captions:
+        assert c.sender in track_of, f"caption from unexpected sender {c.sender!r}"
+        assert c.track_id == track_of[c.sender]
+        assert c.segment_id.startswith(track_of[c.sender])
+    check_finals_never_change(listener.captions)
+    assert listener.legacy_finals > 0  # legacy publish_transcription packets too
+
+    report: dict[str, Any] = {}
+    all_latencies: list[float] = []
+    for who in names:
+        finals = listener.finals(who)
+        hyp = " ".join(words(transcript(finals)))
+        ref = " ".join(words(" ".join(u.text for u in refs[who])))
+        wer = float(jiwer.wer(ref, hyp))
+        lat = final_latencies(refs[who], finals)
+        found = [x for x in lat if x is not None]
+        all_latencies += found
+        report[who] = {
+            "wer": round(wer, 4),
+            "utterances": len(refs[who]),
+            "finals_matched": len(found),
+            "latency_p50_s": round(statistics.median(found), 3) if found else None,
+            "latency_p90_s": round(float(np.percentile(found, 90)), 3) if found else None,
+            "hypothesis": hyp,
+        }
+        print(f"\n[livekit] {who}: WER {wer:.3f} ({len(refs[who])} utterances)")
+        assert wer <= MAX_WER, f"{who}: WER {wer:.3f}\nref: {ref}\nhyp: {hyp}"
+    p50 = statistics.median(all_latencies)
+    p90 = float(np.percentile(all_latencies, 90))
+    report["utterance_final_latency_s"] = {
+        "p50": round(p50, 3),
+        "p90": round(p90, 3),
+        "n": len(all_latencies),
+    }
+    print(f"[livekit] utterance-final latency p50 {p50:.2f} s, p90 {p90:.2f} s")
+    (artifacts_dir / "livekit-latency.json").write_text(json.dumps(report, indent=1))
+
+
+async def test_leaving_mid_sentence_finalizes_it(
+    livekit_server: LiveKitServer, agent_worker: AgentWorker, eval_dir: Path
+) -> None:
+    room_name = "leaves-early"
+    utts, _ = load_reference(eval_dir, "allison-a", MAX_SECONDS)
+    second = utts[1]  # "After the tone say your busy message ..."
+    leave_at = second.start + 1.0
+    listener = Listener(
+        await connect(livekit_server, room_name, "listener", dispatch_agent=True, subscribe=False)
+    )
+    listener.start()
+    await listener.wait_agent()
+    speaker = Speaker(await connect(livekit_server, room_name, "carol"))
+    await speaker.publish()
+    await speaker.wait_subscribed()
+
+    audio = read_wav(eval_dir / "allison-a.wav")[: int(leave_at * SAMPLE_RATE)]
+    t0 = time.monotonic() + 0.1
+    listener.t0 = t0
+    await speaker.play(audio, t0)
+    await speaker.room.disconnect()
+
+    def cut_sentence_final() -> Received | None:
+        for c in listener.finals("carol"):
+            if c.end > second.start and "after" in words(c.text):
+                return c
+        return None
+
+    deadline = time.monotonic() + 15
+    while cut_sentence_final() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    await listener.room.disconnect()
+    final = cut_sentence_final()
+    assert final is not None, f"no final for the cut sentence: {listener.captions}"
+    assert "decrease" in words(transcript(listener.finals("carol")))  # the sentence before
