@@ -1,0 +1,139 @@
+"""Browser-test fixtures: the built web client, fake-mic audio, ``roomscribe serve``, Chromium.
+
+Chromium is driven by ``web-client/e2e/session.mjs`` (playwright-core, Debian's
+``/usr/bin/chromium``, never a downloaded browser); these fixtures start the
+servers and hand the script its configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from tests.conftest import ROOT, read_wav
+from tests.fixtures.livekit import LiveKitServer, _stop, _wait_http, free_port
+
+WEB_CLIENT = ROOT / "web-client"
+CHROMIUM = Path(os.environ.get("ROOMSCRIBE_CHROMIUM", "/usr/bin/chromium"))
+
+CUT_SECONDS = 25.0
+"""Fake-mic length: the first six utterances of allison-a, ending in a 4 s gap."""
+FAKE_MIC_RATE = 48_000
+
+# `roomscribe serve` without building the parser of every other subcommand.
+SERVE_MAIN = (
+    "import argparse, logging, sys\n"
+    "from roomscribe.server import command\n"
+    "logging.basicConfig(level=logging.INFO,"
+    " format='%(asctime)s %(levelname)s %(name)s: %(message)s')\n"
+    "p = argparse.ArgumentParser()\n"
+    "command.add_arguments(p)\n"
+    "sys.exit(command.run(p.parse_args(sys.argv[1:])))\n"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FakeMic:
+    speech: Path
+    silence: Path
+    reference: str
+    """Reference text of the utterances inside the cut."""
+
+
+def _write_wav(path: Path, samples: NDArray[np.float32]) -> None:
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(FAKE_MIC_RATE)
+        w.writeframes(pcm.tobytes())
+
+
+@pytest.fixture(scope="session")
+def fake_mic(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> FakeMic:
+    """48 kHz WAVs for Chromium's fake microphone: a speech cut and silence."""
+    tmp = tmp_path_factory.mktemp("fake-mic")
+    audio = read_wav(eval_dir / "allison-a.wav")[: int(CUT_SECONDS * 16_000)]
+    # Linear upsampling is plenty for speech bound for a 16 kHz recognizer.
+    t = np.arange(len(audio) * FAKE_MIC_RATE // 16_000) * (16_000 / FAKE_MIC_RATE)
+    speech = np.interp(t, np.arange(len(audio)), audio).astype(np.float32)
+    _write_wav(tmp / "speech.wav", speech)
+    _write_wav(tmp / "silence.wav", np.zeros(FAKE_MIC_RATE * 5, dtype=np.float32))
+    utterances = json.loads((eval_dir / "allison-a.json").read_text())["utterances"]
+    reference = " ".join(u["text"] for u in utterances if u["end"] <= CUT_SECONDS)
+    return FakeMic(tmp / "speech.wav", tmp / "silence.wav", reference)
+
+
+@pytest.fixture(scope="session")
+def web_client() -> Path:
+    """``web-client/dist``, rebuilt from the current sources."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
+    if not (WEB_CLIENT / "node_modules").is_dir():
+        pytest.fail("web-client/node_modules is missing: run make setup", pytrace=False)
+    subprocess.run(["npm", "run", "--silent", "build"], cwd=WEB_CLIENT, check=True)
+    return WEB_CLIENT / "dist"
+
+
+ServeFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="module")
+def roomscribe_serve(
+    web_client: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServeFactory]:
+    """Starts ``roomscribe serve ARGS`` on a free port; returns its base URL."""
+    procs: list[subprocess.Popen[bytes]] = []
+    tmp_path = tmp_path_factory.mktemp("serve")
+
+    def start(*args: str, livekit: LiveKitServer | None = None) -> str:
+        port = free_port()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+            env.pop(name, None)
+        if livekit is not None:
+            env.update(livekit.env())
+        log_path = tmp_path / f"serve-{port}.log"
+        cmd = [sys.executable, "-c", SERVE_MAIN, "--port", str(port), *args]
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        procs.append(proc)
+        url = f"http://127.0.0.1:{port}/"
+        _wait_http(f"{url}api/config", proc, 120, log_path)
+        return url
+
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            _stop(proc)
+
+
+def run_session(config: dict[str, Any], timeout: float = 150) -> dict[str, Any]:
+    """Runs ``e2e/session.mjs`` with ``config``; returns its JSON report."""
+    done = subprocess.run(
+        ["node", "e2e/session.mjs", json.dumps(config)],
+        cwd=WEB_CLIENT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    try:
+        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        detail = f"{done.stdout}\n{done.stderr}"
+        raise AssertionError(f"session.mjs printed no report:\n{detail}") from None
+    assert report["ok"], f"browser session failed: {report.get('error')}\n{done.stderr}"
+    return report

@@ -1,0 +1,236 @@
+// Drives Debian Chromium through a roomscribe call and prints what it saw as JSON.
+//
+//   node e2e/session.mjs '<json config>'
+//
+// Config: {
+//   url: "http://127.0.0.1:8000/",          roomscribe serve
+//   room: "e2e",                             room to join
+//   participants: [{name, audio, speaker}],  joined in order; audio = WAV for the fake mic;
+//                                            the speaker is waited on, muted, downloaded from
+//   minFinalWords: 20,                       wait until the speaker's transcript has this many words
+//   timeoutMs: 90000,                        give up waiting for captions after this long
+//   outDir: "/tmp/x",                        downloads go here
+//   screenshot: "artifacts/captions.png"     screenshot of the speaker's page (also *-narrow.png)
+// }
+//
+// Output (stdout): {ok, error?, waitedMs, participants: [{name, status, error, participants,
+//   captions, transcript, captionLog, downloads?}], screenshots}
+import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.ROOMSCRIBE_CHROMIUM ?? "/usr/bin/chromium";
+const config = JSON.parse(process.argv[2] ?? "{}");
+const FORMATS = ["txt", "srt", "vtt", "json"];
+
+function chromiumArgs(audio) {
+  return [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-audio-capture=${audio}`,
+    // Remote audio plays without a user gesture, as in a real call.
+    "--autoplay-policy=no-user-gesture-required",
+  ];
+}
+
+/** In the page: log every caption DOM change, to prove interims were replaced in place. */
+function watchCaptions() {
+  const log = [];
+  window.__captionLog = log;
+  const root = document.querySelector('[data-testid="captions"]');
+  const record = () => {
+    for (const node of root.querySelectorAll('[data-testid="caption"]')) {
+      const entry = {
+        segment: node.dataset.segmentId,
+        speaker: node.dataset.speaker,
+        final: node.dataset.final === "true",
+        text: node.querySelector(".text")?.textContent ?? "",
+      };
+      const last = log.findLast((e) => e.segment === entry.segment && e.speaker === entry.speaker);
+      if (!last || last.final !== entry.final || last.text !== entry.text) {
+        // The same element object across updates means "replaced in place".
+        node.__seen ??= log.length;
+        log.push({ ...entry, node: node.__seen, t: performance.now() });
+      }
+    }
+  };
+  new MutationObserver(record).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+}
+
+/** In the page: what a person sees. */
+function snapshot() {
+  const all = (sel, root = document) => [...root.querySelectorAll(sel)];
+  const text = (node, sel) => node.querySelector(sel)?.textContent ?? "";
+  const error = document.querySelector('[data-testid="error"]');
+  return {
+    status: document.querySelector('[data-testid="status"]')?.dataset.state ?? "",
+    error: error && !error.hidden ? error.textContent : "",
+    mic: document.querySelector('[data-testid="mic-toggle"]')?.getAttribute("aria-pressed"),
+    participants: all('[data-testid="participant"]').map((li) => text(li, ".name")),
+    captions: all('[data-testid="caption"]').map((c) => ({
+      speaker: c.dataset.speaker,
+      final: c.dataset.final === "true",
+      text: text(c, ".text"),
+      italic: getComputedStyle(c.querySelector(".text")).fontStyle === "italic",
+    })),
+    transcript: all('[data-testid="transcript-entry"]').map((li) => ({
+      time: text(li, ".time"),
+      speaker: li.dataset.speaker,
+      text: text(li, ".text"),
+    })),
+    captionLog: window.__captionLog ?? [],
+  };
+}
+
+async function joinCall(browserContext, participant) {
+  const page = browserContext.pages()[0] ?? (await browserContext.newPage());
+  const consoleErrors = [];
+  const pageErrors = [];
+  page.on("pageerror", (err) => pageErrors.push(String(err)));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") consoleErrors.push(msg.text());
+  });
+  await page.goto(config.url);
+  await page.getByTestId("join-form").waitFor();
+  await page.evaluate(watchCaptions);
+  await page.getByTestId("room-input").fill(config.room);
+  await page.getByTestId("name-input").fill(participant.name);
+  if (participant.language) await page.getByTestId("language-select").selectOption(participant.language);
+  await page.getByTestId("join-button").click();
+  await page.locator('[data-testid="status"][data-state="connected"]').waitFor({ timeout: 30_000 });
+  return { page, consoleErrors, pageErrors };
+}
+
+const finalWords = (page) =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('[data-testid="transcript-entry"] .text')]
+      .map((n) => n.textContent.split(/\s+/).filter(Boolean).length)
+      .reduce((a, b) => a + b, 0),
+  );
+
+/** Waits until no interim is on screen and the transcript stops changing. */
+async function settle(page, quietMs = 2500, maxMs = 20_000) {
+  const deadline = Date.now() + maxMs;
+  let last = "";
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const state = await page.evaluate(
+      () =>
+        document.querySelector('[data-testid="transcript"]').textContent +
+        document.querySelectorAll('[data-testid="caption"][data-final="false"]').length,
+    );
+    if (state !== last) {
+      last = state;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs && state.endsWith("0")) {
+      return;
+    }
+    await page.waitForTimeout(250);
+  }
+}
+
+async function downloadAll(page, outDir) {
+  const files = {};
+  for (const format of FORMATS) {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId(`download-${format}`).click(),
+    ]);
+    const path = join(outDir, `transcript.${format}`);
+    await download.saveAs(path);
+    files[format] = { filename: download.suggestedFilename(), text: await readFile(path, "utf8") };
+  }
+  return files;
+}
+
+async function main() {
+  const outDir = config.outDir ?? (await mkdtemp(join(tmpdir(), "roomscribe-e2e-")));
+  await mkdir(outDir, { recursive: true });
+  const contexts = [];
+  const joined = [];
+  const result = { ok: false, participants: [], screenshots: [] };
+  const started = Date.now();
+  try {
+    for (const participant of config.participants) {
+      const profile = await mkdtemp(join(tmpdir(), "roomscribe-chromium-"));
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: chromiumArgs(participant.audio),
+        acceptDownloads: true,
+        viewport: { width: 1280, height: 720 },
+      });
+      contexts.push({ context, profile });
+      joined.push({ participant, ...(await joinCall(context, participant)) });
+    }
+    const speaker = joined.find((j) => j.participant.speaker) ?? joined[0];
+    const deadline = Date.now() + (config.timeoutMs ?? 90_000);
+    while ((await finalWords(speaker.page)) < (config.minFinalWords ?? 20) && Date.now() < deadline) {
+      await speaker.page.waitForTimeout(500);
+    }
+    result.waitedMs = Date.now() - started;
+    if (config.screenshot) {
+      // The README picture: live captions with an interim line still being written.
+      await mkdir(dirname(config.screenshot), { recursive: true });
+      await speaker.page
+        .locator('[data-testid="caption"][data-final="false"]')
+        .first()
+        .waitFor({ timeout: 8000 })
+        .catch(() => undefined);
+      await speaker.page.screenshot({ path: config.screenshot });
+      result.screenshots.push(config.screenshot);
+    }
+    // Muting ends the speech, so the last sentence is finalized and the page goes quiet.
+    await speaker.page.getByTestId("mic-toggle").click();
+    for (const j of joined) await settle(j.page);
+
+    for (const j of joined) {
+      const seen = await j.page.evaluate(snapshot);
+      const entry = {
+        name: j.participant.name,
+        ...seen,
+        consoleErrors: j.consoleErrors,
+        pageErrors: j.pageErrors,
+      };
+      if (j === speaker) {
+        entry.downloads = await downloadAll(j.page, outDir);
+        entry.transcriptAfterDownload = (await j.page.evaluate(snapshot)).transcript;
+      }
+      result.participants.push(entry);
+    }
+    if (config.screenshot) {
+      const narrow = config.screenshot.replace(/\.png$/, "-narrow.png");
+      await speaker.page.setViewportSize({ width: 390, height: 844 });
+      await speaker.page.screenshot({ path: narrow, fullPage: true });
+      result.screenshots.push(narrow);
+    }
+    result.ok = true;
+  } catch (err) {
+    result.error = String(err?.stack ?? err);
+    for (const j of joined) {
+      result.participants.push({
+        name: j.participant.name,
+        ...(await j.page.evaluate(snapshot).catch(() => ({}))),
+        consoleErrors: j.consoleErrors,
+        pageErrors: j.pageErrors,
+      });
+    }
+  } finally {
+    for (const { context, profile } of contexts) {
+      await context.close().catch(() => undefined);
+      await rm(profile, { recursive: true, force: true });
+    }
+  }
+  process.stdout.write(JSON.stringify(result) + "\n");
+  process.exitCode = result.ok ? 0 : 1;
+}
+
+await main();
