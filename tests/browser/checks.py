@@ -1,0 +1,93 @@
+"""Assertions on one participant's report from ``session.mjs``, shared by both modes."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from tests.browser.scoring import windowed_wer
+
+MAX_WER = 0.35
+"""tiny.en scores ~4 % offline on allison-a; live chunks, a mic that starts
+mid-utterance and a last utterance cut short by the mute cost a good deal more."""
+MIN_WORDS = 20
+"""Final words the speaker's transcript must reach before the mic is muted."""
+
+TXT_LINE = re.compile(r"^\[(\d\d:\d\d)\] (.+?): (.+)$")
+SRT_TIME = r"\d\d:\d\d:\d\d,\d\d\d"
+VTT_TIME = r"\d\d:\d\d:\d\d\.\d\d\d"
+
+
+def participant(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in report["participants"] if p["name"] == name)
+
+
+def connected_without_errors(p: dict[str, Any]) -> None:
+    assert p["pageErrors"] == [], p["name"]
+    assert p["status"] == "connected", p
+    assert p["error"] == "", p
+
+
+def captions_by(p: dict[str, Any], speaker: str) -> None:
+    """Enough final words, every caption labelled with ``speaker``, and muted at the end."""
+    words = sum(len(e["text"].split()) for e in p["transcript"])
+    assert words >= MIN_WORDS, p["transcript"]
+    assert {e["speaker"] for e in p["transcript"]} == {speaker}
+    assert p["captions"], "no live captions on screen"
+    assert {c["speaker"] for c in p["captions"]} == {speaker}
+    assert p["mic"] == "false", "mic-toggle did not mute"
+
+
+def interims_replaced_in_place(p: dict[str, Any]) -> None:
+    log = p["captionLog"]
+    interims = {e["segment"]: e["node"] for e in log if not e["final"]}
+    finals = {e["segment"]: e["node"] for e in log if e["final"]}
+    assert interims, "no interim caption was ever shown"
+    replaced = [seg for seg in interims if seg in finals]
+    assert replaced, "no interim caption became final"
+    for seg in replaced:
+        assert interims[seg] == finals[seg], f"segment {seg} got a new element when final"
+
+
+def txt_matches_screen(p: dict[str, Any]) -> None:
+    assert p["transcriptAfterDownload"] == p["transcript"], "captions changed mid-download"
+    txt = p["downloads"]["txt"]
+    assert txt["filename"].endswith(".txt")
+    lines = [TXT_LINE.match(line) for line in txt["text"].splitlines()]
+    assert all(lines), txt["text"]
+    parsed = [{"time": m[1], "speaker": m[2], "text": m[3]} for m in lines if m]
+    assert parsed == p["transcript"]
+
+
+def other_formats_match_screen(p: dict[str, Any], speaker: str) -> None:
+    texts = [e["text"] for e in p["transcript"]]
+    downloads = p["downloads"]
+
+    rows = json.loads(downloads["json"]["text"])
+    assert [r["text"] for r in rows] == texts
+    assert {r["speaker"] for r in rows} == {speaker}
+    fields = {"speaker", "segment_id", "start", "end", "text", "language"}
+    assert all(set(r) == fields for r in rows)
+    assert [r["start"] for r in rows] == sorted(r["start"] for r in rows)
+    assert all(r["start"] <= r["end"] for r in rows)
+
+    srt_cues = downloads["srt"]["text"].strip().split("\n\n")
+    assert len(srt_cues) == len(texts)
+    for i, (cue, text) in enumerate(zip(srt_cues, texts, strict=True), start=1):
+        pattern = rf"{i}\n{SRT_TIME} --> {SRT_TIME}\n{re.escape(speaker)}: {re.escape(text)}"
+        assert re.fullmatch(pattern, cue), cue
+
+    vtt = downloads["vtt"]["text"]
+    assert vtt.startswith("WEBVTT\n\n")
+    vtt_cues = vtt.removeprefix("WEBVTT\n\n").strip().split("\n\n")
+    assert len(vtt_cues) == len(texts)
+    for cue in vtt_cues:
+        assert re.fullmatch(rf"{VTT_TIME} --> {VTT_TIME}\n<v {re.escape(speaker)}>.+", cue), cue
+
+
+def word_error_rate_within_bound(p: dict[str, Any], reference: str) -> None:
+    hypothesis = " ".join(e["text"] for e in p["transcript"])
+    score = windowed_wer(reference, hypothesis)
+    assert score.hyp_words >= MIN_WORDS
+    assert score.wer <= MAX_WER, (score, hypothesis)

@@ -1,0 +1,63 @@
+"""One browser against ``roomscribe serve --embedded``: captions over a data channel.
+
+No LiveKit: the page's RTCPeerConnection goes straight to the server (aiortc),
+which runs Whisper tiny.en on Chromium's fake microphone (a 25 s cut of
+``allison-a.wav``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import checks
+from tests.browser.conftest import FakeMic, ServeFactory, run_session
+
+pytestmark = [pytest.mark.browser, pytest.mark.embedded]
+
+
+@pytest.fixture(scope="module")
+def call(
+    fake_mic: FakeMic,
+    roomscribe_serve: ServeFactory,
+    artifacts_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    url = roomscribe_serve("--embedded", "--model", "tiny.en", "--language", "en")
+    return run_session(
+        {
+            "url": url,
+            "room": "embedded",
+            "participants": [{"name": "Ada", "audio": str(fake_mic.speech), "speaker": True}],
+            "minFinalWords": checks.MIN_WORDS,
+            "timeoutMs": 90_000,
+            "outDir": str(tmp_path_factory.mktemp("downloads")),
+            "screenshot": str(artifacts_dir / "captions-embedded.png"),
+        }
+    )
+
+
+def test_connected_alone(call: dict[str, Any]) -> None:
+    ada = checks.participant(call, "Ada")
+    checks.connected_without_errors(ada)
+    assert ada["participants"] == ["Ada (you)"]
+
+
+def test_captions_appear_with_display_name(call: dict[str, Any]) -> None:
+    checks.captions_by(checks.participant(call, "Ada"), "Ada")
+
+
+def test_interim_captions_are_replaced_in_place(call: dict[str, Any]) -> None:
+    checks.interims_replaced_in_place(checks.participant(call, "Ada"))
+
+
+def test_downloads_match_final_captions_on_screen(call: dict[str, Any]) -> None:
+    ada = checks.participant(call, "Ada")
+    checks.txt_matches_screen(ada)
+    checks.other_formats_match_screen(ada, "Ada")
+
+
+def test_transcript_word_error_rate(call: dict[str, Any], fake_mic: FakeMic) -> None:
+    checks.word_error_rate_within_bound(checks.participant(call, "Ada"), fake_mic.reference)
