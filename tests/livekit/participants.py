@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,17 @@ from tests.fixtures.livekit import LiveKitServer
 
 SAMPLE_RATE = 16_000
 FRAME = SAMPLE_RATE // 100  # 10 ms
+
+
+async def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    """Check ``predicate`` every 100 ms until it holds or ``timeout_s`` passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
 
 
 def settings_of(server: LiveKitServer) -> LiveKitSettings:

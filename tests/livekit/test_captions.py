@@ -24,7 +24,14 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 from tests.conftest import read_wav
 from tests.fixtures.livekit import AgentWorker, LiveKitServer
-from tests.livekit.participants import SAMPLE_RATE, Listener, Received, Speaker, connect
+from tests.livekit.participants import (
+    SAMPLE_RATE,
+    Listener,
+    Received,
+    Speaker,
+    connect,
+    poll_until,
+)
 
 pytestmark = pytest.mark.livekit
 
@@ -188,9 +195,7 @@ async def test_leaving_mid_sentence_finalizes_it(
                 return c
         return None
 
-    deadline = time.monotonic() + 15
-    while cut_sentence_final() is None and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+    await poll_until(lambda: cut_sentence_final() is not None, timeout_s=15)
     await listener.room.disconnect()
     final = cut_sentence_final()
     assert final is not None, f"no final for the cut sentence: {listener.captions}"

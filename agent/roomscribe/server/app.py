@@ -1,0 +1,163 @@
+"""The web server: the built web client plus a small JSON API.
+
+* ``GET /`` - the web client from ``web-client/dist`` (a help page if it is not built).
+* ``GET /api/config`` - ``{"mode": "livekit", "livekit_url": ...}`` or ``{"mode": "embedded"}``.
+* ``POST /api/token`` - LiveKit mode: ``{room, name, identity?}`` -> ``{token, url, identity,
+  room}``, with the captioning agent dispatched to the room.
+* ``POST /api/offer`` - embedded mode: served by
+  :class:`~roomscribe.server.embedded.EmbeddedService`.
+* ``GET /healthz``.
+
+In embedded mode the app loads the recognition engine in its lifespan and closes
+it (after every session's last captions) on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.routing import BaseRoute, Mount
+
+from roomscribe.server.token import JoinError, TokenService
+from roomscribe.settings import AsrSettings, LiveKitSettings
+
+if TYPE_CHECKING:
+    from roomscribe.server.embedded import EmbeddedOptions
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web-client" / "dist"
+
+NOT_BUILT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>roomscribe</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>roomscribe: the web client is not built</h1>
+<p>The server is running, but <code>{path}</code> does not exist.</p>
+<p>Build it with <code>make setup</code>, or
+<code>cd web-client &amp;&amp; npm ci &amp;&amp; npm run build</code>, then reload.</p>
+</body></html>
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AppOptions:
+    """``livekit`` set: LiveKit mode. Otherwise embedded mode with ``asr`` and ``embedded``."""
+
+    livekit: LiveKitSettings | None = None
+    asr: AsrSettings | None = None
+    embedded: EmbeddedOptions | None = None
+    web_dir: Path = DEFAULT_WEB_DIR
+
+    @property
+    def mode(self) -> str:
+        return "livekit" if self.livekit is not None else "embedded"
+
+
+class TokenRequest(BaseModel):
+    room: str
+    name: str
+    identity: str | None = None
+
+
+class TokenResponse(BaseModel):
+    token: str
+    url: str
+    identity: str
+    room: str
+
+
+def create_app(options: AppOptions) -> FastAPI:
+    tokens = TokenService(options.livekit) if options.livekit is not None else None
+    if tokens is None:
+        # The VAD model file ships in livekit-plugins-silero, whose import registers
+        # a livekit-agents plugin and must happen on the main thread; the lifespan
+        # loads the engine in a worker thread.
+        import livekit.plugins.silero  # noqa: F401
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if tokens is not None:
+            await tokens.start()
+            try:
+                yield
+            finally:
+                await tokens.aclose()
+        else:
+            async with _embedded(app, options):
+                yield
+
+    app = FastAPI(title="roomscribe", lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "mode": options.mode}
+
+    @app.get("/api/config")
+    async def config() -> dict[str, str]:
+        if options.livekit is None:
+            return {"mode": "embedded"}
+        return {"mode": "livekit", "livekit_url": options.livekit.url}
+
+    @app.post("/api/token")
+    async def token(request: TokenRequest) -> TokenResponse:
+        if tokens is None:
+            raise HTTPException(409, "the server runs in embedded mode: use POST /api/offer")
+        try:
+            grant = await tokens.join(request.room, request.name, request.identity)
+        except JoinError as e:
+            raise HTTPException(e.status, e.message) from e
+        return TokenResponse(
+            token=grant.token, url=grant.url, identity=grant.identity, room=grant.room
+        )
+
+    if (options.web_dir / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=options.web_dir, html=True), name="web")
+    else:
+        page = NOT_BUILT_PAGE.format(path=options.web_dir)
+
+        @app.get("/", response_class=HTMLResponse)
+        async def not_built() -> str:
+            return page
+
+    return app
+
+
+@asynccontextmanager
+async def _embedded(app: FastAPI, options: AppOptions) -> AsyncIterator[None]:
+    """Load the engine, serve ``/api/offer``; on exit finalize sessions, close the engine."""
+    from roomscribe.runtime import build_engine
+    from roomscribe.server.embedded import EmbeddedOptions, EmbeddedService
+
+    engine = await asyncio.to_thread(build_engine, options.asr or AsrSettings())
+    engine.start()
+    service = EmbeddedService(engine, options.embedded or EmbeddedOptions())
+    try:
+        await service.start()
+        added = _insert_routes(app, service.router.routes)
+        try:
+            yield
+        finally:
+            for route in added:
+                app.router.routes.remove(route)
+            await service.aclose()
+    finally:
+        await asyncio.to_thread(engine.close)
+
+
+def _insert_routes(app: FastAPI, routes: list[BaseRoute]) -> list[BaseRoute]:
+    """Add routes ahead of the catch-all static mount, which would otherwise shadow them."""
+    all_routes: list[Any] = app.router.routes
+    mounts = [i for i, r in enumerate(all_routes) if isinstance(r, Mount)]
+    at = mounts[0] if mounts else len(all_routes)
+    all_routes[at:at] = routes
+    return list(routes)
