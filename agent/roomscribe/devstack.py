@@ -1,0 +1,195 @@
+"""``roomscribe dev``: livekit-server, the caption agent and the web server, together.
+
+What ``make run`` starts. The three run as child processes, each in its own
+session so a Ctrl-C reaches only this supervisor, which then stops them in
+order: web server and agent first (the agent publishes its last captions while
+LiveKit is still up), livekit-server last. If one child dies, the others are
+stopped too and the exit code says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+HELP = "start livekit-server (dev keys), the caption agent and the web server"
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_URL = "ws://127.0.0.1:7880"
+DEV_HTTP = "http://127.0.0.1:7880"
+DEV_KEY, DEV_SECRET = "devkey", "secret"  # what ``livekit-server --dev`` accepts
+STOP_TIMEOUT_S = 25.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    parser.add_argument(
+        "--host", default=env("ROOMSCRIBE_HOST", "127.0.0.1"), help="web server [ROOMSCRIBE_HOST]"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(env("ROOMSCRIBE_PORT", "8000")),
+        help="web server [ROOMSCRIBE_PORT]",
+    )
+    parser.add_argument(
+        "--livekit-server",
+        type=Path,
+        default=Path(env("ROOMSCRIBE_LIVEKIT_SERVER", str(ROOT / "bin" / "livekit-server"))),
+        help="livekit-server binary [ROOMSCRIBE_LIVEKIT_SERVER]",
+    )
+
+
+@dataclass(slots=True)
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+def _roomscribe(*args: str) -> list[str]:
+    return [sys.executable, "-m", "roomscribe.cli", *args]
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class DevStack:
+    """Starts the three processes; :meth:`wait` returns when one exits or on a signal."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self._children: list[Child] = []
+        self._stop = threading.Event()
+        self._log_dir = ROOT / ".cache"
+
+    def request_stop(self, signum: int, frame: FrameType | None = None) -> None:
+        log.info("stopping (signal %d)", signum)
+        self._stop.set()
+
+    def start(self) -> None:
+        binary: Path = self._args.livekit_server
+        if not binary.is_file():
+            raise SystemExit(f"{binary} not found: run scripts/install-livekit.sh (or make setup)")
+        for port, what in ((7880, "livekit-server"), (self._args.port, "the web server")):
+            if _port_in_use(port):
+                raise SystemExit(
+                    f"port {port} for {what} is in use: is roomscribe already running?"
+                )
+        self._log_dir.mkdir(exist_ok=True)
+        lk_log = self._log_dir / "livekit-server.log"
+        with lk_log.open("wb") as out:
+            self._spawn(
+                "livekit-server",
+                [str(binary), "--dev", "--bind", "127.0.0.1"],
+                stdout=out,
+            )
+        log.info("livekit-server starting (log: %s)", lk_log)
+        self._wait_until(lambda: _answers(DEV_HTTP + "/"), "livekit-server", 20)
+
+        env = {
+            **os.environ,
+            "LIVEKIT_URL": DEV_URL,
+            "LIVEKIT_API_KEY": DEV_KEY,
+            "LIVEKIT_API_SECRET": DEV_SECRET,
+        }
+        self._spawn("roomscribe agent", _roomscribe("agent", "--health-port", "0"), env=env)
+        serve = ["serve", "--host", self._args.host, "--port", str(self._args.port)]
+        self._spawn("roomscribe serve", _roomscribe(*serve), env=env)
+        web = f"http://{self._args.host}:{self._args.port}"
+        self._wait_until(lambda: _answers(web + "/healthz"), "roomscribe serve", 60)
+        shown = f"http://localhost:{self._args.port}" if self._args.host == "127.0.0.1" else web
+        log.info("roomscribe is running: open %s  (Ctrl-C stops everything)", shown)
+
+    def wait(self) -> int:
+        """Block until a signal (exit code 0) or until a child exits (1)."""
+        while not self._stop.wait(0.2):
+            for child in self._children:
+                code = child.process.poll()
+                if code is not None:
+                    log.error("%s exited with code %d; stopping the others", child.name, code)
+                    return 1
+        return 0
+
+    def stop(self) -> None:
+        """Web server and agent first, then livekit-server."""
+        apps = [c for c in self._children if c.name != "livekit-server"]
+        server = [c for c in self._children if c.name == "livekit-server"]
+        for group in (apps, server):
+            for child in group:
+                if child.process.poll() is None:
+                    child.process.send_signal(signal.SIGTERM)
+            for child in group:
+                try:
+                    child.process.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in %.0f s; killing it", child.name, STOP_TIMEOUT_S)
+                    child.process.kill()
+                    child.process.wait()
+        self._children.clear()
+
+    def _spawn(
+        self,
+        name: str,
+        cmd: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        stdout: IO[bytes] | None = None,
+    ) -> None:
+        process = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=ROOT,
+            stdout=stdout,
+            stderr=subprocess.STDOUT if stdout is not None else None,
+            start_new_session=True,  # Ctrl-C reaches only the supervisor
+        )
+        self._children.append(Child(name, process))
+
+    def _wait_until(self, ready: Callable[[], bool], name: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not ready():
+            if self._stop.is_set():
+                raise SystemExit(f"interrupted while waiting for {name}")
+            for child in self._children:
+                if child.process.poll() is not None:
+                    raise SystemExit(f"{child.name} exited with code {child.process.returncode}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not come up within {timeout_s:.0f} s")
+            time.sleep(0.2)
+
+
+def run(args: argparse.Namespace) -> int:
+    stack = DevStack(args)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stack.request_stop)
+    try:
+        stack.start()
+        return stack.wait()
+    finally:
+        stack.stop()
+        log.info("stopped")
