@@ -19,16 +19,20 @@ pytestmark = [pytest.mark.browser, pytest.mark.embedded]
 
 
 @pytest.fixture(scope="module")
+def server_url(roomscribe_serve: ServeFactory) -> str:
+    return roomscribe_serve("--embedded", "--model", "tiny.en", "--language", "en")
+
+
+@pytest.fixture(scope="module")
 def call(
+    server_url: str,
     fake_mic: FakeMic,
-    roomscribe_serve: ServeFactory,
     artifacts_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
-    url = roomscribe_serve("--embedded", "--model", "tiny.en", "--language", "en")
     return run_session(
         {
-            "url": url,
+            "url": server_url,
             "room": "embedded",
             "participants": [{"name": "Ada", "audio": str(fake_mic.speech), "speaker": True}],
             "minFinalWords": checks.MIN_WORDS,
@@ -43,6 +47,10 @@ def test_connected_alone(call: dict[str, Any]) -> None:
     ada = checks.participant(call, "Ada")
     checks.connected_without_errors(ada)
     assert ada["participants"] == ["Ada (you)"]
+
+
+def test_speaking_indicator_shows_own_level(call: dict[str, Any]) -> None:
+    assert "Ada (you)" in checks.participant(call, "Ada")["speakersSeen"]
 
 
 def test_captions_appear_with_display_name(call: dict[str, Any]) -> None:
@@ -61,3 +69,19 @@ def test_downloads_match_final_captions_on_screen(call: dict[str, Any]) -> None:
 
 def test_transcript_word_error_rate(call: dict[str, Any], fake_mic: FakeMic) -> None:
     checks.word_error_rate_within_bound(checks.participant(call, "Ada"), fake_mic.reference)
+
+
+def test_denied_microphone_says_why(server_url: str) -> None:
+    report = run_session(
+        {
+            "url": server_url,
+            "room": "embedded",
+            "joinOnly": True,
+            "participants": [{"name": "Carol", "denyMic": True}],
+        }
+    )
+    carol = checks.participant(report, "Carol")
+    assert carol["pageErrors"] == []
+    assert carol["error"].startswith("Microphone access was denied"), carol["error"]
+    assert carol["status"] == "disconnected"  # embedded mode has nothing to show without a mic
+    assert carol["joinFormVisible"]

@@ -21,18 +21,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.livekit]
 
 
 @pytest.fixture(scope="module")
+def server_url(
+    livekit_server: LiveKitServer, agent_worker: AgentWorker, roomscribe_serve: ServeFactory
+) -> str:
+    return roomscribe_serve(livekit=livekit_server)
+
+
+@pytest.fixture(scope="module")
 def call(
-    livekit_server: LiveKitServer,
-    agent_worker: AgentWorker,
+    server_url: str,
     fake_mic: FakeMic,
-    roomscribe_serve: ServeFactory,
     artifacts_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
-    url = roomscribe_serve(livekit=livekit_server)
     return run_session(
         {
-            "url": url,
+            "url": server_url,
             "room": f"browser-{secrets.token_hex(3)}",
             # Bob joins first so he is in the room before Ada says anything.
             "participants": [
@@ -53,6 +57,11 @@ def test_both_connected_and_see_each_other(call: dict[str, Any]) -> None:
     checks.connected_without_errors(bob)
     assert ada["participants"] == ["Ada (you)", "Bob"]
     assert bob["participants"] == ["Bob (you)", "Ada"]
+
+
+def test_speaking_indicator_follows_the_speaker(call: dict[str, Any]) -> None:
+    assert "Ada" in checks.participant(call, "Bob")["speakersSeen"]
+    assert "Ada (you)" in checks.participant(call, "Ada")["speakersSeen"]
 
 
 def test_speaker_captions_carry_display_name(call: dict[str, Any]) -> None:
@@ -87,3 +96,19 @@ def test_screenshots_saved(call: dict[str, Any], artifacts_dir: Path) -> None:
     assert call["screenshots"][0] == str(artifacts_dir / "captions.png")
     for path in call["screenshots"]:
         assert Path(path).stat().st_size > 10_000, path
+
+
+def test_denied_microphone_keeps_the_call_and_says_why(server_url: str) -> None:
+    report = run_session(
+        {
+            "url": server_url,
+            "room": f"browser-{secrets.token_hex(3)}",
+            "joinOnly": True,
+            "participants": [{"name": "Carol", "denyMic": True}],
+        }
+    )
+    carol = checks.participant(report, "Carol")
+    assert carol["pageErrors"] == []
+    assert carol["status"] == "connected"  # others' captions still arrive
+    assert carol["error"].startswith("Microphone access was denied"), carol["error"]
+    assert carol["mic"] == "false"

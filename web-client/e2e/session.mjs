@@ -5,15 +5,17 @@
 // Config: {
 //   url: "http://127.0.0.1:8000/",          roomscribe serve
 //   room: "e2e",                             room to join
-//   participants: [{name, audio, speaker}],  joined in order; audio = WAV for the fake mic;
+//   participants: [{name, audio, speaker, language, denyMic}],
+//                                            joined in order; audio = WAV for the fake mic;
 //                                            the speaker is waited on, muted, downloaded from
+//   joinOnly: false,                         just join everyone and report (error paths)
 //   minFinalWords: 20,                       wait until the speaker's transcript has this many words
 //   timeoutMs: 90000,                        give up waiting for captions after this long
 //   outDir: "/tmp/x",                        downloads go here
 //   screenshot: "artifacts/captions.png"     screenshot of the speaker's page (also *-narrow.png)
 // }
 //
-// Output (stdout): {ok, error?, waitedMs, participants: [{name, status, error, participants,
+// Output (stdout): {ok, error?, elapsedMs, participants: [{name, status, error, participants,
 //   captions, transcript, captionLog, downloads?}], screenshots}
 import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -24,7 +26,7 @@ const CHROMIUM = process.env.ROOMSCRIBE_CHROMIUM ?? "/usr/bin/chromium";
 const config = JSON.parse(process.argv[2] ?? "{}");
 const FORMATS = ["txt", "srt", "vtt", "json"];
 
-function chromiumArgs(audio) {
+function chromiumArgs(participant) {
   return [
     "--no-sandbox",
     "--disable-gpu",
@@ -33,9 +35,10 @@ function chromiumArgs(audio) {
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--use-fake-ui-for-media-stream",
+    // Without the fake UI, the (headless) permission prompt denies the microphone.
+    ...(participant.denyMic ? [] : ["--use-fake-ui-for-media-stream"]),
     "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${audio}`,
+    ...(participant.audio ? [`--use-file-for-fake-audio-capture=${participant.audio}`] : []),
     // Remote audio plays without a user gesture, as in a real call.
     "--autoplay-policy=no-user-gesture-required",
   ];
@@ -63,6 +66,14 @@ function watchCaptions() {
     }
   };
   new MutationObserver(record).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+
+  window.__speakersSeen = [];
+  const people = document.querySelector('[data-testid="participants"]');
+  new MutationObserver(() => {
+    for (const li of people.querySelectorAll('[data-speaking="true"] .name')) {
+      if (!window.__speakersSeen.includes(li.textContent)) window.__speakersSeen.push(li.textContent);
+    }
+  }).observe(people, { subtree: true, childList: true, attributes: true });
 }
 
 /** In the page: what a person sees. */
@@ -87,6 +98,8 @@ function snapshot() {
       text: text(li, ".text"),
     })),
     captionLog: window.__captionLog ?? [],
+    speakersSeen: window.__speakersSeen ?? [],
+    joinFormVisible: !document.getElementById("join")?.hidden,
   };
 }
 
@@ -105,7 +118,14 @@ async function joinCall(browserContext, participant) {
   await page.getByTestId("name-input").fill(participant.name);
   if (participant.language) await page.getByTestId("language-select").selectOption(participant.language);
   await page.getByTestId("join-button").click();
-  await page.locator('[data-testid="status"][data-state="connected"]').waitFor({ timeout: 30_000 });
+  // A refused join shows the error banner instead of connecting.
+  await page
+    .locator('[data-testid="status"][data-state="connected"], [data-testid="error"]:not([hidden])')
+    .first()
+    .waitFor({ timeout: 30_000 });
+  if (participant.denyMic) {
+    await page.locator('[data-testid="error"]:not([hidden])').waitFor({ timeout: 15_000 });
+  }
   return { page, consoleErrors, pageErrors };
 }
 
@@ -151,6 +171,54 @@ async function downloadAll(page, outDir) {
   return files;
 }
 
+/** What one participant's page shows now, plus the errors it logged. */
+async function report(j) {
+  return {
+    name: j.participant.name,
+    ...(await j.page.evaluate(snapshot).catch(() => ({}))),
+    consoleErrors: j.consoleErrors,
+    pageErrors: j.pageErrors,
+  };
+}
+
+/** Waits for the speaker's captions, mutes, settles, downloads and takes screenshots. */
+async function converse(joined, result, outDir) {
+  const speaker = joined.find((j) => j.participant.speaker) ?? joined[0];
+  const deadline = Date.now() + (config.timeoutMs ?? 90_000);
+  while ((await finalWords(speaker.page)) < (config.minFinalWords ?? 20) && Date.now() < deadline) {
+    await speaker.page.waitForTimeout(500);
+  }
+  if (config.screenshot) {
+    // The README picture: live captions with an interim line still being written.
+    await mkdir(dirname(config.screenshot), { recursive: true });
+    await speaker.page
+      .locator('[data-testid="caption"][data-final="false"]')
+      .first()
+      .waitFor({ timeout: 8000 })
+      .catch(() => undefined);
+    await speaker.page.screenshot({ path: config.screenshot });
+    result.screenshots.push(config.screenshot);
+  }
+  // Muting ends the speech, so the last sentence is finalized and the page goes quiet.
+  await speaker.page.getByTestId("mic-toggle").click();
+  for (const j of joined) await settle(j.page);
+
+  for (const j of joined) {
+    const entry = await report(j);
+    if (j === speaker) {
+      entry.downloads = await downloadAll(j.page, outDir);
+      entry.transcriptAfterDownload = (await j.page.evaluate(snapshot)).transcript;
+    }
+    result.participants.push(entry);
+  }
+  if (config.screenshot) {
+    const narrow = config.screenshot.replace(/\.png$/, "-narrow.png");
+    await speaker.page.setViewportSize({ width: 390, height: 844 });
+    await speaker.page.screenshot({ path: narrow, fullPage: true });
+    result.screenshots.push(narrow);
+  }
+}
+
 async function main() {
   const outDir = config.outDir ?? (await mkdtemp(join(tmpdir(), "roomscribe-e2e-")));
   await mkdir(outDir, { recursive: true });
@@ -164,66 +232,25 @@ async function main() {
       const context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         headless: true,
-        args: chromiumArgs(participant.audio),
+        args: chromiumArgs(participant),
         acceptDownloads: true,
         viewport: { width: 1280, height: 720 },
       });
       contexts.push({ context, profile });
       joined.push({ participant, ...(await joinCall(context, participant)) });
     }
-    const speaker = joined.find((j) => j.participant.speaker) ?? joined[0];
-    const deadline = Date.now() + (config.timeoutMs ?? 90_000);
-    while ((await finalWords(speaker.page)) < (config.minFinalWords ?? 20) && Date.now() < deadline) {
-      await speaker.page.waitForTimeout(500);
-    }
-    result.waitedMs = Date.now() - started;
-    if (config.screenshot) {
-      // The README picture: live captions with an interim line still being written.
-      await mkdir(dirname(config.screenshot), { recursive: true });
-      await speaker.page
-        .locator('[data-testid="caption"][data-final="false"]')
-        .first()
-        .waitFor({ timeout: 8000 })
-        .catch(() => undefined);
-      await speaker.page.screenshot({ path: config.screenshot });
-      result.screenshots.push(config.screenshot);
-    }
-    // Muting ends the speech, so the last sentence is finalized and the page goes quiet.
-    await speaker.page.getByTestId("mic-toggle").click();
-    for (const j of joined) await settle(j.page);
-
-    for (const j of joined) {
-      const seen = await j.page.evaluate(snapshot);
-      const entry = {
-        name: j.participant.name,
-        ...seen,
-        consoleErrors: j.consoleErrors,
-        pageErrors: j.pageErrors,
-      };
-      if (j === speaker) {
-        entry.downloads = await downloadAll(j.page, outDir);
-        entry.transcriptAfterDownload = (await j.page.evaluate(snapshot)).transcript;
-      }
-      result.participants.push(entry);
-    }
-    if (config.screenshot) {
-      const narrow = config.screenshot.replace(/\.png$/, "-narrow.png");
-      await speaker.page.setViewportSize({ width: 390, height: 844 });
-      await speaker.page.screenshot({ path: narrow, fullPage: true });
-      result.screenshots.push(narrow);
+    if (config.joinOnly) {
+      for (const j of joined) result.participants.push(await report(j));
+    } else {
+      await converse(joined, result, outDir);
     }
     result.ok = true;
   } catch (err) {
     result.error = String(err?.stack ?? err);
-    for (const j of joined) {
-      result.participants.push({
-        name: j.participant.name,
-        ...(await j.page.evaluate(snapshot).catch(() => ({}))),
-        consoleErrors: j.consoleErrors,
-        pageErrors: j.pageErrors,
-      });
-    }
+    result.participants = [];
+    for (const j of joined) result.participants.push(await report(j));
   } finally {
+    result.elapsedMs = Date.now() - started;
     for (const { context, profile } of contexts) {
       await context.close().catch(() => undefined);
       await rm(profile, { recursive: true, force: true });

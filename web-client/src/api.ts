@@ -1,27 +1,23 @@
 /** The roomscribe HTTP API, with failures turned into readable errors. */
 
+import { UserError } from "./errors.js";
 import type { ServerConfig, TokenResponse } from "./protocol.js";
-
-/** An error whose message is meant for people. */
-export class ApiError extends Error {
-  override name = "ApiError";
-}
 
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError(
+    throw new UserError(
       `Cannot reach the roomscribe server at ${location.origin}. Is "roomscribe serve" running?`,
     );
   }
   if (!response.ok) {
     const detail = await readDetail(response);
     if (response.status >= 400 && response.status < 500) {
-      throw new ApiError(detail || `Request refused (${response.status}).`);
+      throw new UserError(detail || `Request refused (${response.status}).`);
     }
-    throw new ApiError(`Server error ${response.status}${detail ? `: ${detail}` : "."}`);
+    throw new UserError(`Server error ${response.status}${detail ? `: ${detail}` : "."}`);
   }
   return (await response.json()) as T;
 }

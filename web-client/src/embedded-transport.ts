@@ -4,6 +4,7 @@
  */
 
 import { postOffer } from "./api.js";
+import { UserError } from "./errors.js";
 import { LevelMeter } from "./level-meter.js";
 import * as wire from "./protocol.js";
 import {
@@ -44,7 +45,7 @@ export class EmbeddedTransport implements Transport {
       this.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
     } catch (err) {
       this.handlers.state("disconnected");
-      throw new Error(describeMediaError(err, "microphone"));
+      throw new UserError(describeMediaError(err, "microphone"));
     }
     const pc = new RTCPeerConnection();
     this.pc = pc;
@@ -61,7 +62,7 @@ export class EmbeddedTransport implements Transport {
     await pc.setLocalDescription(await pc.createOffer());
     await iceGatheringComplete(pc);
     const local = pc.localDescription;
-    if (!local) throw new Error("The browser produced no WebRTC offer.");
+    if (!local) throw new UserError("The browser produced no WebRTC offer.");
     const answer = await postOffer({
       sdp: local.sdp,
       type: "offer",
@@ -71,7 +72,7 @@ export class EmbeddedTransport implements Transport {
     try {
       await pc.setRemoteDescription(answer);
     } catch (err) {
-      throw new Error(`The server's WebRTC answer was rejected: ${errorText(err)}`);
+      throw new UserError(`The server's WebRTC answer was rejected: ${errorText(err)}`);
     }
     this.startMeter(this.mic);
     return { micEnabled: true };

@@ -11,6 +11,7 @@ import {
 import type { TextStreamReader } from "livekit-client";
 
 import { getToken } from "./api.js";
+import { UserError } from "./errors.js";
 import * as wire from "./protocol.js";
 import {
   describeMediaError,
@@ -73,7 +74,7 @@ export class LiveKitTransport implements Transport {
       await this.room.connect(grant.url, grant.token);
     } catch (err) {
       this.handlers.state("disconnected");
-      throw new Error(`Could not connect to LiveKit at ${grant.url}: ${errorText(err)}`);
+      throw new UserError(`Could not connect to LiveKit at ${grant.url}: ${errorText(err)}`);
     }
     this.handlers.participants(this.participantViews());
     await this.setLanguage(options.language);

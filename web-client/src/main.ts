@@ -1,8 +1,9 @@
 /** Entry point: wires the join form, a transport, the caption store and the views. */
 
-import { ApiError, getConfig } from "./api.js";
+import { getConfig } from "./api.js";
 import { CaptionStore } from "./captions.js";
 import { EmbeddedTransport } from "./embedded-transport.js";
+import { UserError } from "./errors.js";
 import { MIME_TYPES, render, type ExportFormat } from "./export.js";
 import { LANGUAGES } from "./languages.js";
 import { LiveKitTransport } from "./livekit-transport.js";
@@ -106,8 +107,9 @@ async function join(event: SubmitEvent): Promise<void> {
     history.replaceState(null, "", url);
   } catch (err) {
     await leave();
+    showCall(null);
     showError(err instanceof Error ? err.message : String(err));
-    if (!(err instanceof ApiError)) console.error(err);
+    if (!(err instanceof UserError)) console.error(err);
   } finally {
     joinButton.disabled = false;
   }
@@ -133,6 +135,7 @@ async function leave(): Promise<void> {
   byId("room-name").hidden = true;
   if (current) await current.close().catch((err: unknown) => console.warn("close failed", err));
   setStatus("disconnected");
+  setMic(false);
   renderParticipants([]);
 }
 
@@ -155,6 +158,7 @@ micButton.addEventListener("click", async () => {
   try {
     await transport.setMicEnabled(!micOn);
     setMic(!micOn);
+    if (micOn) showError(null);
   } catch {
     // The transport has shown why.
   }

@@ -56,10 +56,10 @@ export function describeMediaError(err: unknown, what: "microphone" | "tab"): st
   switch (name) {
     case "NotAllowedError":
     case "SecurityError":
-      return "Microphone access was denied. Allow the microphone for this site in your browser settings, then join again.";
+      return "Microphone access was denied: allow it for this site in the browser's settings.";
     case "NotFoundError":
     case "OverconstrainedError":
-      return "No microphone was found. Plug one in, then join again.";
+      return "No microphone was found: plug one in.";
     case "NotReadableError":
       return "The microphone is in use by another application.";
     default:
