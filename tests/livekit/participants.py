@@ -109,6 +109,11 @@ class Listener:
     def finals(self, sender: str) -> list[Received]:
         return [c for c in self.captions if c.final and c.sender == sender]
 
+    async def aclose(self) -> None:
+        """Read the streams already opened, then leave."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.room.disconnect()
+
     async def wait_agent(self, timeout_s: float = 30) -> None:
         deadline = time.monotonic() + timeout_s
         while protocol.AGENT_IDENTITY not in self.room.remote_participants:
@@ -152,6 +157,11 @@ class Speaker:
     async def wait_subscribed(self, timeout_s: float = 20) -> None:
         """Until the agent subscribed, so its stream time matches our audio time."""
         await asyncio.wait_for(self._subscribed.wait(), timeout_s)
+
+    async def aclose(self) -> None:
+        """Leave the room (mid-sentence, if still playing)."""
+        await self.room.disconnect()
+        await self.source.aclose()
 
     async def play(self, audio: NDArray[np.float32], t0: float) -> None:
         """Send ``audio`` in 10 ms frames, frame ``i`` at ``t0 + i * 10 ms``."""

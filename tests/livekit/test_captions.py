@@ -123,8 +123,8 @@ async def test_two_speakers_are_captioned_live(
     await asyncio.gather(*(speakers[who].play(audio[who], t0) for who in names))
     await listener.wait_quiet(quiet_s=6.0, timeout_s=30.0)
     for s in speakers.values():
-        await s.room.disconnect()
-    await listener.room.disconnect()
+        await s.aclose()
+    await listener.aclose()
 
     # Attribution: right speaker identity, right track.
     track_of = {who: s.track_sid for who, s in speakers.items()}
@@ -187,7 +187,7 @@ async def test_leaving_mid_sentence_finalizes_it(
     t0 = time.monotonic() + 0.1
     listener.t0 = t0
     await speaker.play(audio, t0)
-    await speaker.room.disconnect()
+    await speaker.aclose()
 
     def cut_sentence_final() -> Received | None:
         for c in listener.finals("carol"):
@@ -196,7 +196,7 @@ async def test_leaving_mid_sentence_finalizes_it(
         return None
 
     await poll_until(lambda: cut_sentence_final() is not None, timeout_s=15)
-    await listener.room.disconnect()
+    await listener.aclose()
     final = cut_sentence_final()
     assert final is not None, f"no final for the cut sentence: {listener.captions}"
     assert "decrease" in words(transcript(listener.finals("carol")))  # the sentence before

@@ -32,6 +32,8 @@ class PublisherOptions:
     """Interim captions are dropped beyond this many queued updates (finals never)."""
     legacy_packets: bool = True
     """Also send ``publish_transcription`` packets (pre text-stream clients)."""
+    send_timeout_s: float = 10.0
+    """One update that takes longer is given up (the room is gone or stuck)."""
 
 
 class CaptionPublisher:
@@ -109,7 +111,8 @@ class CaptionPublisher:
             while self._queue:
                 caption = self._queue.popleft()
                 try:
-                    await self._send(caption)
+                    async with asyncio.timeout(self._opts.send_timeout_s):
+                        await self._send(caption)
                 except Exception as e:
                     if not self._room.isconnected():
                         log.info("room disconnected; dropping captions of %s", self._speaker)

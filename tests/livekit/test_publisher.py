@@ -1,0 +1,112 @@
+"""CaptionPublisher against a fake room: wire format, slow rooms, closing."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from livekit import rtc
+from roomscribe import protocol
+from roomscribe.asr.events import Caption
+from roomscribe.livekit.publisher import CaptionPublisher, PublisherOptions
+
+
+@dataclass
+class Sent:
+    sender: str
+    attributes: dict[str, str]
+    text: str = ""
+
+
+@dataclass
+class FakeWriter:
+    sent: Sent
+    log: list[Sent]
+
+    async def write(self, text: str) -> None:
+        self.sent.text += text
+
+    async def aclose(self) -> None:
+        self.log.append(self.sent)
+
+
+@dataclass
+class FakeLocalParticipant:
+    delay_s: float = 0.0
+    streams: list[Sent] = field(default_factory=list)
+    legacy: list[rtc.Transcription] = field(default_factory=list)
+
+    async def stream_text(
+        self, *, topic: str, sender_identity: str, attributes: dict[str, str]
+    ) -> FakeWriter:
+        assert topic == protocol.TRANSCRIPTION_TOPIC
+        await asyncio.sleep(self.delay_s)
+        return FakeWriter(Sent(sender_identity, attributes), self.streams)
+
+    async def publish_transcription(self, transcription: rtc.Transcription) -> None:
+        self.legacy.append(transcription)
+
+
+@dataclass
+class FakeRoom:
+    local_participant: FakeLocalParticipant
+
+    def isconnected(self) -> bool:
+        return True
+
+
+def caption(seg: str, text: str, final: bool = False) -> Caption:
+    return Caption(seg, text, final, (), 1.0, 2.5, "en")
+
+
+async def test_sends_text_streams_and_legacy_packets() -> None:
+    room = FakeRoom(FakeLocalParticipant())
+    pub = CaptionPublisher(room, speaker_identity="ada", track_sid="TR_1")  # type: ignore[arg-type]
+    pub.start()
+    pub.publish(caption("s1-0", "Hello"))
+    await asyncio.sleep(0.05)
+    pub.publish(caption("s1-0", "Hello world.", final=True))
+    await pub.aclose()
+
+    streams = room.local_participant.streams
+    assert [(s.sender, s.text) for s in streams] == [("ada", "Hello"), ("ada", "Hello world.")]
+    attrs = streams[-1].attributes
+    assert attrs[protocol.ATTR_SEGMENT_ID] == "TR_1-s1-0"
+    assert attrs[protocol.ATTR_TRACK_ID] == "TR_1"
+    assert attrs[protocol.ATTR_FINAL] == "true"
+    assert streams[0].attributes[protocol.ATTR_FINAL] == "false"
+    legacy = room.local_participant.legacy[-1]
+    assert legacy.participant_identity == "ada"
+    assert legacy.track_sid == "TR_1"
+    assert legacy.segments[0].id == "TR_1-s1-0"
+    assert legacy.segments[0].final
+    assert legacy.segments[0].start_time == 1000
+
+
+async def test_slow_room_coalesces_interims_but_keeps_every_final() -> None:
+    room = FakeRoom(FakeLocalParticipant(delay_s=0.01))
+    pub = CaptionPublisher(
+        room,  # type: ignore[arg-type]
+        speaker_identity="ada",
+        track_sid="TR_1",
+        options=PublisherOptions(max_queued=4, legacy_packets=False),
+    )
+    pub.start()
+    for seg in range(20):  # far faster than the room takes them
+        for n in range(1, 6):
+            pub.publish(caption(f"s1-{seg}", "word " * n))
+        pub.publish(caption(f"s1-{seg}", f"sentence {seg}.", final=True))
+    await pub.aclose()
+
+    sent = room.local_participant.streams
+    finals = [s.text for s in sent if s.attributes[protocol.ATTR_FINAL] == "true"]
+    assert finals == [f"sentence {seg}." for seg in range(20)]
+    assert len(sent) < 20 * 6  # a queued interim is replaced by its segment's newer update
+    assert pub.dropped > 0
+    # no interim of a segment after its final
+    done: set[str] = set()
+    for s in sent:
+        seg = s.attributes[protocol.ATTR_SEGMENT_ID]
+        assert seg not in done
+        if s.attributes[protocol.ATTR_FINAL] == "true":
+            done.add(seg)
