@@ -147,12 +147,19 @@ class Speaker:
     def identity(self) -> str:
         return self.room.local_participant.identity
 
-    async def publish(self) -> None:
+    async def publish(
+        self,
+        name: str = "microphone",
+        source: rtc.TrackSource.ValueType = rtc.TrackSource.SOURCE_MICROPHONE,
+    ) -> None:
         self.room.on("local_track_subscribed", lambda *_: self._subscribed.set())
-        track = rtc.LocalAudioTrack.create_audio_track("microphone", self.source)
-        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        track = rtc.LocalAudioTrack.create_audio_track(name, self.source)
+        options = rtc.TrackPublishOptions(source=source)
         publication = await self.room.local_participant.publish_track(track, options)
         self.track_sid = publication.sid
+
+    async def unpublish(self) -> None:
+        await self.room.local_participant.unpublish_track(self.track_sid)
 
     async def wait_subscribed(self, timeout_s: float = 20) -> None:
         """Until the agent subscribed, so its stream time matches our audio time."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import statistics
 import time
 from dataclasses import dataclass
@@ -22,8 +23,15 @@ import numpy as np
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
+from livekit import rtc
+from roomscribe import protocol
 from tests.conftest import read_wav
-from tests.fixtures.livekit import AgentWorker, LiveKitServer
+from tests.fixtures.livekit import (
+    AgentWorker,
+    LiveKitServer,
+    running_agent,
+    running_livekit_server,
+)
 from tests.livekit.participants import (
     SAMPLE_RATE,
     Listener,
@@ -200,3 +208,78 @@ async def test_leaving_mid_sentence_finalizes_it(
     final = cut_sentence_final()
     assert final is not None, f"no final for the cut sentence: {listener.captions}"
     assert "decrease" in words(transcript(listener.finals("carol")))  # the sentence before
+
+
+async def test_unpublished_tab_audio_is_finalized(
+    livekit_server: LiveKitServer, agent_worker: AgentWorker, eval_dir: Path
+) -> None:
+    """Shared-tab audio is captioned; unpublishing it mid-sentence finalizes the sentence."""
+    room_name = "tab-audio"
+    utts, _ = load_reference(eval_dir, "allison-a", MAX_SECONDS)
+    first = utts[0]  # "To decrease the audio volume from other participants..."
+    stop_at = first.start + 1.5
+    listener = Listener(
+        await connect(livekit_server, room_name, "listener", dispatch_agent=True, subscribe=False)
+    )
+    listener.start()
+    await listener.wait_agent()
+    sharer = Speaker(await connect(livekit_server, room_name, "dave"))
+    await sharer.publish(protocol.TAB_AUDIO_TRACK_NAME, rtc.TrackSource.SOURCE_SCREENSHARE_AUDIO)
+    await sharer.wait_subscribed()
+
+    audio = read_wav(eval_dir / "allison-a.wav")[: int(stop_at * SAMPLE_RATE)]
+    t0 = time.monotonic() + 0.1
+    listener.t0 = t0
+    await sharer.play(audio, t0)
+    await sharer.unpublish()
+    await poll_until(lambda: bool(listener.finals("dave")), timeout_s=15)
+    await sharer.aclose()
+    await listener.aclose()
+
+    finals = listener.finals("dave")
+    assert finals, f"no final after unpublishing: {listener.captions}"
+    assert "decrease" in words(transcript(finals))
+    assert {c.track_id for c in listener.captions} == {sharer.track_sid}
+
+
+async def test_stopping_the_worker_publishes_pending_captions(
+    eval_dir: Path, tmp_path: Path
+) -> None:
+    """SIGTERM while someone speaks: the sentence in progress is finalized and published."""
+    utts, _ = load_reference(eval_dir, "allison-a", MAX_SECONDS)
+    second = utts[1]
+    with (
+        running_livekit_server(tmp_path) as server,
+        running_agent(server, tmp_path) as worker,
+    ):
+        listener = Listener(
+            await connect(server, "shutdown", "listener", dispatch_agent=True, subscribe=False)
+        )
+        listener.start()
+        await listener.wait_agent()
+        speaker = Speaker(await connect(server, "shutdown", "erin"))
+        await speaker.publish()
+        await speaker.wait_subscribed()
+
+        audio = read_wav(eval_dir / "allison-a.wav")[: int((second.end + 5) * SAMPLE_RATE)]
+        t0 = time.monotonic() + 0.1
+        listener.t0 = t0
+        playing = asyncio.create_task(speaker.play(audio, t0))
+        await asyncio.sleep(second.start + 1.5 + 0.1)
+        worker.process.send_signal(signal.SIGTERM)  # mid-sentence, audio still flowing
+
+        def cut_sentence_final() -> bool:
+            return any(c.end > second.start for c in listener.finals("erin"))
+
+        await poll_until(cut_sentence_final, timeout_s=15)
+        exit_code = await asyncio.to_thread(worker.process.wait, 30)
+        playing.cancel()
+        await speaker.aclose()
+        await listener.aclose()
+
+    assert cut_sentence_final(), f"{listener.captions}\n{worker.log_text()[-3000:]}"
+    said = words(transcript(listener.finals("erin")))
+    assert "after" in said
+    assert "pound" not in said  # finalized at the signal, not at the end of the sentence
+    assert "finalizing captions in 1 room" in worker.log_text()
+    assert exit_code == 0, worker.log_text()[-3000:]

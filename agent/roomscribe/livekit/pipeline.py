@@ -58,7 +58,7 @@ class TrackPipeline:
         name = f"{self.speaker_identity}/{self.track_sid}"
         self._audio_task = asyncio.create_task(self._pump_audio(), name=f"audio {name}")
         self._caption_task = asyncio.create_task(self._pump_captions(), name=f"captions {name}")
-        log.info("captioning %s (language %s)", name, self._language or "auto")
+        log.info("captioning %s (language: %s)", name, self._language or "worker default")
 
     def set_language(self, language: str | None) -> None:
         self._language = language
