@@ -112,3 +112,29 @@ def test_denied_microphone_keeps_the_call_and_says_why(server_url: str) -> None:
     assert carol["status"] == "connected"  # others' captions still arrive
     assert carol["error"].startswith("Microphone access was denied"), carol["error"]
     assert carol["mic"] == "false"
+
+
+def test_shared_tab_audio_is_captioned_as_shared(
+    server_url: str, fake_mic: FakeMic, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Chromium's fake screen capture carries the fake-mic audio, so Carol's
+    # "tab" speaks the cut while her own microphone is off.
+    report = run_session(
+        {
+            "url": server_url,
+            "room": f"browser-{secrets.token_hex(3)}",
+            "participants": [
+                {"name": "Carol", "audio": str(fake_mic.speech), "speaker": True, "shareTab": True}
+            ],
+            "minFinalWords": 12,
+            "timeoutMs": 60_000,
+            "outDir": str(tmp_path_factory.mktemp("tab-downloads")),
+        }
+    )
+    carol = checks.participant(report, "Carol")
+    checks.connected_without_errors(carol)
+    assert carol["mic"] == "false"
+    assert carol["sharingTab"] == "false", "stopping the share did not reset the button"
+    assert sum(len(e["text"].split()) for e in carol["transcript"]) >= 12, carol["transcript"]
+    assert {e["speaker"] for e in carol["transcript"]} == {"Carol (shared audio)"}
+    checks.word_error_rate_within_bound(carol, fake_mic.reference, min_words=12)

@@ -5,8 +5,9 @@
 // Config: {
 //   url: "http://127.0.0.1:8000/",          roomscribe serve
 //   room: "e2e",                             room to join
-//   participants: [{name, audio, speaker, language, denyMic}],
+//   participants: [{name, audio, speaker, language, denyMic, shareTab}],
 //                                            joined in order; audio = WAV for the fake mic;
+//                                            shareTab: mic off, speak through "Caption a tab";
 //                                            the speaker is waited on, muted, downloaded from
 //   joinOnly: false,                         just join everyone and report (error paths)
 //   minFinalWords: 20,                       wait until the speaker's transcript has this many words
@@ -85,6 +86,7 @@ function snapshot() {
     status: document.querySelector('[data-testid="status"]')?.dataset.state ?? "",
     error: error && !error.hidden ? error.textContent : "",
     mic: document.querySelector('[data-testid="mic-toggle"]')?.getAttribute("aria-pressed"),
+    sharingTab: document.querySelector('[data-testid="share-tab"]')?.getAttribute("aria-pressed"),
     participants: all('[data-testid="participant"]').map((li) => text(li, ".name")),
     captions: all('[data-testid="caption"]').map((c) => ({
       speaker: c.dataset.speaker,
@@ -125,6 +127,12 @@ async function joinCall(browserContext, participant) {
     .waitFor({ timeout: 30_000 });
   if (participant.denyMic) {
     await page.locator('[data-testid="error"]:not([hidden])').waitFor({ timeout: 15_000 });
+  }
+  if (participant.shareTab) {
+    // Speak through the shared tab only. Chromium's fake capture gives it the fake-mic audio.
+    await page.getByTestId("mic-toggle").click();
+    await page.getByTestId("share-tab").click();
+    await page.locator('[data-testid="share-tab"][aria-pressed="true"]').waitFor({ timeout: 15_000 });
   }
   return { page, consoleErrors, pageErrors };
 }
@@ -199,8 +207,8 @@ async function converse(joined, result, outDir) {
     await speaker.page.screenshot({ path: config.screenshot });
     result.screenshots.push(config.screenshot);
   }
-  // Muting ends the speech, so the last sentence is finalized and the page goes quiet.
-  await speaker.page.getByTestId("mic-toggle").click();
+  // Ending the speech finalizes the last sentence, so the page goes quiet.
+  await speaker.page.getByTestId(speaker.participant.shareTab ? "share-tab" : "mic-toggle").click();
   for (const j of joined) await settle(j.page);
 
   for (const j of joined) {

@@ -36,6 +36,7 @@ export class LiveKitTransport implements Transport {
   private readonly room = new Room({ adaptiveStream: false, dynacast: false });
   private readonly audioSink: HTMLElement;
   private tabAudio: MediaStreamTrack | null = null;
+  private readonly trackLabels = new Map<string, string>();
 
   /** `audioSink` receives the `<audio>` elements of other participants. */
   constructor(
@@ -165,17 +166,28 @@ export class LiveKitTransport implements Transport {
     });
   }
 
-  /** Display name of whoever owns the track (else the stream's sender). */
+  /**
+   * Display name of whoever owns the track (else the stream's sender). Labels
+   * are remembered per track: a track's last final can arrive after it was
+   * unpublished.
+   */
   private speakerLabel(senderIdentity: string, trackId: string): string {
     const everyone: Participant[] = [
       this.room.localParticipant,
       ...this.room.remoteParticipants.values(),
     ];
     const owner = everyone.find((p) => p.trackPublications.has(trackId));
+    if (!owner) {
+      const remembered = this.trackLabels.get(trackId);
+      if (remembered) return remembered;
+    }
     const participant = owner ?? everyone.find((p) => p.identity === senderIdentity);
     const name = participant?.name || participant?.identity || senderIdentity;
     const publication = owner?.trackPublications.get(trackId);
-    return publication?.trackName === wire.TAB_AUDIO_TRACK_NAME ? `${name} (shared audio)` : name;
+    const label =
+      publication?.trackName === wire.TAB_AUDIO_TRACK_NAME ? `${name} (shared audio)` : name;
+    if (owner) this.trackLabels.set(trackId, label);
+    return label;
   }
 
   private participantViews(): ParticipantView[] {

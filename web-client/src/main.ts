@@ -102,6 +102,7 @@ async function join(event: SubmitEvent): Promise<void> {
     });
     setMic(micEnabled);
     shareButton.hidden = !transport.canShareTab;
+    setControlsEnabled(true);
     const url = new URL(location.href);
     url.searchParams.set("room", room);
     history.replaceState(null, "", url);
@@ -123,7 +124,9 @@ function resetSession(room: string): void {
   transcript.clear();
   setSharing(false);
   showCall(room);
-  setControlsEnabled(true);
+  // Until connect() returns, the mic and share state are not known yet.
+  setControlsEnabled(false);
+  leaveButton.disabled = false;
 }
 
 /** Leaves the call but keeps the transcript on screen for downloading. */
