@@ -1,0 +1,316 @@
+"""Embedded mode: captions over a direct WebRTC connection, no LiveKit server.
+
+The browser sends an SDP offer (with its audio track and a data channel
+labelled :data:`roomscribe.protocol.DATA_CHANNEL_LABEL`) to ``POST /api/offer``;
+the server answers with ICE fully gathered (no trickle), receives the audio
+with aiortc and sends captions back on the data channel. One browser tab is
+one :class:`~roomscribe.server.embedded_session.EmbeddedSession`; every tab
+shares the process's one recognition engine.
+
+The server app builds the engine, then::
+
+    service = EmbeddedService(engine, embedded_options_from_args(args))
+    await service.start()
+    app.include_router(service.router)
+    ...
+    await service.aclose()   # finalizes every session's last sentence
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+
+from roomscribe.asr.engine import Engine
+from roomscribe.protocol import DATA_CHANNEL_LABEL
+from roomscribe.server.embedded_session import (
+    CaptionHook,
+    EmbeddedSession,
+    OfferError,
+    SessionLimits,
+    parse_language,
+)
+
+log = logging.getLogger(__name__)
+
+_MAX_NAME = 64
+_BODY_SLACK = 4096
+"""Room for the JSON fields around the SDP when capping the request body."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedOptions:
+    """Limits of embedded mode (flags of ``roomscribe serve --embedded``)."""
+
+    max_sessions: int = 4
+    """Concurrent browser tabs; each also takes one engine stream per audio track."""
+    max_sdp_bytes: int = 64 * 1024
+    idle_timeout_s: float = 30.0
+    """A connected session that receives no audio for this long is closed."""
+    connect_timeout_s: float = 20.0
+    """A session whose peer connection does not come up within this time is closed."""
+    ice_servers: tuple[str, ...] = ()
+    """STUN/TURN URLs; none are needed when browser and server share a network."""
+
+    def session_limits(self) -> SessionLimits:
+        return SessionLimits(
+            connect_timeout_s=self.connect_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
+            ice_servers=self.ice_servers,
+        )
+
+
+def add_embedded_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of embedded mode; each default comes from an environment variable."""
+    env = os.environ.get
+    g = parser.add_argument_group("embedded mode (direct WebRTC, no LiveKit)")
+    g.add_argument(
+        "--max-sessions",
+        type=int,
+        default=int(env("ROOMSCRIBE_MAX_SESSIONS", "4")),
+        help="concurrent browser tabs [ROOMSCRIBE_MAX_SESSIONS]",
+    )
+    g.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=float(env("ROOMSCRIBE_IDLE_TIMEOUT", "30")),
+        help="close a session after this many seconds without audio [ROOMSCRIBE_IDLE_TIMEOUT]",
+    )
+    g.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=float(env("ROOMSCRIBE_CONNECT_TIMEOUT", "20")),
+        help="seconds a new peer has to connect [ROOMSCRIBE_CONNECT_TIMEOUT]",
+    )
+    g.add_argument(
+        "--max-sdp-bytes",
+        type=int,
+        default=int(env("ROOMSCRIBE_MAX_SDP_BYTES", str(64 * 1024))),
+        help="largest accepted SDP offer [ROOMSCRIBE_MAX_SDP_BYTES]",
+    )
+    g.add_argument(
+        "--ice-server",
+        dest="ice_servers",
+        action="append",
+        default=None,
+        help="STUN/TURN URL, repeatable; default none [ROOMSCRIBE_ICE_SERVERS, comma-separated]",
+    )
+
+
+def embedded_options_from_args(args: argparse.Namespace) -> EmbeddedOptions:
+    """Validate the parsed flags into :class:`EmbeddedOptions`."""
+    if args.max_sessions < 1:
+        raise SystemExit("--max-sessions must be at least 1")
+    if args.idle_timeout <= 0 or args.connect_timeout <= 0:
+        raise SystemExit("--idle-timeout and --connect-timeout must be positive")
+    if args.max_sdp_bytes < 1024:
+        raise SystemExit("--max-sdp-bytes must be at least 1024")
+    servers = args.ice_servers
+    if servers is None:
+        raw = os.environ.get("ROOMSCRIBE_ICE_SERVERS", "")
+        servers = [s.strip() for s in raw.split(",") if s.strip()]
+    return EmbeddedOptions(
+        max_sessions=args.max_sessions,
+        max_sdp_bytes=args.max_sdp_bytes,
+        idle_timeout_s=args.idle_timeout,
+        connect_timeout_s=args.connect_timeout,
+        ice_servers=tuple(servers),
+    )
+
+
+class OfferRequest(BaseModel):
+    """Body of ``POST /api/offer``."""
+
+    sdp: str
+    type: str = Field(description='always "offer"')
+    name: str | None = Field(default=None, description="display name shown with the captions")
+    language: str | None = Field(default=None, description='language code, or "auto"')
+
+
+class OfferAnswer(BaseModel):
+    """Reply of ``POST /api/offer``."""
+
+    sdp: str
+    type: str = "answer"
+    session_id: str
+
+
+@dataclass(slots=True)
+class EmbeddedStats:
+    """Totals since start (closed sessions included)."""
+
+    sessions_opened: int = 0
+    sessions_closed: int = 0
+    captions_sent: int = 0
+    captions_dropped: int = 0
+    finals_sent: int = 0
+    finals_dropped: int = 0
+
+
+class EmbeddedService:
+    """Owns every embedded session; ``router`` serves ``POST /api/offer``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        options: EmbeddedOptions,
+        *,
+        caption_hook: CaptionHook | None = None,
+    ) -> None:
+        """``caption_hook(session_id, message)`` sees every caption a session produces."""
+        self.options = options
+        self.stats = EmbeddedStats()
+        self._engine = engine
+        self._hook = caption_hook
+        self._sessions: dict[str, EmbeddedSession] = {}
+        self._accepting = False
+        self.router = APIRouter()
+        self.router.add_api_route(
+            "/api/offer",
+            self._offer,
+            methods=["POST"],
+            response_model=OfferAnswer,
+            summary="Start an embedded caption session from a WebRTC offer",
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": OfferRequest.model_json_schema()}},
+                }
+            },
+        )
+
+    @property
+    def sessions(self) -> Mapping[str, EmbeddedSession]:
+        """Open sessions by id (read-only view)."""
+        return MappingProxyType(self._sessions)
+
+    async def start(self) -> None:
+        self._accepting = True
+
+    async def aclose(self) -> None:
+        """Refuse new offers; close every session, finalizing its last sentence."""
+        self._accepting = False
+        await asyncio.gather(*(s.aclose() for s in list(self._sessions.values())))
+
+    async def __aenter__(self) -> EmbeddedService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- POST /api/offer -----------------------------------------------------------
+
+    async def _offer(self, request: Request) -> OfferAnswer:
+        offer = _parse_offer(await _read_body(request, self.options.max_sdp_bytes + _BODY_SLACK))
+        _check_sdp(offer.sdp, self.options.max_sdp_bytes)
+        try:
+            language = parse_language(offer.language)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        speaker = (offer.name or "").strip()[:_MAX_NAME] or "Guest"
+        if not self._accepting:
+            raise HTTPException(503, "the caption service is not running")
+        if len(self._sessions) >= self.options.max_sessions:
+            raise HTTPException(
+                503, f"all {self.options.max_sessions} caption sessions are in use; try later"
+            )
+        session = EmbeddedSession(
+            secrets.token_urlsafe(9),
+            self._engine,
+            speaker=speaker,
+            language=language,
+            limits=self.options.session_limits(),
+            on_closed=self._on_session_closed,
+            caption_hook=self._hook,
+        )
+        self._sessions[session.session_id] = session  # reserve the slot before awaiting
+        self.stats.sessions_opened += 1
+        try:
+            async with asyncio.timeout(self.options.connect_timeout_s):
+                answer = await session.answer(offer.sdp)
+        except OfferError as exc:
+            await session.aclose(f"offer refused: {exc.detail}")
+            raise HTTPException(exc.status, exc.detail) from exc
+        except TimeoutError as exc:
+            await session.aclose("answer timed out")
+            raise HTTPException(504, "timed out preparing the WebRTC answer") from exc
+        except BaseException:
+            await asyncio.shield(session.aclose("offer failed"))
+            raise
+        log.info("session %s started for %r", session.session_id, speaker)
+        return OfferAnswer(sdp=answer, session_id=session.session_id)
+
+    def _on_session_closed(self, session: EmbeddedSession) -> None:
+        if self._sessions.pop(session.session_id, None) is None:
+            return
+        s, t = session.stats, self.stats
+        t.sessions_closed += 1
+        t.captions_sent += s.captions_sent
+        t.captions_dropped += s.captions_dropped
+        t.finals_sent += s.finals_sent
+        t.finals_dropped += s.finals_dropped
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body is {declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"request body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def _parse_offer(body: bytes) -> OfferRequest:
+    try:
+        data: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPException(400, f"body must be JSON {{sdp, type}}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise HTTPException(422, 'body must be a JSON object {"sdp": ..., "type": "offer"}')
+    for key in ("sdp", "type"):
+        if not isinstance(data.get(key), str):
+            raise HTTPException(422, f"field {key!r} is required and must be a string")
+    for key in ("name", "language"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise HTTPException(422, f"field {key!r} must be a string")
+    if data["type"] != "offer":
+        raise HTTPException(400, f'type must be "offer", not {data["type"]!r}')
+    return OfferRequest(
+        sdp=data["sdp"], type="offer", name=data.get("name"), language=data.get("language")
+    )
+
+
+def _check_sdp(sdp: str, limit: int) -> None:
+    size = len(sdp.encode())
+    if size > limit:
+        raise HTTPException(413, f"SDP offer is {size} bytes; the limit is {limit}")
+    media = [
+        line.split()[0][2:] for line in sdp.splitlines() if line.startswith("m=") and " " in line
+    ]
+    if not sdp.lstrip().startswith("v=0") or not media:
+        raise HTTPException(400, "sdp is not an SDP offer (expected 'v=0' and 'm=' lines)")
+    if "audio" not in media:
+        raise HTTPException(
+            400, f"the offer has no audio (m=audio) section, only: {', '.join(media)}"
+        )
+    if "application" not in media:
+        raise HTTPException(
+            400,
+            f"the offer has no data channel: create an RTCDataChannel labelled "
+            f"{DATA_CHANNEL_LABEL!r} before createOffer()",
+        )

@@ -1,0 +1,429 @@
+"""One browser tab in embedded mode: an aiortc peer connection and its captions.
+
+Each received audio track gets its own :class:`roomscribe.aio.CaptionStream`
+on the shared engine; captions go back on the ``captions`` data channel as
+:func:`roomscribe.protocol.caption_message` JSON. Before the channel is open
+they wait in a small buffer; once it is open and the peer reads slowly (the
+SCTP send buffer grows past a limit), interim captions are dropped and final
+ones are always sent.
+
+A session ends when its peer disconnects (connection ``failed``/``closed``,
+every audio track ended), when no connection comes up or no audio arrives for
+too long, or when the service closes. Ending finalizes every track's pending
+sentence first and sends it if the channel is still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from roomscribe.aio import CaptionStream
+from roomscribe.asr.engine import CapacityError, Engine
+from roomscribe.asr.events import Caption
+from roomscribe.protocol import (
+    DATA_CHANNEL_LABEL,
+    MESSAGE_CAPTION,
+    MESSAGE_ERROR,
+    MESSAGE_HELLO,
+    caption_message,
+)
+from roomscribe.server.embedded_audio import MonoResampler
+
+log = logging.getLogger(__name__)
+
+MESSAGE_SET_LANGUAGE = "set_language"
+"""Client -> server on the data channel: ``{"type": "set_language", "language": "de"}``."""
+
+CaptionHook = Callable[[str, dict[str, Any]], None]
+"""Called with ``(session_id, message)`` for every caption a session produces,
+whether or not it could be delivered (an observation point for tests and logs)."""
+
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
+_MAX_CONTROL_MESSAGE = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """Per-session knobs, taken from :class:`roomscribe.server.embedded.EmbeddedOptions`."""
+
+    connect_timeout_s: float = 20.0
+    idle_timeout_s: float = 30.0
+    channel_grace_s: float = 1.0
+    """How long to wait for the client's own ``captions`` channel before opening one."""
+    pending_captions: int = 64
+    """Captions kept while the data channel is not open yet (oldest dropped first)."""
+    max_buffered_bytes: int = 1 << 20
+    """Above this much unsent data on the channel, interim captions are dropped."""
+    finalize_timeout_s: float = 15.0
+    ice_servers: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Counters of one session, also summed by the service."""
+
+    captions_sent: int = 0
+    captions_dropped: int = 0
+    finals_sent: int = 0
+    finals_dropped: int = 0
+
+
+class OfferError(ValueError):
+    """The offer cannot be answered; ``status`` is the HTTP status to reply with."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def parse_language(value: object) -> str | None:
+    """``"auto"``/``None`` -> ``None``; a Whisper language code -> itself.
+
+    Raises :class:`ValueError` with a readable message otherwise.
+    """
+    if value is None or value == "auto" or value == "":
+        return None
+    if not isinstance(value, str) or not _LANGUAGE_RE.match(value):
+        raise ValueError(f"language must be 'auto' or a language code like 'en', not {value!r}")
+    known = _whisper_languages()
+    if known and value not in known:
+        raise ValueError(f"unknown language {value!r}; Whisper knows: {', '.join(sorted(known))}")
+    return value
+
+
+def _whisper_languages() -> frozenset[str]:
+    # faster-whisper exposes the list only as a module constant; an unknown code
+    # would otherwise fail every decode of the stream inside the engine thread.
+    from faster_whisper import tokenizer
+
+    return frozenset(getattr(tokenizer, "_LANGUAGE_CODES", ()))
+
+
+@dataclass(slots=True, eq=False)
+class _TrackPipe:
+    track: MediaStreamTrack
+    captions: CaptionStream
+    resampler: MonoResampler = field(default_factory=MonoResampler)
+    reader: asyncio.Task[None] | None = None
+    pump: asyncio.Task[None] | None = None
+    finalizing: asyncio.Task[None] | None = None
+
+
+class EmbeddedSession:
+    """A peer connection with one caption stream per received audio track."""
+
+    def __init__(
+        self,
+        session_id: str,
+        engine: Engine,
+        *,
+        speaker: str,
+        language: str | None,
+        limits: SessionLimits,
+        on_closed: Callable[[EmbeddedSession], None],
+        caption_hook: CaptionHook | None = None,
+    ) -> None:
+        self.session_id = session_id
+        self.speaker = speaker
+        self.stats = SessionStats()
+        self.close_reason: str | None = None
+        self._engine = engine
+        self._language = language
+        self._limits = limits
+        self._on_closed = on_closed
+        self._hook = caption_hook
+        self._loop = asyncio.get_running_loop()
+        servers = [RTCIceServer(urls=url) for url in limits.ice_servers]
+        # An explicit empty list: aiortc would otherwise query Google's STUN server.
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
+        self._pipes: list[_TrackPipe] = []
+        self._channel: RTCDataChannel | None = None
+        self._pending: deque[dict[str, Any]] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._connected = asyncio.Event()
+        self._channel_attached = asyncio.Event()
+        self._last_audio = self._loop.time()
+        self._capacity_error: CapacityError | None = None
+        self._close_task: asyncio.Task[None] | None = None
+
+        self._pc.on("track", self._on_track)
+        self._pc.on("datachannel", self._on_datachannel)
+        self._pc.on("connectionstatechange", self._on_connection_state)
+
+    # -- negotiation ---------------------------------------------------------------
+
+    async def answer(self, sdp: str) -> str:
+        """Apply the client's offer and return the answer SDP (ICE fully gathered).
+
+        Raises :class:`OfferError`; the caller then closes the session.
+        """
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except CapacityError as exc:
+            raise OfferError(503, str(exc)) from exc
+        except Exception as exc:  # aiortc raises many types for malformed SDP
+            raise OfferError(
+                400, f"could not use the SDP offer: {exc or type(exc).__name__}"
+            ) from exc
+        if self._capacity_error is not None:
+            raise OfferError(503, str(self._capacity_error))
+        if not self._pipes:
+            raise OfferError(
+                400, "the offer sends no audio: add a microphone or tab audio track (sendonly)"
+            )
+        answer = await self._pc.createAnswer()
+        await self._pc.setLocalDescription(answer)
+        self._spawn(self._watch())
+        return str(self._pc.localDescription.sdp)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._close_task is not None
+
+    def request_close(self, reason: str) -> asyncio.Task[None]:
+        """Start closing (idempotent); returns the task doing it."""
+        if self._close_task is None:
+            self.close_reason = reason
+            self._close_task = self._loop.create_task(self._close(reason))
+        return self._close_task
+
+    async def aclose(self, reason: str = "server shutdown") -> None:
+        """Finalize every track's last sentence, send it if possible, close the peer."""
+        await asyncio.shield(self.request_close(reason))
+
+    async def _close(self, reason: str) -> None:
+        log.info("session %s closing: %s", self.session_id, reason)
+        try:
+            for task in list(self._tasks):
+                task.cancel()
+            for pipe in self._pipes:
+                if pipe.reader is not None:
+                    pipe.reader.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for pipe in self._pipes:
+                self._finalize(pipe)
+            finalizing = [p.finalizing for p in self._pipes if p.finalizing is not None]
+            pumps = [p.pump for p in self._pipes if p.pump is not None]
+            try:
+                async with asyncio.timeout(self._limits.finalize_timeout_s):
+                    await asyncio.gather(*finalizing, *pumps, return_exceptions=True)
+            except TimeoutError:
+                log.warning("session %s: last captions not finalized in time", self.session_id)
+                for task in pumps:
+                    task.cancel()
+            for pipe in self._pipes:
+                if pipe.reader is not None:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await pipe.reader
+        finally:
+            if self._channel is not None:
+                self._channel.remove_all_listeners()
+            self._pc.remove_all_listeners()
+            with contextlib.suppress(Exception):
+                await self._pc.close()
+            self._on_closed(self)
+
+    # -- peer connection events ------------------------------------------------------
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind != "audio" or self.closed:
+            return
+        try:
+            captions = CaptionStream(self._engine, language=self._language)
+        except CapacityError as exc:
+            self._capacity_error = exc
+            return
+        pipe = _TrackPipe(track, captions)
+        self._pipes.append(pipe)
+        pipe.reader = self._loop.create_task(self._read(pipe))
+        pipe.pump = self._loop.create_task(self._pump(pipe))
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        if channel.label == DATA_CHANNEL_LABEL and self._channel is None:
+            self._attach(channel)
+
+    def _on_connection_state(self) -> None:
+        state = self._pc.connectionState
+        if state == "connected":
+            self._last_audio = self._loop.time()
+            self._connected.set()
+        elif state in ("failed", "closed"):
+            self.request_close(f"peer connection {state}")
+
+    # -- audio in -----------------------------------------------------------------------
+
+    async def _read(self, pipe: _TrackPipe) -> None:
+        try:
+            while True:
+                frame = await pipe.track.recv()
+                self._last_audio = self._loop.time()
+                pcm = pipe.resampler.convert(frame)
+                if pcm.size:
+                    pipe.captions.push_pcm16(pcm)
+        except MediaStreamError:
+            log.info("session %s: audio track %s ended", self.session_id, pipe.track.id)
+        except Exception:
+            log.exception("session %s: audio track %s failed", self.session_id, pipe.track.id)
+        self._finalize(pipe)
+        if all(p.finalizing is not None for p in self._pipes):
+            self.request_close("every audio track ended")
+
+    def _finalize(self, pipe: _TrackPipe) -> None:
+        if pipe.finalizing is None:
+            pipe.finalizing = self._loop.create_task(pipe.captions.aclose())
+
+    # -- captions out ----------------------------------------------------------------
+
+    async def _pump(self, pipe: _TrackPipe) -> None:
+        async for caption in pipe.captions:
+            self._emit(self._message(caption, pipe))
+
+    def _message(self, caption: Caption, pipe: _TrackPipe) -> dict[str, Any]:
+        return caption_message(caption, speaker=self.speaker, track_id=pipe.track.id)
+
+    def _emit(self, message: dict[str, Any]) -> None:
+        if self._hook is not None:
+            try:
+                self._hook(self.session_id, message)
+            except Exception:
+                log.exception("caption hook failed")
+        channel = self._channel
+        if channel is None or channel.readyState == "connecting":
+            self._buffer(message)
+        elif channel.readyState == "open":
+            self._send_caption(channel, message)
+        else:
+            self._count_dropped(message)
+
+    def _buffer(self, message: dict[str, Any]) -> None:
+        last = self._pending[-1] if self._pending else None
+        if (
+            last is not None
+            and not last["final"]
+            and last["segment_id"] == message["segment_id"]
+            and last["track_id"] == message["track_id"]
+        ):
+            self._pending[-1] = message  # only the newest interim of a segment matters
+            return
+        self._pending.append(message)
+        if len(self._pending) > self._limits.pending_captions:
+            self._count_dropped(self._pending.popleft())
+
+    def _send_caption(self, channel: RTCDataChannel, message: dict[str, Any]) -> None:
+        if not message["final"] and channel.bufferedAmount > self._limits.max_buffered_bytes:
+            self._count_dropped(message)  # slow reader: interims are expendable
+            return
+        if self._send(channel, message):
+            self.stats.captions_sent += 1
+            self.stats.finals_sent += bool(message["final"])
+        else:
+            self._count_dropped(message)
+
+    def _count_dropped(self, message: dict[str, Any]) -> None:
+        if message.get("type") != MESSAGE_CAPTION:
+            return
+        self.stats.captions_dropped += 1
+        self.stats.finals_dropped += bool(message["final"])
+
+    @staticmethod
+    def _send(channel: RTCDataChannel, message: dict[str, Any]) -> bool:
+        try:
+            channel.send(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
+        except Exception:  # InvalidStateError when the channel closed meanwhile
+            return False
+        return True
+
+    # -- the data channel ----------------------------------------------------------
+
+    def _attach(self, channel: RTCDataChannel) -> None:
+        self._channel = channel
+        self._channel_attached.set()
+        channel.on("message", self._on_message)
+        if channel.readyState == "open":
+            self._on_channel_open()
+        else:
+            channel.on("open", self._on_channel_open)
+
+    def _on_channel_open(self) -> None:
+        channel = self._channel
+        if channel is None:
+            return
+        self._send(
+            channel,
+            {"type": MESSAGE_HELLO, "session_id": self.session_id, "speaker": self.speaker},
+        )
+        while self._pending and channel.readyState == "open":
+            self._send_caption(channel, self._pending.popleft())
+
+    def _on_message(self, data: str | bytes) -> None:
+        if not isinstance(data, str) or len(data) > _MAX_CONTROL_MESSAGE:
+            self._reply_error("messages must be JSON text of at most 4 KiB")
+            return
+        try:
+            message = json.loads(data)
+        except json.JSONDecodeError:
+            self._reply_error("message is not valid JSON")
+            return
+        if not isinstance(message, dict) or message.get("type") != MESSAGE_SET_LANGUAGE:
+            self._reply_error(f"unknown message; expected {{'type': '{MESSAGE_SET_LANGUAGE}'}}")
+            return
+        try:
+            language = parse_language(message.get("language"))
+        except ValueError as exc:
+            self._reply_error(str(exc))
+            return
+        self._language = language
+        for pipe in self._pipes:
+            pipe.captions.set_language(language)
+
+    def _reply_error(self, detail: str) -> None:
+        if self._channel is not None and self._channel.readyState == "open":
+            self._send(self._channel, {"type": MESSAGE_ERROR, "detail": detail})
+
+    # -- watchdog --------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        limits = self._limits
+        try:
+            async with asyncio.timeout(limits.connect_timeout_s):
+                await self._connected.wait()
+        except TimeoutError:
+            self.request_close(f"no connection within {limits.connect_timeout_s:g} s")
+            return
+        try:
+            async with asyncio.timeout(limits.channel_grace_s):
+                await self._channel_attached.wait()
+        except TimeoutError:
+            # The client negotiated SCTP but opened no `captions` channel itself.
+            self._attach(self._pc.createDataChannel(DATA_CHANNEL_LABEL))
+        tick = min(1.0, limits.idle_timeout_s / 4)
+        while True:
+            await asyncio.sleep(tick)
+            if self._loop.time() - self._last_audio > limits.idle_timeout_s:
+                self.request_close(f"no audio for {limits.idle_timeout_s:g} s")
+                return
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
