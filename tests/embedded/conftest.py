@@ -85,20 +85,49 @@ def whisper_engine() -> Iterator[Engine]:
 # -- the server ------------------------------------------------------------------
 
 
+class UvicornThread:
+    """An ASGI app served by uvicorn on a free port, in its own thread and loop."""
+
+    def __init__(self, app: Any) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        config = uvicorn.Config(app, log_level="warning", loop="asyncio", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self._server.started:
+            assert self._thread.is_alive(), "uvicorn failed to start"
+            assert time.monotonic() < deadline, "uvicorn did not start in 60 s"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Shut down as Ctrl-C does (the app's lifespan exit runs); idempotent."""
+        self._server.should_exit = True
+        self._thread.join(60)
+        assert not self._thread.is_alive(), "uvicorn did not stop"
+        self._sock.close()
+
+
 @dataclass
 class RunningServer:
-    url: str
+    """A test app around one :class:`EmbeddedService`, with every caption recorded."""
+
+    uvicorn: UvicornThread
     service: EmbeddedService
-    server: uvicorn.Server
-    thread: threading.Thread
     captions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     """Every caption any session produced, as ``(session_id, message)`` (the hook)."""
 
+    @property
+    def url(self) -> str:
+        return self.uvicorn.url
+
     def stop(self) -> None:
-        """Shut uvicorn down as Ctrl-C does; its lifespan closes the service."""
-        self.server.should_exit = True
-        self.thread.join(30)
-        assert not self.thread.is_alive(), "uvicorn did not stop"
+        self.uvicorn.stop()
+        assert not self.service.sessions, "sessions left open after shutdown"
 
     def session_count(self) -> int:
         return len(self.service.sessions)
@@ -121,30 +150,16 @@ def _app(service: EmbeddedService) -> FastAPI:
 
 @contextmanager
 def serve_embedded(engine: Engine, options: EmbeddedOptions) -> Iterator[RunningServer]:
-    """uvicorn on a free port in a thread; shut down (sessions finalized) on exit."""
+    """An :class:`EmbeddedService` app in uvicorn; shut down (sessions finalized) on exit."""
     captions: list[tuple[str, dict[str, Any]]] = []
     service = EmbeddedService(
         engine, options, caption_hook=lambda sid, msg: captions.append((sid, msg))
     )
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(_app(service), log_level="warning", loop="asyncio", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn failed to start"
-        assert time.monotonic() < deadline, "uvicorn did not start in 10 s"
-        time.sleep(0.02)
-    running = RunningServer(f"http://127.0.0.1:{port}", service, server, thread, captions)
+    running = RunningServer(UvicornThread(_app(service)), service, captions)
     try:
         yield running
     finally:
         running.stop()
-        sock.close()
-        assert not service.sessions, "sessions left open after shutdown"
 
 
 @pytest.fixture
