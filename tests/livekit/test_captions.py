@@ -217,20 +217,25 @@ async def test_unpublished_tab_audio_is_finalized(
     room_name = "tab-audio"
     utts, _ = load_reference(eval_dir, "allison-a", MAX_SECONDS)
     first = utts[0]  # "To decrease the audio volume from other participants..."
-    stop_at = first.start + 1.5
+    stop_at = first.start + 2.5
     listener = Listener(
         await connect(livekit_server, room_name, "listener", dispatch_agent=True, subscribe=False)
     )
     listener.start()
     await listener.wait_agent()
     sharer = Speaker(await connect(livekit_server, room_name, "dave"))
+    await sharer.room.local_participant.set_attributes({protocol.ATTR_SPOKEN_LANGUAGE: "en"})
     await sharer.publish(protocol.TAB_AUDIO_TRACK_NAME, rtc.TrackSource.SOURCE_SCREENSHARE_AUDIO)
     await sharer.wait_subscribed()
 
     audio = read_wav(eval_dir / "allison-a.wav")[: int(stop_at * SAMPLE_RATE)]
     t0 = time.monotonic() + 0.1
     listener.t0 = t0
-    await sharer.play(audio, t0)
+    playing = asyncio.create_task(sharer.play(audio, t0))
+    await poll_until(lambda: any(c.sender == "dave" for c in listener.captions), timeout_s=10)
+    await sharer.room.local_participant.set_attributes({protocol.ATTR_SPOKEN_LANGUAGE: "auto"})
+    await playing
+    await asyncio.sleep(0.5)  # let the attribute change reach the agent first
     await sharer.unpublish()
     await poll_until(lambda: bool(listener.finals("dave")), timeout_s=15)
     await sharer.aclose()
@@ -240,6 +245,10 @@ async def test_unpublished_tab_audio_is_finalized(
     assert finals, f"no final after unpublishing: {listener.captions}"
     assert "decrease" in words(transcript(finals))
     assert {c.track_id for c in listener.captions} == {sharer.track_sid}
+    # the spoken-language attribute is honoured at subscription and when it changes
+    log = agent_worker.log_text()
+    assert f"captioning dave/{sharer.track_sid} (language: en)" in log
+    assert "dave now speaks auto" in log
 
 
 async def test_stopping_the_worker_publishes_pending_captions(
@@ -250,7 +259,7 @@ async def test_stopping_the_worker_publishes_pending_captions(
     second = utts[1]
     with (
         running_livekit_server(tmp_path) as server,
-        running_agent(server, tmp_path) as worker,
+        running_agent(server, tmp_path / "agent.log") as worker,
     ):
         listener = Listener(
             await connect(server, "shutdown", "listener", dispatch_agent=True, subscribe=False)
