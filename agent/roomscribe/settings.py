@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from roomscribe.asr.engine import EngineOptions
+from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.policy import PolicyOptions
 from roomscribe.asr.whisper import WhisperOptions
-from roomscribe.asr.models import default_cache_dir
 
 
 @dataclass(frozen=True, slots=True)

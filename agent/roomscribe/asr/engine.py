@@ -132,9 +132,7 @@ class Engine:
             if self._stopping:
                 raise RuntimeError("engine is closed")
             if len(self._streams) >= self.options.max_streams:
-                raise CapacityError(
-                    f"all {self.options.max_streams} caption streams are in use"
-                )
+                raise CapacityError(f"all {self.options.max_streams} caption streams are in use")
             self._ids += 1
             opts = self.options.policy
             if language is not None:

@@ -55,19 +55,24 @@ def drop_annotations(words: Sequence[Word]) -> list[Word]:
 def collapse_repeats(words: Sequence[Word], max_repeats: int) -> list[Word]:
     """Cut a hypothesis where it starts looping.
 
-    Short n-grams (1-2 words) may repeat up to ``max_repeats`` times in a row
-    ("no, no"); a phrase of three or more words repeated back to back is a
-    decoding loop, and only its first copy is kept.
+    A single word may repeat up to ``max_repeats`` times in a row ("no, no")
+    unless a copy takes no time at all (the aligner found no audio for it); a
+    phrase of two or more words repeated back to back is a decoding loop, and
+    only its first copy is kept.
     """
     keys = [word_key(w.text) for w in words]
     n_words = len(keys)
     for i in range(n_words):
         for n in range(1, (n_words - i) // 2 + 1):
             gram = keys[i : i + n]
-            allowed = max_repeats if n <= 2 else 1
+            if not all(gram):
+                continue
+            allowed = max_repeats if n == 1 else 1
             reps = 1
             j = i + n
             while j + n <= n_words and keys[j : j + n] == gram:
+                if n == 1 and words[j].end - words[j].start < 0.02:
+                    allowed = 1
                 reps += 1
                 j += n
             if reps > allowed:

@@ -52,6 +52,10 @@ class PolicyOptions:
     """New audio needed before the open segment is re-decoded."""
     min_interim_s: float = 0.5
     """Segments shorter than this get no interim decode."""
+    split_sentences: bool = True
+    """Close a segment at a committed sentence end the speaker talked past."""
+    min_sentence_gap_s: float = 0.1
+    """Silence between a sentence end and the next word needed to split there."""
     max_segment_s: float = 10.0
     """Past this, the segment is cut at its last committed word."""
     hard_max_segment_s: float = 20.0
@@ -208,6 +212,8 @@ class StreamPolicy:
         if words and self._language is None and self._detected is None:
             self._detected = result.language
         if job.kind is JobKind.FINAL:
+            # a word that starts at the very end of the window belongs to the next segment
+            words = [w for w in words if w.start < job.end - 0.05]
             captions = self._finalize(job.segment_id, job.start, job.end, words)
             self._closed_segments.popleft()
         else:
@@ -255,38 +261,46 @@ class StreamPolicy:
             return []  # the segment was closed meanwhile; its final decode is queued
         self._committed += self._agreement.insert(words)
         tentative = self._agreement.tentative
-        captions = self._split_committed(tentative)
-        if self._open_id is None:
-            return captions
+        if self._split_committed(tentative):
+            return []
+        assert self._open_id is not None
         shown = self._committed + tentative
         text = _join(shown)
         if text and text != self._last_text:
             self._last_text = text
             self._open_shown = True
-            captions.append(self._caption(self._open_id, shown, False, self._open_start, job.end))
-        return captions
+            return [self._caption(self._open_id, shown, False, self._open_start, job.end)]
+        return []
 
-    def _split_committed(self, tentative: list[Word]) -> list[Caption]:
-        """Finalize committed sentences the speaker has already talked past."""
+    def _split_committed(self, tentative: list[Word]) -> bool:
+        """Close the segment at a committed sentence end the speaker talked past.
+
+        The closed part gets a final decode of just its audio (cut halfway
+        between the sentence's last word and the next one), like a pause would.
+        """
         assert self._open_id is not None
-        cut = -1
+        following = self._committed + tentative
+        cut_at: float | None = None
         for i, w in enumerate(self._committed):
-            after = len(self._committed) - i - 1 + len(tentative)
-            if _SENTENCE_END.search(w.text.strip()) and after > 0:
-                cut = i
+            nxt = following[i + 1] if i + 1 < len(following) else None
+            # a sentence end the speaker paused after (a little), not a period
+            # Whisper put where the audio happened to stop
+            if (
+                nxt is not None
+                and nxt.start - w.end >= self._opts.min_sentence_gap_s
+                and _SENTENCE_END.search(w.text.strip())
+            ):
+                cut_at = (w.end + nxt.start) / 2
         too_long = self._buffer.end - self._open_start >= self._opts.max_segment_s
-        if cut < 0 and too_long and self._committed:
-            cut = len(self._committed) - 1
-        if cut < 0:
-            return []
-        done, rest = self._committed[: cut + 1], self._committed[cut + 1 :]
-        seg_id, seg_start, seg_end = self._open_id, self._open_start, done[-1].end
-        caption = self._caption(seg_id, done, True, seg_start, seg_end)
-        self._remember(caption.text)
-        self._open_segment(seg_end)
-        self._agreement.reset(seg_end)
-        self._committed = rest
-        return [caption]
+        if cut_at is None and too_long and self._committed:
+            last = self._committed[-1]
+            nxt = following[len(self._committed)] if len(following) > len(self._committed) else None
+            cut_at = (last.end + nxt.start) / 2 if nxt is not None else last.end
+        if cut_at is None or (not self._opts.split_sentences and not too_long):
+            return False
+        self._close_open_segment(cut_at)
+        self._open_segment(cut_at)
+        return True
 
     def _finalize(self, seg_id: str, start: float, end: float, words: list[Word]) -> list[Caption]:
         shown = seg_id in self._shown_ids

@@ -95,7 +95,8 @@ class WhisperBackend:
             lang = req.language if self.multilingual else "en"
             groups.setdefault((req.final, lang), []).append(i)
         for (final, lang), idx in groups.items():
-            for i, res in zip(idx, self._decode_group([requests[i] for i in idx], final, lang)):
+            decoded = self._decode_group([requests[i] for i in idx], final, lang)
+            for i, res in zip(idx, decoded, strict=True):
                 results[i] = res
         return [r for r in results if r is not None]
 
@@ -159,7 +160,8 @@ class WhisperBackend:
             sub_enc = encoder_output if len(idx) == len(requests) else _select(encoder_output, idx)
             prompts = [self._prompt(tok, requests[i].prompt) for i in idx]
             audio_s = max(len(requests[i].audio) for i in idx) / SAMPLE_RATE
-            max_new = int(8 * audio_s) + 24
+            # ~4 words/s is fast speech; a budget this tight stops runaway loops early
+            max_new = int(7 * audio_s) + 8
             max_length = min(448, max(len(p) for p in prompts) + max_new)
             beam = self._opts.beam_size if final else self._opts.interim_beam_size
             gen = model.generate(
@@ -183,8 +185,12 @@ class WhisperBackend:
                 text = tok.decode(tokens).strip()
                 out[i] = DecodeResult(
                     words=tuple(
-                        Word(w.start, min(w.end, len(requests[i].audio) / SAMPLE_RATE), w.text,
-                             w.probability)
+                        Word(
+                            w.start,
+                            min(w.end, len(requests[i].audio) / SAMPLE_RATE),
+                            w.text,
+                            w.probability,
+                        )
                         for w in words[j]
                     ),
                     language=code,

@@ -1,0 +1,164 @@
+"""Caption quality and latency, the same metric for every system.
+
+* WER of the final transcript (finals in segment order) against the reference,
+  after Whisper's English text normalizer (basic normalizer for other
+  languages); punctuation-only tokens are not words.
+* Utterance-final latency: for the last word of each reference utterance, the
+  seconds after the utterance ended until that word was first shown (any
+  caption) and until it was first part of a final caption. A word counts as
+  shown when the alignment of the shown text against the reference matches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from roomscribe.bench.reference import Reference
+from roomscribe.replay import Emitted
+
+
+def normalizer(language: str | None) -> Callable[[str], str]:
+    if language in (None, "en"):
+        from whisper_normalizer.english import EnglishTextNormalizer
+
+        norm: Callable[[str], str] = EnglishTextNormalizer()
+    else:
+        from whisper_normalizer.basic import BasicTextNormalizer
+
+        norm = BasicTextNormalizer(remove_diacritics=True)
+    return norm
+
+
+def words(text: str, norm: Callable[[str], str]) -> list[str]:
+    return [w for w in norm(text).split() if any(c.isalnum() for c in w)]
+
+
+def wer(reference: str, hypothesis: str, language: str | None = "en") -> float:
+    import jiwer
+
+    norm = normalizer(language)
+    ref, hyp = words(reference, norm), words(hypothesis, norm)
+    if not ref:
+        return float(len(hyp))
+    if not hyp:
+        return 1.0
+    return float(jiwer.wer(" ".join(ref), " ".join(hyp)))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamScore:
+    wer: float
+    hyp_words: int
+    ref_words: int
+    utterances: int
+    shown: int
+    finalized: int
+    first_shown: tuple[float, ...]
+    final: tuple[float, ...]
+    transcript: str
+
+    @property
+    def first_shown_p50(self) -> float:
+        return percentile(self.first_shown, 0.5)
+
+    @property
+    def first_shown_p90(self) -> float:
+        return percentile(self.first_shown, 0.9)
+
+    @property
+    def final_p50(self) -> float:
+        return percentile(self.final, 0.5)
+
+    @property
+    def final_p90(self) -> float:
+        return percentile(self.final, 0.9)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (``nan`` when empty), as the independent scorer does."""
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else float("nan")
+
+
+def final_transcript(events: Sequence[Emitted]) -> str:
+    order: list[str] = []
+    finals: dict[str, str] = {}
+    for e in sorted(events, key=lambda e: e.emitted_at):
+        sid = e.caption.segment_id
+        if sid not in order:
+            order.append(sid)
+        if e.caption.final:
+            finals[sid] = e.caption.text
+    return " ".join(finals[s] for s in order if s in finals)
+
+
+def score(
+    events: Sequence[Emitted], reference: Reference, language: str | None = "en"
+) -> StreamScore:
+    """Score one stream's caption events against its reference."""
+    import jiwer
+
+    norm = normalizer(language)
+    ref_words: list[str] = []
+    last_word_end: dict[int, float] = {}
+    for u in reference.utterances:
+        w = words(u.text, norm)
+        if w:
+            ref_words += w
+            last_word_end[len(ref_words) - 1] = u.end
+    if not reference.utterances:
+        ref_words = words(reference.text, norm)
+    ref_joined = " ".join(ref_words)
+
+    def matched(text: str) -> set[int]:
+        hyp = words(text, norm)
+        if not hyp or not ref_words:
+            return set()
+        out = jiwer.process_words(ref_joined, " ".join(hyp))
+        hit: set[int] = set()
+        for chunk in out.alignments[0]:
+            if chunk.type == "equal":
+                hit.update(range(chunk.ref_start_idx, chunk.ref_end_idx))
+        return hit
+
+    order: list[str] = []
+    current: dict[str, str] = {}
+    finals: dict[str, str] = {}
+    first_any: dict[int, float] = {}
+    first_final: dict[int, float] = {}
+    for e in sorted(events, key=lambda e: e.emitted_at):
+        sid = e.caption.segment_id
+        if sid not in current:
+            order.append(sid)
+        current[sid] = e.caption.text
+        if e.caption.final:
+            finals[sid] = e.caption.text
+        if not last_word_end:
+            continue
+        shown = " ".join(current[s] for s in order)
+        for pos in matched(shown):
+            if pos in last_word_end and pos not in first_any:
+                first_any[pos] = e.emitted_at - last_word_end[pos]
+        if e.caption.final:
+            firm = " ".join(finals[s] for s in order if s in finals)
+            for pos in matched(firm):
+                if pos in last_word_end and pos not in first_final:
+                    first_final[pos] = e.emitted_at - last_word_end[pos]
+    transcript = " ".join(finals[s] for s in order if s in finals)
+    hyp = words(transcript, norm)
+    if ref_words:
+        error_rate = float(jiwer.wer(ref_joined, " ".join(hyp))) if hyp else 1.0
+    else:
+        error_rate = float(len(hyp))
+    return StreamScore(
+        wer=error_rate,
+        hyp_words=len(hyp),
+        ref_words=len(ref_words),
+        utterances=len(last_word_end),
+        shown=len(first_any),
+        finalized=len(first_final),
+        first_shown=tuple(first_any[k] for k in sorted(first_any)),
+        final=tuple(first_final[k] for k in sorted(first_final)),
+        transcript=transcript,
+    )

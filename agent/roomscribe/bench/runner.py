@@ -1,0 +1,194 @@
+"""Run the streaming core over reference recordings and measure it."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from roomscribe.asr.backend import SAMPLE_RATE, Backend
+from roomscribe.asr.policy import PolicyOptions, StreamPolicy
+from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
+from roomscribe.asr.vad import SileroModel
+from roomscribe.audio.decode import decode_file
+from roomscribe.bench.metrics import StreamScore, score
+from roomscribe.bench.reference import load_reference
+from roomscribe.formats import caption_record
+from roomscribe.replay import Emitted, Pace, replay
+
+KEEP_UP_LAG_S = 2.0
+"""A stream keeps up when its final p90 and its drain after the audio end stay under this."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResult:
+    file: str
+    stream: int
+    score: StreamScore | None
+    drain_s: float
+    """Seconds after the audio ended until the stream's last caption."""
+    events: tuple[Emitted, ...] = field(repr=False)
+
+    @property
+    def keeps_up(self) -> bool:
+        lag_ok = self.drain_s <= KEEP_UP_LAG_S
+        if self.score is None or not self.score.final:
+            return lag_ok
+        return lag_ok and self.score.final_p90 <= KEEP_UP_LAG_S
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file,
+            "stream": self.stream,
+            "keeps_up": self.keeps_up,
+            "drain_s": round(self.drain_s, 3),
+        }
+        if self.score is not None:
+            s = self.score
+            out.update(
+                wer=round(s.wer, 4),
+                first_shown_p50=_r(s.first_shown_p50),
+                first_shown_p90=_r(s.first_shown_p90),
+                final_p50=_r(s.final_p50),
+                final_p90=_r(s.final_p90),
+                utterances=s.utterances,
+                shown=s.shown,
+                finalized=s.finalized,
+                hyp_words=s.hyp_words,
+                ref_words=s.ref_words,
+            )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class FileRun:
+    file: str
+    audio_s: float
+    compute_s: float
+    wall_s: float
+    decodes: int
+
+    @property
+    def rtf(self) -> float:
+        """Compute time over audio time for all streams of this file together."""
+        return self.compute_s / self.audio_s if self.audio_s else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BenchReport:
+    model: str
+    pace: str
+    streams_per_file: int
+    runs: tuple[FileRun, ...]
+    streams: tuple[StreamResult, ...]
+    cpu_s: float
+    peak_rss_mb: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "pace": self.pace,
+            "streams_per_file": self.streams_per_file,
+            "cpu_s": round(self.cpu_s, 1),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "files": [
+                {
+                    "file": r.file,
+                    "audio_s": round(r.audio_s, 2),
+                    "compute_s": round(r.compute_s, 2),
+                    "wall_s": round(r.wall_s, 2),
+                    "rtf": round(r.rtf, 3),
+                    "decodes": r.decodes,
+                }
+                for r in self.runs
+            ],
+            "streams": [s.as_dict() for s in self.streams],
+            "all_keep_up": all(s.keeps_up for s in self.streams),
+        }
+
+
+def _r(x: float) -> float | None:
+    return None if x != x else round(x, 3)
+
+
+def run_bench(
+    backend: Backend,
+    files: Sequence[Path],
+    *,
+    streams: int = 1,
+    pace: Pace = Pace.SIMULATED,
+    policy: PolicyOptions | None = None,
+    seconds: float | None = None,
+    max_batch: int = 4,
+    model: str = "",
+) -> BenchReport:
+    """Replay each file on ``streams`` concurrent streams sharing ``backend``."""
+    vad = SileroModel()
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    runs: list[FileRun] = []
+    results: list[StreamResult] = []
+    for path in files:
+        audio = decode_file(path)
+        ref = load_reference(path)
+        if seconds is not None:
+            audio = audio[: int(seconds * SAMPLE_RATE)]
+            ref = ref.cut(seconds) if ref is not None else None
+        policies = [
+            StreamPolicy(vad, policy or PolicyOptions(), stream_id=f"s{i}") for i in range(streams)
+        ]
+        per_stream: list[list[Emitted]] = [[] for _ in range(streams)]
+        t0 = time.perf_counter()
+        stats = replay(
+            Scheduler(backend, SchedulerOptions(max_batch=max_batch)),
+            policies,
+            [audio] * streams,
+            pace=pace,
+            on_caption=_collector(per_stream),
+        )
+        runs.append(
+            FileRun(
+                path.name, stats.audio_s, stats.compute_s, time.perf_counter() - t0, stats.decodes
+            )
+        )
+        language = policies[0].language
+        for i, events in enumerate(per_stream):
+            last = max((e.emitted_at for e in events), default=stats.audio_s)
+            sc = score(events, ref, language) if ref is not None else None
+            results.append(
+                StreamResult(path.name, i, sc, max(0.0, last - stats.audio_s), tuple(events))
+            )
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    return BenchReport(
+        model=model,
+        pace=pace.value,
+        streams_per_file=streams,
+        runs=tuple(runs),
+        streams=tuple(results),
+        cpu_s=cpu,
+        peak_rss_mb=usage1.ru_maxrss / 1024,
+    )
+
+
+def _collector(per_stream: list[list[Emitted]]) -> Callable[[Emitted], None]:
+    def collect(e: Emitted) -> None:
+        per_stream[e.stream].append(e)
+
+    return collect
+
+
+def write_events(report: BenchReport, directory: Path) -> list[Path]:
+    """One JSONL caption log per stream (the input of ``captions_score.py``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for s in report.streams:
+        p = directory / f"{Path(s.file).stem}.s{s.stream}.jsonl"
+        with p.open("w", encoding="utf-8") as f:
+            for e in s.events:
+                f.write(json.dumps(caption_record(e.caption, e.emitted_at)) + "\n")
+        paths.append(p)
+    return paths

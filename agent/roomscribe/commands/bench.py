@@ -1,0 +1,121 @@
+"""``roomscribe bench FILE…``: WER, latency, capacity and resources of the core."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+HELP = "Measure WER, caption latency, real-time factor and capacity on reference recordings."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from roomscribe.replay import Pace
+    from roomscribe.settings import add_asr_arguments
+
+    parser.add_argument("files", nargs="+", type=Path, help="audio with NAME.json/NAME.txt beside")
+    parser.add_argument(
+        "--streams", type=int, default=1, help="concurrent streams per file on one shared model"
+    )
+    parser.add_argument(
+        "--pace",
+        choices=[p.value for p in Pace],
+        help="default: simulated for one stream, realtime for several",
+    )
+    parser.add_argument("--seconds", type=float, help="only the first SECONDS of each file")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=Path("artifacts/bench-latency.png"),
+        help="PNG of the latency distribution",
+    )
+    parser.add_argument(
+        "--events-dir", type=Path, help="write each stream's caption log (JSONL) here"
+    )
+    add_asr_arguments(parser)
+    parser.set_defaults(language="en")
+
+
+def run(args: argparse.Namespace) -> int:
+    from roomscribe.asr.models import ModelNotFoundError
+    from roomscribe.asr.whisper import WhisperBackend
+    from roomscribe.bench.plot import plot_latency
+    from roomscribe.bench.runner import run_bench, write_events
+    from roomscribe.replay import Pace
+    from roomscribe.settings import asr_from_args
+
+    if args.streams < 1:
+        print("roomscribe: --streams must be at least 1", file=sys.stderr)
+        return 2
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        print(f"roomscribe: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    settings = asr_from_args(args)
+    try:
+        backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
+    except ModelNotFoundError as exc:
+        print(f"roomscribe: {exc}", file=sys.stderr)
+        return 2
+    pace = (
+        Pace(args.pace) if args.pace else (Pace.SIMULATED if args.streams == 1 else Pace.REALTIME)
+    )
+    report = run_bench(
+        backend,
+        args.files,
+        streams=args.streams,
+        pace=pace,
+        policy=settings.engine_options().policy,
+        seconds=args.seconds,
+        model=settings.whisper.model,
+    )
+    report = replace(report, model=settings.whisper.model)
+    if args.events_dir:
+        write_events(report, args.events_dir)
+    plot = plot_latency(report, args.plot) if args.plot else None
+    data = report.as_dict()
+    if plot is not None:
+        data["plot"] = str(plot)
+    if args.json:
+        print(json.dumps(data))
+    else:
+        _print_table(data)
+    return 0
+
+
+def _fmt(x: object, pct: bool = False) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x * 100:.1f}%" if pct else f"{x:.2f}"
+    return str(x)
+
+
+def _print_table(data: dict[str, object]) -> None:
+    print(
+        f"model {data['model']}, pace {data['pace']}, {data['streams_per_file']} stream(s) per "
+        f"file, CPU {data['cpu_s']} s, peak RSS {data['peak_rss_mb']} MB"
+    )
+    cols = (
+        "file",
+        "stream",
+        "wer",
+        "first_shown_p50",
+        "first_shown_p90",
+        "final_p50",
+        "final_p90",
+        "finalized",
+        "utterances",
+        "drain_s",
+        "keeps_up",
+    )
+    print(" | ".join(cols))
+    for s in data["streams"]:  # type: ignore[attr-defined]
+        print(" | ".join(_fmt(s.get(c), pct=c == "wer") for c in cols))
+    for f in data["files"]:  # type: ignore[attr-defined]
+        print(f"{f['file']}: {f['audio_s']} s audio, compute {f['compute_s']} s, RTF {f['rtf']}")
+    if "plot" in data:
+        print(f"latency plot: {data['plot']}")

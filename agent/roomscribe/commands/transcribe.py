@@ -1,0 +1,61 @@
+"""``roomscribe transcribe FILE``: stream a file through the core, print captions live."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "Caption an audio/video file as if it were spoken live."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from roomscribe.formats import FORMATS
+    from roomscribe.replay import Pace
+    from roomscribe.settings import add_asr_arguments
+
+    parser.add_argument("file", type=Path, help="any audio or video file FFmpeg can read")
+    parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    parser.add_argument(
+        "--pace",
+        choices=[p.value for p in Pace],
+        default=Pace.SIMULATED.value,
+        help="realtime: wall clock; simulated: virtual clock that charges real compute time "
+        "(same caption times, no waiting); none: as fast as possible",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    add_asr_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from roomscribe.asr.models import ModelNotFoundError
+    from roomscribe.asr.policy import StreamPolicy
+    from roomscribe.asr.scheduler import Scheduler
+    from roomscribe.asr.vad import SileroModel
+    from roomscribe.asr.whisper import WhisperBackend
+    from roomscribe.audio.decode import AudioDecodeError, decode_file
+    from roomscribe.formats import CaptionWriter
+    from roomscribe.replay import Emitted, Pace, replay
+    from roomscribe.settings import asr_from_args
+
+    settings = asr_from_args(args)
+    try:
+        audio = decode_file(args.file)
+        backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
+    except (AudioDecodeError, ModelNotFoundError) as exc:
+        print(f"roomscribe: {exc}", file=sys.stderr)
+        return 2
+    out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    writer = CaptionWriter(args.format, out)
+    policy = StreamPolicy(SileroModel(), settings.engine_options().policy)
+
+    def emit(e: Emitted) -> None:
+        writer.write(e.caption, e.emitted_at)
+
+    try:
+        replay(Scheduler(backend), [policy], [audio], pace=Pace(args.pace), on_caption=emit)
+    finally:
+        writer.close()
+        if args.output:
+            out.close()
+    return 0
