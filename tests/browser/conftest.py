@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+import urllib.request
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ import pytest
 from numpy.typing import NDArray
 
 from tests.conftest import ROOT, read_wav
-from tests.fixtures.livekit import LiveKitServer, _stop, _wait_http, free_port
+from tests.fixtures.livekit import LiveKitServer, free_port, stop_process
 
 WEB_CLIENT = ROOT / "web-client"
 CHROMIUM = Path(os.environ.get("ROOMSCRIBE_CHROMIUM", "/usr/bin/chromium"))
@@ -110,14 +112,28 @@ def roomscribe_serve(
             proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         procs.append(proc)
         url = f"http://127.0.0.1:{port}/"
-        _wait_http(f"{url}api/config", proc, 120, log_path)
+        _wait_for_config(f"{url}api/config", proc, log_path)
         return url
 
     try:
         yield start
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
+
+
+def _wait_for_config(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Embedded mode loads the model before it listens: allow it a while."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"roomscribe serve exited:\n{log_path.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer:\n{log_path.read_text(errors='replace')}")
 
 
 def run_session(config: dict[str, Any], timeout: float = 150) -> dict[str, Any]:
