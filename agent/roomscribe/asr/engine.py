@@ -20,7 +20,7 @@ from roomscribe.asr.backend import Backend
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
-from roomscribe.asr.vad import SileroModel
+from roomscribe.asr.vad import VadModel
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class Engine:
     """Runs the shared scheduler in a background thread."""
 
     def __init__(
-        self, backend: Backend, vad: SileroModel, options: EngineOptions | None = None
+        self, backend: Backend, vad: VadModel, options: EngineOptions | None = None
     ) -> None:
         self.options = options or EngineOptions()
         self._vad = vad

@@ -30,7 +30,7 @@ from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.buffer import AudioBuffer
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
-from roomscribe.asr.vad import SileroModel, StreamingVad, VadOptions
+from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
 _SENTENCE_END = re.compile(r"[.?!。？！]['\")\]]*$")
 
@@ -90,7 +90,7 @@ class StreamPolicy:
 
     def __init__(
         self,
-        vad_model: SileroModel,
+        vad_model: VadModel,
         options: PolicyOptions | None = None,
         *,
         stream_id: str = "",

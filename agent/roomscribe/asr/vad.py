@@ -12,6 +12,7 @@ import importlib.resources
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,6 +40,12 @@ class VadState:
     def __init__(self) -> None:
         self.rnn = np.zeros((2, 1, 128), dtype=np.float32)
         self.context = np.zeros((1, CONTEXT_SAMPLES), dtype=np.float32)
+
+
+class VadModel(Protocol):
+    """Speech probability of one 512-sample 16 kHz frame, given a stream's state."""
+
+    def __call__(self, frame: NDArray[np.float32], state: VadState) -> float: ...
 
 
 class SileroModel:
@@ -95,7 +102,7 @@ class VadEvent:
 class StreamingVad:
     """Turns 16 kHz audio into speech start/end events, frame by frame."""
 
-    def __init__(self, model: SileroModel, options: VadOptions | None = None) -> None:
+    def __init__(self, model: VadModel, options: VadOptions | None = None) -> None:
         self._model = model
         self._opts = options or VadOptions()
         self._state = VadState()

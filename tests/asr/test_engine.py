@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from roomscribe.asr.engine import CapacityError, Engine, EngineOptions
+from roomscribe.asr.events import Caption
+from roomscribe.asr.policy import PolicyOptions
+from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
+
+
+def test_streams_share_the_engine_thread_and_finalize_on_close() -> None:
+    engine = Engine(
+        ToneRecognizer(),
+        EnergyVad(),
+        EngineOptions(max_streams=2, policy=PolicyOptions(language="en")),
+    )
+    got: dict[str, list[Caption]] = {"a": [], "b": []}
+    with engine:
+        a = engine.open_stream(got["a"].append)
+        b = engine.open_stream(got["b"].append)
+        with pytest.raises(CapacityError):
+            engine.open_stream(lambda c: None)
+        assert engine.load == 1.0
+
+        def talk(stream: object, words: list[str]) -> None:
+            audio = synth(words, tail_s=0.0)
+            for i in range(0, len(audio), 320):
+                stream.push(audio[i : i + 320])  # type: ignore[attr-defined]
+
+        threads = [
+            threading.Thread(target=talk, args=(a, ["hello", "there."])),
+            threading.Thread(target=talk, args=(b, ["good", "morning."])),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        a.close()
+        b.close()
+        assert a.closed.wait(10) and b.closed.wait(10)
+        assert engine.active_streams == 0
+    assert [c.text for c in got["a"] if c.final] == ["hello there."]
+    assert [c.text for c in got["b"] if c.final] == ["good morning."]
+
+
+def test_failed_decode_is_retried() -> None:
+    class Flaky(ToneRecognizer):
+        calls = 0
+
+        def decode(self, requests):  # type: ignore[no-untyped-def]
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                raise RuntimeError("transient failure")
+            return super().decode(requests)
+
+    engine = Engine(Flaky(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
+    got: list[Caption] = []
+    with engine:
+        s = engine.open_stream(got.append)
+        s.push(synth(["hello", "there."], tail_s=1.0))
+        s.close()
+        assert s.closed.wait(10)
+    assert [c.text for c in got if c.final] == ["hello there."]

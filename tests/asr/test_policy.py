@@ -1,0 +1,134 @@
+"""The streaming policy, driven by a scripted tone-burst recognizer (milliseconds per test)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+from numpy.typing import NDArray
+
+from roomscribe.asr.events import Word
+from roomscribe.asr.guards import collapse_repeats
+from roomscribe.asr.policy import PolicyOptions, StreamPolicy
+from roomscribe.asr.scheduler import Scheduler
+from roomscribe.replay import Emitted, Pace, replay
+from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, synth
+
+
+def run(
+    audio: NDArray[np.float32], options: PolicyOptions | None = None
+) -> tuple[list[Emitted], ToneRecognizer, StreamPolicy]:
+    backend = ToneRecognizer()
+    policy = StreamPolicy(EnergyVad(), options or PolicyOptions(language="en"))
+    events: list[Emitted] = []
+    replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
+    return events, backend, policy
+
+
+def finals(events: list[Emitted]) -> list[str]:
+    return [e.caption.text for e in events if e.caption.final]
+
+
+def assert_finals_never_change(events: list[Emitted]) -> None:
+    final_ids: set[str] = set()
+    for e in events:
+        assert e.caption.segment_id not in final_ids, f"update after final: {e.caption}"
+        if e.caption.final:
+            final_ids.add(e.caption.segment_id)
+
+
+def test_pause_finalizes_each_utterance() -> None:
+    audio = synth(["hello", "there.", "|", "how", "are", "you", "today?"])
+    events, _, _ = run(audio)
+    assert finals(events) == ["hello there.", "how are you today?"]
+    assert_finals_never_change(events)
+    first = next(e for e in events if e.caption.final)
+    # final soon after the speaker stops: VAD pause + a decode, not the next sentence
+    assert first.emitted_at - first.caption.end < 0.6
+    assert first.emitted_at < 1.5 + 0.8  # before the second utterance even starts speaking
+
+
+def test_interim_captions_come_first_and_grow() -> None:
+    audio = synth(["please", "press", "one", "two", "the", "key."])
+    events, _, _ = run(audio)
+    interims = [e.caption.text for e in events if not e.caption.final]
+    assert interims, "no interim captions while speaking"
+    assert interims[0] != "please press one two the key."
+    assert finals(events) == ["please press one two the key."]
+    assert events[-1].caption.final
+
+
+def test_no_decode_on_silence() -> None:
+    events, backend, policy = run(silence(60.0))
+    assert events == []
+    assert backend.requests == []
+    assert policy.done
+
+
+def test_sentence_becomes_final_without_a_pause() -> None:
+    words = ["hello", "there.", "how", "are", "you", "today?", "fine", "thanks."]
+    audio = synth(words)
+    events, _, _ = run(audio)
+    assert finals(events) == ["hello there.", "how are you today?", "fine thanks."]
+    assert_finals_never_change(events)
+    first_final = next(e for e in events if e.caption.final)
+    speech_end = 0.5 + len(words) * 0.42
+    assert first_final.emitted_at < speech_end - 0.8, "first sentence waited for the last"
+
+
+def test_tail_is_finalized_on_close() -> None:
+    audio = synth(["good", "morning."], tail_s=0.0)
+    events, _, policy = run(audio)
+    assert finals(events) == ["good morning."]
+    assert policy.done
+
+
+def test_audio_buffer_and_decode_window_stay_bounded() -> None:
+    sentence = ["please", "press", "one", "two", "the", "key.", "|"]
+    audio = synth(sentence * 80)  # ~6 minutes
+    events, backend, policy = run(audio)
+    assert finals(events).count("please press one two the key.") == 80
+    longest = max(len(r.audio) for r in backend.requests) / 16000
+    assert longest < 4.0
+    assert policy._buffer.duration < 3.0
+
+
+def unpunctuated_speech(n: int) -> list[str]:
+    """``n`` words without sentence ends and without back-to-back repeats."""
+    rng = random.Random(7)
+    pool = ["please", "press", "one", "two", "the", "hello", "how", "are", "you", "fine"]
+    words: list[str] = []
+    while len(words) < n:
+        w = rng.choice(pool)
+        candidate = [*words, w]
+        if len(collapse_repeats(to_words(candidate), 2)) == len(candidate):
+            words = candidate
+    return words
+
+
+def to_words(texts: list[str]) -> list[Word]:
+    return [Word(i, i + 0.3, " " + t, 0.9) for i, t in enumerate(texts)]
+
+
+def test_endless_speech_without_sentence_ends_is_cut() -> None:
+    audio = synth(unpunctuated_speech(80), tail_s=0.5)  # 34 s, no sentence end, no pause
+    opts = PolicyOptions(language="en", max_segment_s=8.0, hard_max_segment_s=12.0)
+    events, backend, _ = run(audio, opts)
+    assert max(len(r.audio) for r in backend.requests) / 16000 <= 12.5
+    text = " ".join(finals(events)).split()
+    assert 70 <= len(text) <= 80
+    assert_finals_never_change(events)
+
+
+def test_music_markers_give_no_captions() -> None:
+    events, backend, _ = run(synth(["[Music]"] * 10))
+    assert backend.requests, "the VAD let it through, so the guards must stop it"
+    assert events == []
+
+
+def test_prompt_carries_finalized_text() -> None:
+    audio = synth(["hello", "there.", "|", "good", "morning."])
+    _, backend, _ = run(audio)
+    last_final = [r for r in backend.requests if r.final][-1]
+    assert last_final.prompt == "hello there."
+    assert all(r.language == "en" for r in backend.requests)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
+from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
+from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
+
+
+def policy() -> StreamPolicy:
+    return StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
+
+
+def test_finals_go_before_interims() -> None:
+    talking, paused = policy(), policy()
+    talking.feed(synth(["please", "press", "one", "two"], tail_s=0.0))
+    paused.feed(synth(["hello", "there."], tail_s=1.0))
+    sched = Scheduler(ToneRecognizer(), SchedulerOptions(max_batch=4))
+    sched.add(talking)
+    sched.add(paused)
+    batch = sched.next_batch()
+    assert [(a.policy, a.job.kind) for a in batch] == [(paused, JobKind.FINAL)]
+
+
+def test_round_robin_serves_every_stream() -> None:
+    streams = [policy() for _ in range(3)]
+    for p in streams:
+        p.feed(synth(["please", "press", "one", "two", "the"], tail_s=0.0))
+    sched = Scheduler(ToneRecognizer(), SchedulerOptions(max_batch=1))
+    for p in streams:
+        sched.add(p)
+    served = []
+    for _ in range(3):
+        batch = sched.next_batch()
+        served.append(batch[0].policy)
+        sched.run(batch)
+        for p in streams:  # new audio arrives, everyone wants a refresh again
+            p.feed(synth(["one", "two"], lead_s=0.0, tail_s=0.0))
+    assert set(map(id, served)) == set(map(id, streams))
+
+
+def test_interims_are_skipped_not_queued() -> None:
+    p = policy()
+    p.feed(synth(["please", "press", "one", "two"], tail_s=0.0))
+    sched = Scheduler(ToneRecognizer())
+    sched.add(p)
+    first = sched.next_batch()
+    assert len(first) == 1
+    for _ in range(10):  # lots of audio arrives while the decode runs
+        p.feed(synth(["one", "two"], lead_s=0.0, tail_s=0.0))
+        assert sched.next_batch() == []
+    sched.run(first)
+    nxt = sched.next_batch()
+    assert len(nxt) == 1
+    assert nxt[0].job.end == p.audio_end  # the refresh covers the latest audio
+
+
+def test_batches_finals_of_several_streams() -> None:
+    streams = [policy() for _ in range(3)]
+    for p in streams:
+        p.feed(synth(["hello", "there."], tail_s=1.0))
+    backend = ToneRecognizer()
+    sched = Scheduler(backend, SchedulerOptions(max_batch=4))
+    for p in streams:
+        sched.add(p)
+    out = sched.run(sched.next_batch())
+    assert backend.batches == [3]
+    assert [c.text for _, caps in out for c in caps] == ["hello there."] * 3
