@@ -39,7 +39,8 @@ def test_streams_share_the_engine_thread_and_finalize_on_close() -> None:
             t.join()
         a.close()
         b.close()
-        assert a.closed.wait(10) and b.closed.wait(10)
+        assert a.closed.wait(10)
+        assert b.closed.wait(10)
         assert engine.active_streams == 0
     assert [c.text for c in got["a"] if c.final] == ["hello there."]
     assert [c.text for c in got["b"] if c.final] == ["good morning."]
