@@ -116,7 +116,10 @@ async function joinCall(browserContext, participant) {
   await page.goto(config.url);
   await page.getByTestId("join-form").waitFor();
   await page.evaluate(watchCaptions);
-  await page.getByTestId("room-input").fill(config.room);
+  // The room field is hidden in embedded mode once /api/config has answered.
+  await page.waitForFunction(() => document.getElementById("mode-hint")?.textContent);
+  const room = page.getByTestId("room-input");
+  if (await room.isVisible()) await room.fill(config.room);
   await page.getByTestId("name-input").fill(participant.name);
   if (participant.language) await page.getByTestId("language-select").selectOption(participant.language);
   await page.getByTestId("join-button").click();

@@ -71,24 +71,27 @@ function restorePrefs(): void {
 
 async function loadConfig(): Promise<ServerConfig> {
   config ??= await getConfig();
-  byId("mode-hint").textContent =
-    config.mode === "livekit"
-      ? "Everyone who joins this room sees everyone's captions."
-      : "Embedded mode: captions of your own microphone, no LiveKit server.";
+  const embedded = config.mode === "embedded";
+  // Embedded mode has no rooms: one browser, one server.
+  byId("room-label").hidden = roomInput.hidden = embedded;
+  roomInput.required = !embedded;
+  byId("mode-hint").textContent = embedded
+    ? "Embedded mode: captions of your own microphone, no LiveKit server."
+    : "Everyone who joins this room sees everyone's captions.";
   return config;
 }
 
 async function join(event: SubmitEvent): Promise<void> {
   event.preventDefault();
-  const room = roomInput.value.trim();
   const name = nameInput.value.trim();
-  if (!room || !name) return;
-  localStorage.setItem(PREFS.room, room);
-  localStorage.setItem(PREFS.name, name);
   showError(null);
   joinButton.disabled = true;
   try {
     const { mode } = await loadConfig();
+    const room = mode === "livekit" ? roomInput.value.trim() : "";
+    if (!name || (mode === "livekit" && !room)) return;
+    localStorage.setItem(PREFS.name, name);
+    if (room) localStorage.setItem(PREFS.room, room);
     if (transport) await leave();
     transport =
       mode === "livekit"
@@ -103,9 +106,11 @@ async function join(event: SubmitEvent): Promise<void> {
     setMic(micEnabled);
     shareButton.hidden = !transport.canShareTab;
     setControlsEnabled(true);
-    const url = new URL(location.href);
-    url.searchParams.set("room", room);
-    history.replaceState(null, "", url);
+    if (room) {
+      const url = new URL(location.href);
+      url.searchParams.set("room", room);
+      history.replaceState(null, "", url);
+    }
   } catch (err) {
     await leave();
     showCall(null);
@@ -123,7 +128,7 @@ function resetSession(room: string): void {
   live.clear();
   transcript.clear();
   setSharing(false);
-  showCall(room);
+  showCall(room ? `Room: ${room}` : "Embedded mode");
   // Until connect() returns, the mic and share state are not known yet.
   setControlsEnabled(false);
   leaveButton.disabled = false;

@@ -47,12 +47,13 @@ export function showError(message: string | null): void {
   banner.hidden = message === null;
 }
 
-export function showCall(room: string | null): void {
-  byId("join").hidden = room !== null;
-  byId("call").hidden = room === null;
+/** Shows the call view headed `label`, or (`null`) the join form. */
+export function showCall(label: string | null): void {
+  byId("join").hidden = label !== null;
+  byId("call").hidden = label === null;
   const roomName = byId("room-name");
-  roomName.hidden = room === null;
-  roomName.textContent = room ? `Room: ${room}` : "";
+  roomName.hidden = label === null;
+  roomName.textContent = label ?? "";
 }
 
 export function setToggle(id: string, on: boolean, label: string): void {
