@@ -7,6 +7,7 @@ silence for Bob.
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,13 @@ def test_both_connected_and_see_each_other(call: dict[str, Any]) -> None:
     checks.connected_without_errors(bob)
     assert ada["participants"] == ["Ada (you)", "Bob"]
     assert bob["participants"] == ["Bob (you)", "Ada"]
+
+
+def test_spoken_language_reaches_the_agent(call: dict[str, Any], agent_worker: AgentWorker) -> None:
+    # Ada picked English, Bob left "auto": the participant attribute decides per speaker.
+    log = agent_worker.log_text()
+    assert re.search(r"captioning Ada-\w+/TR_\w+ \(language en\)", log), log[-3000:]
+    assert re.search(r"captioning Bob-\w+/TR_\w+ \(language auto\)", log), log[-3000:]
 
 
 def test_speaking_indicator_follows_the_speaker(call: dict[str, Any]) -> None:
