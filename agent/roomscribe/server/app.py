@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web-client" / "dist"
-
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>roomscribe</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
@@ -53,10 +51,11 @@ NOT_BUILT_PAGE = """<!doctype html>
 class AppOptions:
     """``livekit`` set: LiveKit mode. Otherwise embedded mode with ``asr`` and ``embedded``."""
 
+    web_dir: Path
+    """The built web client (``web-client/dist``)."""
     livekit: LiveKitSettings | None = None
     asr: AsrSettings | None = None
     embedded: EmbeddedOptions | None = None
-    web_dir: Path = DEFAULT_WEB_DIR
 
     @property
     def mode(self) -> str:

@@ -18,9 +18,11 @@ HELP = "serve the web client and its token API (embedded mode when no LiveKit is
 
 log = logging.getLogger(__name__)
 
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web-client" / "dist"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from roomscribe.server.app import DEFAULT_WEB_DIR
+    # embedded.py owns its flags (importing it costs ~1 s of aiortc/fastapi imports)
     from roomscribe.server.embedded import add_embedded_arguments
 
     env = os.environ.get
