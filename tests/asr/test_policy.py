@@ -67,8 +67,8 @@ def test_no_decode_on_silence() -> None:
 
 def test_sentence_becomes_final_without_a_pause() -> None:
     words = ["hello", "there.", "how", "are", "you", "today?", "fine", "thanks."]
-    audio = synth(words)
-    events, _, _ = run(audio)
+    audio = synth(words)  # 0.12 s between words: shorter than the VAD's pause
+    events, _, _ = run(audio, PolicyOptions(language="en", min_sentence_gap_s=0.1))
     assert finals(events) == ["hello there.", "how are you today?", "fine thanks."]
     assert_finals_never_change(events)
     first_final = next(e for e in events if e.caption.final)

@@ -48,13 +48,15 @@ class PolicyOptions:
     guards: GuardOptions = field(default_factory=GuardOptions)
     language: str | None = None
     """Language code; ``None`` detects it once per stream."""
+    lock_language_probability: float = 0.6
+    """A detected language this sure is kept for the rest of the stream."""
     interim_interval_s: float = 0.5
     """New audio needed before the open segment is re-decoded."""
     min_interim_s: float = 0.5
     """Segments shorter than this get no interim decode."""
     split_sentences: bool = True
     """Close a segment at a committed sentence end the speaker talked past."""
-    min_sentence_gap_s: float = 0.1
+    min_sentence_gap_s: float = 0.2
     """Silence between a sentence end and the next word needed to split there."""
     max_segment_s: float = 10.0
     """Past this, the segment is cut at its last committed word."""
@@ -209,7 +211,12 @@ class StreamPolicy:
             Word(w.start + job.start, w.end + job.start, w.text, w.probability)
             for w in clean(result, self._opts.guards)
         ]
-        if words and self._language is None and self._detected is None:
+        if (
+            words
+            and self._language is None
+            and self._detected is None
+            and result.language_probability >= self._opts.lock_language_probability
+        ):
             self._detected = result.language
         if job.kind is JobKind.FINAL:
             # a word that starts at the very end of the window belongs to the next segment

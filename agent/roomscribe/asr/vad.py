@@ -85,7 +85,7 @@ class VadOptions:
     """Probability below which a frame counts as silence (hysteresis)."""
     min_speech_s: float = 0.1
     """Shorter blips are ignored."""
-    min_silence_s: float = 0.3
+    min_silence_s: float = 0.2
     """A pause this long ends an utterance (finalizes the pending tail)."""
     pad_s: float = 0.15
     """Audio kept before speech onset so the first phoneme is not clipped."""

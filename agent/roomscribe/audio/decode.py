@@ -20,7 +20,9 @@ def decode_file(path: str | Path) -> NDArray[np.float32]:
 
     chunks: list[NDArray[np.float32]] = []
     try:
-        with av.open(str(path)) as container:
+        # raw G.722 (Asterisk sound packs) has no container to sniff
+        fmt = "g722" if str(path).endswith(".g722") else None
+        with av.open(str(path), format=fmt) as container:
             if not container.streams.audio:
                 raise AudioDecodeError(f"{path}: no audio stream")
             stream = container.streams.audio[0]

@@ -19,11 +19,12 @@ class Reference:
     text: str
     utterances: tuple[Utterance, ...]
     """Empty when only ``NAME.txt`` exists (no latency metrics then)."""
+    language: str = "en"
 
     def cut(self, seconds: float) -> Reference:
         """Only the utterances that end before ``seconds``."""
         kept = tuple(u for u in self.utterances if u.end <= seconds)
-        return Reference(" ".join(u.text for u in kept), kept)
+        return Reference(" ".join(u.text for u in kept), kept, self.language)
 
 
 def load_reference(audio: Path) -> Reference | None:
@@ -35,7 +36,7 @@ def load_reference(audio: Path) -> Reference | None:
             Utterance(float(u["start"]), float(u["end"]), str(u["text"]))
             for u in data.get("utterances", [])
         )
-        return Reference(" ".join(u.text for u in utts), utts)
+        return Reference(" ".join(u.text for u in utts), utts, str(data.get("language", "en")))
     if txt.is_file():
         return Reference(txt.read_text(encoding="utf-8").strip(), ())
     return None

@@ -154,10 +154,9 @@ def run_bench(
                 path.name, stats.audio_s, stats.compute_s, time.perf_counter() - t0, stats.decodes
             )
         )
-        language = policies[0].language
         for i, events in enumerate(per_stream):
             last = max((e.emitted_at for e in events), default=stats.audio_s)
-            sc = score(events, ref, language) if ref is not None else None
+            sc = score(events, ref, ref.language) if ref is not None else None
             results.append(
                 StreamResult(path.name, i, sc, max(0.0, last - stats.audio_s), tuple(events))
             )

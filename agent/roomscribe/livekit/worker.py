@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import aiohttp
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType, JobRequest
 
 from livekit import api
@@ -131,8 +132,8 @@ class CaptionWorker:
         try:
             async with api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret) as client:
                 resp = await client.room.list_participants(api.ListParticipantsRequest(room=room))
-        except api.TwirpError as e:
-            log.debug("cannot list participants of %s: %s", room, e)
+        except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
+            log.warning("cannot list the participants of %s: %s", room, e)
             return False
         return any(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
 

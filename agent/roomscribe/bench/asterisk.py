@@ -1,0 +1,193 @@
+"""Build evaluation sessions from Debian's Asterisk sound packs.
+
+``asterisk-core-sounds-{en,fr,es,…}-g722`` hold real recorded prompts with
+their text (``core-sounds-LANG.txt``); ``asterisk-moh-opsound-g722`` holds
+music without speech. From them we build sessions like ``../shared/eval``
+(``NAME.wav`` 16 kHz mono + ``NAME.json`` utterances with start/end/text) with
+other prompts, other languages, music under speech, or after a low-bitrate
+Opus round trip, so tests and benchmarks are not tuned to two files.
+
+    python -m roomscribe.bench.asterisk OUTDIR [EVAL_DIR_TO_EXCLUDE]
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from roomscribe.asr.backend import SAMPLE_RATE
+from roomscribe.audio.decode import decode_file
+
+SOUNDS = Path("/usr/share/asterisk/sounds")
+DOCS = Path("/usr/share/doc")
+MOH = Path("/usr/share/asterisk/moh")
+
+
+def prompts(lang: str) -> dict[str, str]:
+    """Prompt name -> text, for prompts whose recording is installed."""
+    index = DOCS / f"asterisk-core-sounds-{lang}" / f"core-sounds-{lang}.txt.gz"
+    if not index.is_file():
+        raise FileNotFoundError(
+            f"{index} missing: apt-get install asterisk-core-sounds-{lang}-g722"
+        )
+    out: dict[str, str] = {}
+    for line in gzip.open(index, "rt", encoding="utf-8", errors="replace"):
+        name, sep, text = line.partition(":")
+        text = text.strip()
+        if not sep or line.startswith(";") or not text or any(c in text for c in "[]()<>*"):
+            continue
+        if (SOUNDS / lang / f"{name.strip()}.g722").is_file():
+            out[name.strip()] = text
+    return out
+
+
+def build_session(
+    lang: str,
+    out: Path,
+    *,
+    count: int = 25,
+    seed: int = 0,
+    min_words: int = 4,
+    exclude: frozenset[str] = frozenset(),
+) -> Path:
+    """Concatenate ``count`` random prompts with pauses into ``out`` (+ .json, .txt).
+
+    ``exclude`` names prompts not to use (e.g. those already in ``../shared/eval``).
+    """
+    rng = random.Random(seed)
+    table = {
+        k: v
+        for k, v in prompts(lang).items()
+        if len(v.split()) >= min_words and k not in exclude
+    }
+    names = rng.sample(sorted(table), min(count, len(table)))
+    parts: list[NDArray[np.float32]] = []
+    utterances = []
+    t = 0.5
+    parts.append(np.zeros(int(t * SAMPLE_RATE), dtype=np.float32))
+    for name in names:
+        audio = decode_file(SOUNDS / lang / f"{name}.g722")
+        utterances.append({"start": round(t, 3), "end": round(t + len(audio) / SAMPLE_RATE, 3),
+                           "text": table[name], "prompt": name})
+        pause = rng.uniform(0.4, 1.5)
+        parts += [audio, np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32)]
+        t += len(audio) / SAMPLE_RATE + pause
+    write_session(
+        out, np.concatenate(parts), utterances, f"asterisk-core-sounds-{lang}-g722", lang
+    )
+    return out
+
+
+def music(seconds: float, *, track: str = "macroform-cold_day") -> NDArray[np.float32]:
+    """Music with no speech (asterisk-moh-opsound-g722)."""
+    audio = decode_file(MOH / f"{track}.g722")
+    return audio[: int(seconds * SAMPLE_RATE)]
+
+
+def mix_music(speech_wav: Path, out: Path, *, music_db: float = -12.0) -> Path:
+    """The session in ``speech_wav`` with music playing under it."""
+    speech = decode_file(speech_wav)
+    bed = np.resize(music(len(speech) / SAMPLE_RATE + 1), len(speech))
+    gain = 10 ** (music_db / 20) * _rms(speech) / max(_rms(bed), 1e-6)
+    mixed = np.clip(speech + gain * bed, -1, 1).astype(np.float32)
+    _copy_reference(speech_wav, out, mixed)
+    return out
+
+
+def opus_round_trip(speech_wav: Path, out: Path, *, bitrate: int = 12_000) -> Path:
+    """The session after a low-bitrate Opus encode/decode (what WebRTC may deliver)."""
+    import av
+
+    speech = decode_file(speech_wav)
+    tmp = out.with_suffix(".ogg")
+    with av.open(str(tmp), "w") as container:
+        stream = container.add_stream("libopus", rate=48_000)
+        stream.bit_rate = bitrate
+        stream.layout = "mono"
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=48_000)
+        pcm = (speech * 32767).astype(np.int16).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        for f in resampler.resample(frame):
+            for packet in stream.encode(f):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    decoded = decode_file(tmp)[: len(speech)]
+    tmp.unlink()
+    _copy_reference(speech_wav, out, decoded)
+    return out
+
+
+def write_session(
+    out: Path,
+    audio: NDArray[np.float32],
+    utterances: list[dict[str, object]],
+    note: str,
+    language: str = "en",
+) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
+    meta = {"audio": out.name, "sample_rate": SAMPLE_RATE,
+            "duration_s": round(len(audio) / SAMPLE_RATE, 2), "note": note, "language": language,
+            "utterances": utterances}
+    out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+    out.with_suffix(".txt").write_text(" ".join(str(u["text"]) for u in utterances))
+
+
+def _copy_reference(src: Path, out: Path, audio: NDArray[np.float32]) -> None:
+    meta = json.loads(src.with_suffix(".json").read_text())
+    write_session(
+        out, audio, meta["utterances"], meta.get("note", ""), meta.get("language", "en")
+    )
+
+
+def _rms(x: NDArray[np.float32]) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if len(x) else 0.0
+
+
+def used_prompts(eval_dir: Path) -> frozenset[str]:
+    """Prompt names already used by the sessions in ``eval_dir``."""
+    names: set[str] = set()
+    for js in eval_dir.glob("*.json"):
+        for u in json.loads(js.read_text()).get("utterances", []):
+            if "prompt" in u:
+                names.add(str(u["prompt"]))
+    return frozenset(names)
+
+
+def build_all(out: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
+    """Every derived session: other English prompts, French, Spanish, music, Opus."""
+    en = build_session("en", out / "asterisk-en.wav", seed=1, exclude=exclude)
+    sessions = [
+        en,
+        build_session("fr", out / "asterisk-fr.wav", seed=1),
+        build_session("es", out / "asterisk-es.wav", seed=1),
+        mix_music(en, out / "asterisk-en-music.wav"),
+        opus_round_trip(en, out / "asterisk-en-opus.wav"),
+    ]
+    write_session(out / "music.wav", music(60.0), [], "asterisk-moh-opsound-g722, no speech")
+    return [*sessions, out / "music.wav"]
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0] if argv else "artifacts/eval")
+    exclude = used_prompts(Path(argv[1])) if len(argv) > 1 else frozenset()
+    build_all(out, exclude)
+    print(f"wrote evaluation sessions to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
