@@ -163,7 +163,11 @@ async def test_two_speakers_are_captioned_live(
             "hypothesis": hyp,
         }
         print(f"\n[livekit] {who}: WER {wer:.3f} ({len(refs[who])} utterances)")
-        assert wer <= MAX_WER, f"{who}: WER {wer:.3f}\nref: {ref}\nhyp: {hyp}"
+        engine_errors = agent_worker.log_text().count("decode failed")
+        assert wer <= MAX_WER, (
+            f"{who}: WER {wer:.3f} ({engine_errors} failed decodes in the agent log)"
+            f"\nref: {ref}\nhyp: {hyp}"
+        )
     p50 = statistics.median(all_latencies)
     p90 = float(np.percentile(all_latencies, 90))
     report["utterance_final_latency_s"] = {
