@@ -187,7 +187,7 @@ async def test_set_language_and_bad_control_messages(
     await wait_for(
         lambda: len([m for m in client.messages if m["type"] == "error"]) == 2, 10, "errors"
     )
-    errors = [m["detail"] for m in client.messages if m["type"] == "error"]
+    errors = [m["message"] for m in client.messages if m["type"] == "error"]
     assert errors == [
         "language must be 'auto' or a language code like 'en', not 'klingon'",
         "message is not valid JSON",

@@ -7,6 +7,11 @@ they wait in a small buffer; once it is open and the peer reads slowly (the
 SCTP send buffer grows past a limit), interim captions are dropped and final
 ones are always sent.
 
+Besides captions, the server sends ``{"type": "hello", "session_id", "speaker"}``
+once the channel opens and ``{"type": "error", "message"}`` for a control
+message it cannot use; the client may send
+``{"type": "set_language", "language": "de" | "auto"}``.
+
 A session ends when its peer disconnects (connection ``failed``/``closed``,
 every audio track ended), when no connection comes up or no audio arrives for
 too long, or when the service closes. Ending finalizes every track's pending
@@ -68,7 +73,7 @@ class SessionLimits:
     channel_grace_s: float = 1.0
     """How long to wait for the client's own ``captions`` channel before opening one."""
     pending_captions: int = 64
-    """Captions kept while the data channel is not open yet (oldest dropped first)."""
+    """Captions kept while the data channel is not open yet (oldest interims dropped first)."""
     max_buffered_bytes: int = 1 << 20
     """Above this much unsent data on the channel, interim captions are dropped."""
     finalize_timeout_s: float = 15.0
@@ -327,7 +332,10 @@ class EmbeddedSession:
             return
         self._pending.append(message)
         if len(self._pending) > self._limits.pending_captions:
-            self._count_dropped(self._pending.popleft())
+            # Make room by dropping the oldest interim; finals go only if nothing else is left.
+            victim = next((m for m in self._pending if not m["final"]), self._pending[0])
+            self._pending.remove(victim)
+            self._count_dropped(victim)
 
     def _send_caption(self, channel: RTCDataChannel, message: dict[str, Any]) -> None:
         if not message["final"] and channel.bufferedAmount > self._limits.max_buffered_bytes:
@@ -398,7 +406,7 @@ class EmbeddedSession:
 
     def _reply_error(self, detail: str) -> None:
         if self._channel is not None and self._channel.readyState == "open":
-            self._send(self._channel, {"type": MESSAGE_ERROR, "detail": detail})
+            self._send(self._channel, {"type": MESSAGE_ERROR, "message": detail})
 
     # -- watchdog --------------------------------------------------------------------
 
