@@ -88,6 +88,12 @@ function snapshot() {
     mic: document.querySelector('[data-testid="mic-toggle"]')?.getAttribute("aria-pressed"),
     sharingTab: document.querySelector('[data-testid="share-tab"]')?.getAttribute("aria-pressed"),
     participants: all('[data-testid="participant"]').map((li) => text(li, ".name")),
+    languages: Object.fromEntries(
+      all('[data-testid="participant"]').map((li) => [
+        text(li, ".name"),
+        li.querySelector(".lang")?.dataset.language ?? "auto",
+      ]),
+    ),
     captions: all('[data-testid="caption"]').map((c) => ({
       speaker: c.dataset.speaker,
       final: c.dataset.final === "true",

@@ -35,11 +35,13 @@ export class EmbeddedTransport implements Transport {
   private mic: MediaStream | null = null;
   private meter: LevelMeter | null = null;
   private name = "";
+  private language: string | null = null;
 
   constructor(private readonly handlers: TransportHandlers) {}
 
   async connect(options: JoinOptions): Promise<{ micEnabled: boolean }> {
     this.name = options.name;
+    this.language = options.language === "auto" ? null : options.language;
     this.handlers.state("connecting");
     try {
       this.mic = await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -83,6 +85,7 @@ export class EmbeddedTransport implements Transport {
   }
 
   async setLanguage(language: string): Promise<void> {
+    this.language = language === "auto" ? null : language;
     if (this.channel?.readyState === "open") {
       this.channel.send(JSON.stringify({ type: wire.MESSAGE_SET_LANGUAGE, language }));
     }
@@ -126,8 +129,14 @@ export class EmbeddedTransport implements Transport {
   }
 
   private startMeter(stream: MediaStream): void {
-    const self = { identity: "local", name: this.name, isLocal: true };
-    this.handlers.participants([{ ...self, speaking: false, audioLevel: 0 }]);
+    // A function: the language can change while the meter runs.
+    const self = () => ({
+      identity: "local",
+      name: this.name,
+      isLocal: true,
+      language: this.language,
+    });
+    this.handlers.participants([{ ...self(), speaking: false, audioLevel: 0 }]);
     try {
       this.meter = new LevelMeter(stream);
     } catch {
@@ -136,7 +145,7 @@ export class EmbeddedTransport implements Transport {
     this.meter.start((audioLevel, speaking) => {
       const enabled = stream.getAudioTracks().some((t) => t.enabled);
       this.handlers.participants([
-        { ...self, speaking: enabled && speaking, audioLevel: enabled ? audioLevel : 0 },
+        { ...self(), speaking: enabled && speaking, audioLevel: enabled ? audioLevel : 0 },
       ]);
     });
   }

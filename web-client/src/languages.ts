@@ -19,3 +19,7 @@ export const LANGUAGES: ReadonlyArray<readonly [code: string, label: string]> = 
   ["ko", "한국어"],
   ["zh", "中文"],
 ];
+
+export function languageName(code: string): string {
+  return LANGUAGES.find(([c]) => c === code)?.[1] ?? code;
+}

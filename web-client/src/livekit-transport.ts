@@ -51,6 +51,7 @@ export class LiveKitTransport implements Transport {
       .on(RoomEvent.ParticipantDisconnected, participantsChanged)
       .on(RoomEvent.ParticipantNameChanged, participantsChanged)
       .on(RoomEvent.ActiveSpeakersChanged, participantsChanged)
+      .on(RoomEvent.ParticipantAttributesChanged, participantsChanged)
       .on(RoomEvent.LocalTrackPublished, participantsChanged)
       .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
         if (track.kind === Track.Kind.Audio) this.audioSink.append(track.attach());
@@ -201,8 +202,13 @@ export class LiveKitTransport implements Transport {
       isLocal: p === local,
       speaking: p.isSpeaking,
       audioLevel: p.audioLevel,
+      language: spokenLanguage(p.attributes[wire.ATTR_SPOKEN_LANGUAGE]),
     }));
   }
+}
+
+function spokenLanguage(value: string | undefined): string | null {
+  return value && value !== "auto" ? value : null;
 }
 
 function parseSeconds(value: string | undefined): number | null {

@@ -11,6 +11,8 @@ export interface ParticipantView {
   speaking: boolean;
   /** 0..1 when known. */
   audioLevel: number;
+  /** Spoken-language code the participant picked, or `null` for `auto`/unknown. */
+  language: string | null;
 }
 
 export interface JoinOptions {

@@ -2,6 +2,7 @@
 
 import type { Caption } from "./captions.js";
 import { formatClock } from "./export.js";
+import { languageName } from "./languages.js";
 import type { ConnectionState, ParticipantView } from "./transport.js";
 
 /** How many recent segments the live panel keeps; the transcript keeps all finals. */
@@ -76,6 +77,12 @@ export function renderParticipants(list: readonly ParticipantView[]): void {
     const name = el("span", "name", p.isLocal ? `${p.name} (you)` : p.name);
     const state = el("span", "visually-hidden", p.speaking ? ", speaking" : "");
     li.append(level, name, state);
+    if (p.language) {
+      const language = el("span", "lang", p.language.toUpperCase());
+      language.dataset.language = p.language;
+      language.title = `Speaks ${languageName(p.language)}`;
+      li.append(language);
+    }
     return li;
   });
   ul.replaceChildren(...items);
