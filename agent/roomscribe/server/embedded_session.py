@@ -77,6 +77,8 @@ class SessionLimits:
     max_buffered_bytes: int = 1 << 20
     """Above this much unsent data on the channel, interim captions are dropped."""
     finalize_timeout_s: float = 15.0
+    drain_timeout_s: float = 2.0
+    """How long the last captions may take to reach the peer before it is closed."""
     ice_servers: tuple[str, ...] = ()
 
 
@@ -240,6 +242,7 @@ class EmbeddedSession:
                 if pipe.reader is not None:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await pipe.reader
+            await self._drain_channel()
         finally:
             if self._channel is not None:
                 self._channel.remove_all_listeners()
@@ -247,6 +250,26 @@ class EmbeddedSession:
             with contextlib.suppress(Exception):
                 await self._pc.close()
             self._on_closed(self)
+
+    async def _drain_channel(self) -> None:
+        """Close the data channel so the last captions reach the peer.
+
+        ``RTCPeerConnection.close()`` aborts the SCTP association and discards
+        whatever the peer has not acknowledged yet, while a channel close (an SCTP
+        stream reset) is ordered after the data already sent and completes only
+        once the peer has received it.
+        """
+        channel = self._channel
+        if channel is None or channel.readyState != "open":
+            return
+        closed = asyncio.Event()
+        channel.on("close", closed.set)
+        channel.close()
+        try:
+            async with asyncio.timeout(self._limits.drain_timeout_s):
+                await closed.wait()
+        except TimeoutError:
+            log.info("session %s: the peer did not acknowledge the channel close", self.session_id)
 
     # -- peer connection events ------------------------------------------------------
 
