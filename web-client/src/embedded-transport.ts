@@ -91,9 +91,8 @@ export class EmbeddedTransport implements Transport {
     }
   }
 
-  async shareTab(): Promise<boolean> {
+  async shareTab(): Promise<void> {
     this.handlers.error("Captioning a tab needs LiveKit mode.");
-    return false;
   }
 
   async stopShareTab(): Promise<void> {}

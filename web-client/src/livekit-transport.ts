@@ -106,40 +106,43 @@ export class LiveKitTransport implements Transport {
     }
   }
 
-  async shareTab(): Promise<boolean> {
+  async shareTab(): Promise<void> {
     let stream: MediaStream;
     try {
       // Chrome only offers tab audio when video is requested too.
       stream = await navigator.mediaDevices.getDisplayMedia({ audio: true, video: true });
     } catch (err) {
       this.handlers.error(describeMediaError(err, "tab"));
-      return false;
+      return;
     }
     for (const video of stream.getVideoTracks()) video.stop();
     const audio = stream.getAudioTracks()[0];
     if (!audio) {
       this.handlers.error('That share has no audio. Pick a tab and tick "Share tab audio".');
-      return false;
+      return;
     }
     await this.stopShareTab();
-    await this.room.localParticipant.publishTrack(audio, {
-      name: wire.TAB_AUDIO_TRACK_NAME,
-      source: Track.Source.ScreenShareAudio,
-    });
+    try {
+      await this.room.localParticipant.publishTrack(audio, {
+        name: wire.TAB_AUDIO_TRACK_NAME,
+        source: Track.Source.ScreenShareAudio,
+      });
+    } catch (err) {
+      audio.stop();
+      this.handlers.error(`Could not publish the tab's audio: ${errorText(err)}`);
+      return;
+    }
     this.tabAudio = audio;
     audio.addEventListener("ended", () => void this.stopShareTab());
-    return true;
+    this.handlers.tabSharing(true);
   }
 
   async stopShareTab(): Promise<void> {
     const audio = this.tabAudio;
     if (!audio) return;
     this.tabAudio = null;
+    this.handlers.tabSharing(false);
     await this.room.localParticipant.unpublishTrack(audio, true);
-  }
-
-  get sharingTab(): boolean {
-    return this.tabAudio !== null;
   }
 
   async close(): Promise<void> {

@@ -58,6 +58,7 @@ const handlers: TransportHandlers = {
   },
   participants: renderParticipants,
   error: showError,
+  tabSharing: setSharing,
 };
 
 function restorePrefs(): void {
@@ -174,12 +175,7 @@ micButton.addEventListener("click", async () => {
 
 shareButton.addEventListener("click", async () => {
   if (!transport) return;
-  if (sharing) {
-    await transport.stopShareTab();
-    setSharing(false);
-  } else {
-    setSharing(await transport.shareTab());
-  }
+  await (sharing ? transport.stopShareTab() : transport.shareTab());
 });
 
 leaveButton.addEventListener("click", () => void leave());

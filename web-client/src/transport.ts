@@ -29,6 +29,8 @@ export interface TransportHandlers {
   participants(list: ParticipantView[]): void;
   /** A problem people should read; the call may carry on. */
   error(message: string): void;
+  /** A shared tab started or stopped being captioned (also when the browser's own "Stop sharing" is used). */
+  tabSharing(active: boolean): void;
 }
 
 export interface Transport {
@@ -41,8 +43,8 @@ export interface Transport {
   connect(options: JoinOptions): Promise<{ micEnabled: boolean }>;
   setMicEnabled(enabled: boolean): Promise<void>;
   setLanguage(language: string): Promise<void>;
-  /** Asks for a tab and captions its audio; resolves `false` if nothing was shared. */
-  shareTab(): Promise<boolean>;
+  /** Asks for a tab and captions its audio; reports through `tabSharing`. */
+  shareTab(): Promise<void>;
   stopShareTab(): Promise<void>;
   /** Leaves the call and releases every device and handler. */
   close(): Promise<void>;
