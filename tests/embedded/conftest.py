@@ -251,12 +251,18 @@ class WavTrack(MediaStreamTrack):  # type: ignore[misc]
 class CaptionClient:
     """A browser tab stand-in: sends one track, reads the captions channel."""
 
-    def __init__(self, track: MediaStreamTrack | None, *, channel_label: str | None = "captions"):
+    def __init__(
+        self,
+        track: MediaStreamTrack | Sequence[MediaStreamTrack] | None,
+        *,
+        channel_label: str | None = "captions",
+    ) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.messages: list[dict[str, Any]] = []
         self.channel_labels: list[str] = []
-        if track is not None:
-            self.pc.addTransceiver(track, direction="sendonly")
+        tracks = [] if track is None else [track] if isinstance(track, MediaStreamTrack) else track
+        for t in tracks:
+            self.pc.addTransceiver(t, direction="sendonly")
         if channel_label is not None:
             self._listen(self.pc.createDataChannel(channel_label))
         self.pc.on("datachannel", self._listen)

@@ -174,6 +174,24 @@ async def test_server_opens_captions_channel_when_client_did_not(
     assert {m["speaker"] for m in client.captions} == {"Lin"}
 
 
+async def test_each_audio_track_is_its_own_caption_stream(
+    start_server: StartServer, scripted_engine: Engine, clients: Clients, speech: Any
+) -> None:
+    """A tab that sends its microphone and a shared tab's audio."""
+    server = start_server(scripted_engine, EmbeddedOptions())
+    client = clients([WavTrack(speech), WavTrack(speech[16_000 * 4 :])])
+    await client.connect(server.url, name="Kim")
+    (session,) = server.service.sessions.values()
+    assert session.track_count == 2
+    assert scripted_engine.active_streams == 2
+
+    def tracks_with_finals() -> set[str]:
+        return {m["track_id"] for m in client.captions if m["final"]}
+
+    await wait_for(lambda: len(tracks_with_finals()) == 2, 20, "finals of both tracks")
+    assert {m["speaker"] for m in client.captions} == {"Kim"}
+
+
 async def test_set_language_and_bad_control_messages(
     start_server: StartServer, scripted_engine: Engine, clients: Clients, speech: Any
 ) -> None:
@@ -193,7 +211,7 @@ async def test_set_language_and_bad_control_messages(
         "message is not valid JSON",
     ]
     (session,) = server.service.sessions.values()
-    assert session._language == "de"
+    assert session.language == "de"
 
 
 async def test_idle_peer_is_closed_and_its_sentence_finalized(

@@ -148,7 +148,7 @@ class OfferAnswer(BaseModel):
 
 @dataclass(slots=True)
 class EmbeddedStats:
-    """Totals since start (closed sessions included)."""
+    """Totals since start; a session's caption counts are added when it closes."""
 
     sessions_opened: int = 0
     sessions_closed: int = 0

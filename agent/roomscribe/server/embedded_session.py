@@ -204,6 +204,16 @@ class EmbeddedSession:
     # -- lifecycle -------------------------------------------------------------------
 
     @property
+    def language(self) -> str | None:
+        """Language the client asked for (``None``: the engine's default or detection)."""
+        return self._language
+
+    @property
+    def track_count(self) -> int:
+        """Audio tracks received (one engine stream each)."""
+        return len(self._pipes)
+
+    @property
     def closed(self) -> bool:
         return self._close_task is not None
 
