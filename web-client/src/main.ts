@@ -87,6 +87,7 @@ async function join(event: SubmitEvent): Promise<void> {
   const name = nameInput.value.trim();
   showError(null);
   joinButton.disabled = true;
+  let next: Transport | undefined;
   try {
     const { mode } = await loadConfig();
     const room = mode === "livekit" ? roomInput.value.trim() : "";
@@ -94,18 +95,16 @@ async function join(event: SubmitEvent): Promise<void> {
     localStorage.setItem(PREFS.name, name);
     if (room) localStorage.setItem(PREFS.room, room);
     if (transport) await leave();
-    transport =
+    next =
       mode === "livekit"
         ? new LiveKitTransport(handlers, byId("remote-audio"))
         : new EmbeddedTransport(handlers);
+    transport = next;
     resetSession(room);
-    const { micEnabled } = await transport.connect({
-      room,
-      name,
-      language: languageSelect.value,
-    });
+    const { micEnabled } = await next.connect({ room, name, language: languageSelect.value });
+    if (transport !== next) return; // left while joining
     setMic(micEnabled);
-    shareButton.hidden = !transport.canShareTab;
+    shareButton.hidden = !next.canShareTab;
     setControlsEnabled(true);
     if (room) {
       const url = new URL(location.href);
@@ -113,6 +112,7 @@ async function join(event: SubmitEvent): Promise<void> {
       history.replaceState(null, "", url);
     }
   } catch (err) {
+    if (next && transport !== next) return; // left while joining: nothing to report
     await leave();
     showCall(null);
     showError(err instanceof Error ? err.message : String(err));
@@ -190,7 +190,8 @@ for (const button of document.querySelectorAll<HTMLButtonElement>("[data-format]
     const format = button.dataset.format as ExportFormat;
     const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, "").replace("T", "-");
     const safeRoom = roomName.replace(/[^\w-]+/g, "_") || "call";
-    download(`roomscribe-${safeRoom}-${stamp}.${format}`, render(format, store.transcript()), MIME_TYPES[format]);
+    const text = render(format, store.transcript());
+    download(`roomscribe-${safeRoom}-${stamp}.${format}`, text, MIME_TYPES[format]);
   });
 }
 
