@@ -249,6 +249,8 @@ class EmbeddedService:
         except BaseException:
             await asyncio.shield(session.aclose("offer failed"))
             raise
+        if session.closed:  # the service shut down while the answer was prepared
+            raise HTTPException(503, "the caption service is shutting down")
         log.info("session %s started for %r", session.session_id, speaker)
         return OfferAnswer(sdp=answer, session_id=session.session_id)
 
