@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,8 @@ def find_eval_dir() -> Path:
 def read_wav(path: Path) -> NDArray[np.float32]:
     """A 16 kHz mono 16-bit WAV as float32."""
     with wave.open(str(path)) as w:
-        assert w.getframerate() == 16_000 and w.getnchannels() == 1
+        assert w.getframerate() == 16_000
+        assert w.getnchannels() == 1
         data = w.readframes(w.getnframes())
     return np.frombuffer(data, dtype=np.int16).astype(np.float32) / 32768.0
 
@@ -45,7 +45,7 @@ def eval_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def artifacts_dir() -> Iterator[Path]:
+def artifacts_dir() -> Path:
     path = ROOT / "artifacts"
     path.mkdir(exist_ok=True)
-    yield path
+    return path

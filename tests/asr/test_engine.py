@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -64,3 +65,27 @@ def test_failed_decode_is_retried() -> None:
         s.close()
         assert s.closed.wait(10)
     assert [c.text for c in got if c.final] == ["hello there."]
+
+
+def test_final_decode_that_keeps_failing_keeps_the_shown_text() -> None:
+    class Broken(ToneRecognizer):
+        def decode(self, requests):  # type: ignore[no-untyped-def]
+            if any(r.final for r in requests):
+                raise RuntimeError("model crashed")
+            return super().decode(requests)
+
+    engine = Engine(Broken(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
+    got: list[Caption] = []
+    with engine:
+        s = engine.open_stream(got.append)
+        audio = synth(["please", "press", "one", "two", "the", "key."], tail_s=1.0)
+        for i in range(0, len(audio), 1600):
+            s.push(audio[i : i + 1600])
+            time.sleep(0.02)  # let interim refreshes run
+        s.close()
+        assert s.closed.wait(10)
+    shown = [c for c in got if not c.final]
+    finals = [c for c in got if c.final]
+    assert shown
+    assert len(finals) == 1
+    assert finals[0].text == shown[-1].text

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from livekit import rtc
 from numpy.typing import NDArray
 
-from livekit import rtc
 from roomscribe import protocol
 from roomscribe.server.token import JoinRequest, mint_token
 from roomscribe.settings import LiveKitSettings

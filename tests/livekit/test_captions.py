@@ -21,9 +21,9 @@ from typing import Any
 import jiwer
 import numpy as np
 import pytest
+from livekit import rtc
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from livekit import rtc
 from roomscribe import protocol
 from tests.conftest import read_wav
 from tests.fixtures.livekit import (

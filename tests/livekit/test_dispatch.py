@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import pytest
-
 from livekit import api
+
 from roomscribe import protocol
 from tests.fixtures.livekit import AgentWorker, LiveKitServer
 

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from livekit import rtc
+
 from roomscribe import protocol
 from roomscribe.asr.events import Caption
 from roomscribe.livekit.publisher import CaptionPublisher, PublisherOptions

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from livekit import api
+
 from roomscribe import protocol
 from roomscribe.server.token import IDENTITY_PATTERN, JoinError, mint_token, validate_join
 from roomscribe.settings import LiveKitSettings

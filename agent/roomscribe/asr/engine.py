@@ -186,12 +186,11 @@ class Engine:
             try:
                 results = self._scheduler.decode(batch)
             except Exception:
-                log.exception("decode failed; the affected segments will be retried")
+                log.exception("batched decode failed; retrying its jobs one by one")
+                outputs = self._scheduler.run_isolated(batch, self._cond)
+            else:
                 with self._cond:
-                    self._scheduler.abort(batch)
-                continue
-            with self._cond:
-                outputs = self._scheduler.apply(batch, results)
+                    outputs = self._scheduler.apply(batch, results)
             for policy, captions in outputs:
                 stream = self._streams.get(policy)
                 if stream is None:

@@ -80,6 +80,19 @@ def collapse_repeats(words: Sequence[Word], max_repeats: int) -> list[Word]:
     return list(words)
 
 
+def drop_timeless_tail(words: Sequence[Word]) -> list[Word]:
+    """Drop trailing words the aligner could place on no audio at all.
+
+    When Whisper keeps talking after the audio ended (a loop, or a phrase
+    invented from the prompt), the invented words get zero-length times at the
+    very end of the window.
+    """
+    out = list(words)
+    while out and out[-1].end - out[-1].start < 0.02:
+        out.pop()
+    return out
+
+
 def clean(result: DecodeResult, options: GuardOptions) -> list[Word]:
     """Words of ``result`` that survive the guards (empty means: no speech)."""
     silent = (
@@ -89,6 +102,7 @@ def clean(result: DecodeResult, options: GuardOptions) -> list[Word]:
     if silent or result.avg_logprob < options.min_avg_logprob:
         return []
     words = drop_annotations(result.words)
+    words = drop_timeless_tail(words)
     words = collapse_repeats(words, options.max_repeats)
     if not any(any(c.isalnum() for c in w.text) for w in words):
         return []

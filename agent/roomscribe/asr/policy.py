@@ -107,13 +107,17 @@ class StreamPolicy:
         self._open_start = 0.0
         self._open_shown = False
         self._shown_ids: set[str] = set()
+        self._shown_words: dict[str, list[Word]] = {}
+        """Last interim words of closed segments awaiting their final decode."""
         self._agreement = LocalAgreement()
         self._committed: list[Word] = []
         self._last_interim_end = 0.0
         self._last_text = ""
+        self._last_words: list[Word] = []
         self._context = ""
         self._language = self._opts.language
         self._detected: str | None = None
+        self._language_votes: dict[str, int] = {}
         self._in_flight: Job | None = None
         self._closing = False
         self.last_decode_at = 0.0
@@ -134,6 +138,7 @@ class StreamPolicy:
         self._language = language
         if language is None:
             self._detected = None
+            self._language_votes.clear()
 
     def feed(self, audio: NDArray[np.float32]) -> None:
         """Append 16 kHz mono float32 audio and run the VAD over it."""
@@ -211,29 +216,54 @@ class StreamPolicy:
             Word(w.start + job.start, w.end + job.start, w.text, w.probability)
             for w in clean(result, self._opts.guards)
         ]
-        if (
-            words
-            and self._language is None
-            and self._detected is None
-            and result.language_probability >= self._opts.lock_language_probability
-        ):
-            self._detected = result.language
+        if words and job.kind is JobKind.FINAL:
+            self._vote_language(result, job.end - job.start)
         if job.kind is JobKind.FINAL:
             # a word that starts at the very end of the window belongs to the next segment
             words = [w for w in words if w.start < job.end - 0.05]
-            captions = self._finalize(job.segment_id, job.start, job.end, words)
+            captions = self._finalize(job.segment_id, job.start, job.end, words, result.language)
             self._closed_segments.popleft()
         else:
             captions = self._interim(job, words)
         self._trim()
         return captions
 
-    def abort(self, job: Job) -> None:
-        """Give a job back undone (its decode failed); it will be handed out again."""
-        if job is self._in_flight:
-            self._in_flight = None
-            if job.kind is JobKind.INTERIM:
-                self._last_interim_end = 0.0
+    def fail(self, job: Job) -> list[Caption]:
+        """A job's decode failed for good: never retry it forever.
+
+        A failed final decode finalizes the segment with the text last shown
+        for it, so nothing already transcribed is lost; a failed interim is
+        simply dropped (the next refresh covers the same audio).
+        """
+        if job is not self._in_flight:
+            raise ValueError("failure for a job this stream did not hand out")
+        self._in_flight = None
+        if job.kind is JobKind.INTERIM:
+            return []
+        self._closed_segments.popleft()
+        shown = self._shown_words.pop(job.segment_id, None)
+        self._shown_ids.discard(job.segment_id)
+        if not shown:
+            return []
+        caption = self._caption(job.segment_id, shown, True, job.start, job.end)
+        self._remember(caption.text)
+        return [caption]
+
+    def _vote_language(self, result: DecodeResult, seconds: float) -> None:
+        """Keep a detected language once complete utterances agree on it.
+
+        Detection on a second of audio is unreliable (a Spanish prompt may come
+        out as Tagalog), so only final decodes vote, and a language is kept for
+        the stream after two confident votes or one very confident long one.
+        """
+        if self._language is not None or self._detected is not None:
+            return
+        if result.language_probability < self._opts.lock_language_probability:
+            return
+        votes = self._language_votes.get(result.language, 0) + 1
+        self._language_votes[result.language] = votes
+        if votes >= 2 or (result.language_probability >= 0.9 and seconds >= 2.0):
+            self._detected = result.language
 
     # -- segments --------------------------------------------------------------
 
@@ -243,6 +273,7 @@ class StreamPolicy:
         self._open_shown = False
         self._committed = []
         self._last_text = ""
+        self._last_words = []
         self._last_interim_end = 0.0
         self._agreement.reset(start)
 
@@ -250,6 +281,7 @@ class StreamPolicy:
         assert self._open_id is not None
         if self._open_shown:
             self._shown_ids.add(self._open_id)
+            self._shown_words[self._open_id] = self._last_words
         self._closed_segments.append(_ClosedSegment(self._open_id, self._open_start, end))
         self._open_id = None
         self._committed = []
@@ -275,6 +307,7 @@ class StreamPolicy:
         text = _join(shown)
         if text and text != self._last_text:
             self._last_text = text
+            self._last_words = shown
             self._open_shown = True
             return [self._caption(self._open_id, shown, False, self._open_start, job.end)]
         return []
@@ -309,21 +342,31 @@ class StreamPolicy:
         self._open_segment(cut_at)
         return True
 
-    def _finalize(self, seg_id: str, start: float, end: float, words: list[Word]) -> list[Caption]:
+    def _finalize(
+        self, seg_id: str, start: float, end: float, words: list[Word], language: str
+    ) -> list[Caption]:
         shown = seg_id in self._shown_ids
         self._shown_ids.discard(seg_id)
+        self._shown_words.pop(seg_id, None)
         if not words and not shown:
             return []
-        caption = self._caption(seg_id, words, True, start, end)
+        caption = self._caption(seg_id, words, True, start, end, language)
         self._remember(caption.text)
         return [caption]
 
     def _caption(
-        self, seg_id: str, words: list[Word], final: bool, start: float, end: float
+        self,
+        seg_id: str,
+        words: list[Word],
+        final: bool,
+        start: float,
+        end: float,
+        language: str | None = None,
     ) -> Caption:
         if words:
             start, end = words[0].start, words[-1].end
-        return Caption(seg_id, _join(words), final, tuple(words), start, end, self.language)
+        lang = self.language or language
+        return Caption(seg_id, _join(words), final, tuple(words), start, end, lang)
 
     def _remember(self, text: str) -> None:
         if text:

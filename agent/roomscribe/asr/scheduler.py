@@ -14,7 +14,9 @@ locking for live use; file replay drives it from one thread.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from roomscribe.asr.backend import Backend, DecodeResult
@@ -22,6 +24,8 @@ from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import Job, StreamPolicy
 
 CaptionSink = Callable[[Caption], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +96,26 @@ class Scheduler:
     ) -> list[tuple[StreamPolicy, list[Caption]]]:
         return [(a.policy, a.policy.apply(a.job, r)) for a, r in zip(batch, results, strict=True)]
 
-    @staticmethod
-    def abort(batch: Sequence[Assignment]) -> None:
+    def run_isolated(
+        self, batch: Sequence[Assignment], lock: AbstractContextManager[object] | None = None
+    ) -> list[tuple[StreamPolicy, list[Caption]]]:
+        """After a failed batch: decode each job alone; a job that fails again is given up.
+
+        ``lock`` guards the policies (not the decodes), for the engine thread.
+        """
+        guard = lock if lock is not None else nullcontext()
+        outputs = []
         for a in batch:
-            a.policy.abort(a.job)
+            try:
+                [result] = self.backend.decode([a.job.request])
+            except Exception:
+                log.exception("decode failed twice; giving up this %s job", a.job.kind.value)
+                with guard:
+                    outputs.append((a.policy, a.policy.fail(a.job)))
+            else:
+                with guard:
+                    outputs.append((a.policy, a.policy.apply(a.job, result)))
+        return outputs
 
     def _stamp(self, batch: list[Assignment]) -> list[Assignment]:
         for a in batch:

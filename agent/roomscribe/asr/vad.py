@@ -8,7 +8,6 @@ stream has its own :class:`VadState` (RNN state and context).
 
 from __future__ import annotations
 
-import importlib.resources
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +23,22 @@ FRAME_SECONDS = FRAME_SAMPLES / 16_000
 
 
 def bundled_model_path() -> Path:
-    """Path of the Silero ONNX file inside ``livekit-plugins-silero``."""
-    try:
-        res = importlib.resources.files("livekit.plugins.silero.resources") / "silero_vad.onnx"
-    except ModuleNotFoundError as exc:  # pragma: no cover - dependency is pinned
+    """Path of the Silero ONNX file inside ``livekit-plugins-silero``.
+
+    Found without importing the plugin package: importing it registers a
+    livekit-agents plugin, which must happen on the main thread.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("livekit.plugins.silero")
+    if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
             "Silero VAD model not found: install the PyPI package 'livekit-plugins-silero'"
-        ) from exc
-    return Path(str(res))
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "silero_vad.onnx"
+    if not path.is_file():
+        raise RuntimeError(f"Silero VAD model missing at {path}; reinstall livekit-plugins-silero")
+    return path
 
 
 class VadState:

@@ -43,6 +43,9 @@ class WhisperOptions:
     interim_beam_size: int = 1
     min_window_s: float = 4.0
     """Shortest encoder window; shorter audio is padded with silence."""
+    prompt_tokens: int = 48
+    """Context tokens (previous text) given to the decoder; a fixed budget lets
+    streams with history share one batched call."""
     window_step_s: float = 1.0
     """Windows are rounded up to a multiple of this (padding of at least 0.5 s)."""
 
@@ -136,7 +139,6 @@ class WhisperBackend:
         self, requests: Sequence[DecodeRequest], final: bool, language: str | None
     ) -> list[DecodeResult]:
         import ctranslate2
-        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
         model = self._model.model
         features, num_frames = self._features([r.audio for r in requests])
@@ -155,58 +157,89 @@ class WhisperBackend:
         for i, (code, _) in enumerate(langs):
             by_lang.setdefault(code, []).append(i)
         out: dict[int, DecodeResult] = {}
-        for code, idx in by_lang.items():
+        for code, lang_idx in by_lang.items():
             tok = self._tokenizer(code)
-            sub_enc = encoder_output if len(idx) == len(requests) else _select(encoder_output, idx)
-            prompts = [self._prompt(tok, requests[i].prompt) for i in idx]
-            audio_s = max(len(requests[i].audio) for i in idx) / SAMPLE_RATE
-            # ~4 words/s is fast speech; a budget this tight stops runaway loops early
-            max_new = int(7 * audio_s) + 8
-            max_length = min(448, max(len(p) for p in prompts) + max_new)
-            beam = self._opts.beam_size if final else self._opts.interim_beam_size
-            gen = model.generate(
-                sub_enc,
-                prompts,
-                beam_size=beam,
-                max_length=max_length,
-                return_scores=True,
-                return_no_speech_prob=True,
-                suppress_blank=True,
-                suppress_tokens=get_suppressed_tokens(tok, [-1]),
-            )
-            token_lists = [[t for t in g.sequences_ids[0] if t < tok.eot] for g in gen]
-            words = self._align(
-                tok, sub_enc, token_lists, [num_frames[i] for i in idx], audio_s=audio_s
-            )
-            for j, i in enumerate(idx):
-                tokens = gen[j].sequences_ids[0]
-                seq_len = len(tokens)
-                avg_logprob = gen[j].scores[0] * seq_len / (seq_len + 1) if seq_len else -10.0
-                text = tok.decode(tokens).strip()
-                out[i] = DecodeResult(
-                    words=tuple(
-                        Word(
-                            w.start,
-                            min(w.end, len(requests[i].audio) / SAMPLE_RATE),
-                            w.text,
-                            w.probability,
-                        )
-                        for w in words[j]
-                    ),
-                    language=code,
-                    language_probability=langs[i][1],
-                    no_speech_prob=float(gen[j].no_speech_prob),
-                    avg_logprob=float(avg_logprob),
-                    compression_ratio=get_compression_ratio(text) if text else 0.0,
+            prompts = {i: self._prompt(tok, requests[i].prompt) for i in lang_idx}
+            # CTranslate2 needs <|startoftranscript|> at the same position in a
+            # batch: one generate call per prompt length (contexts are cut to a
+            # fixed token budget, so streams with history share one call).
+            by_len: dict[int, list[int]] = {}
+            for i in lang_idx:
+                by_len.setdefault(len(prompts[i]), []).append(i)
+            for idx in by_len.values():
+                sub_enc = (
+                    encoder_output if len(idx) == len(requests) else _select(encoder_output, idx)
+                )
+                self._generate(
+                    tok,
+                    sub_enc,
+                    idx,
+                    [prompts[i] for i in idx],
+                    requests,
+                    num_frames,
+                    langs,
+                    code,
+                    final,
+                    out,
                 )
         results = [out[i] for i in range(len(requests))]
         return results
+
+    def _generate(
+        self,
+        tok: Any,
+        sub_enc: Any,
+        idx: list[int],
+        prompts: list[list[int]],
+        requests: Sequence[DecodeRequest],
+        num_frames: list[int],
+        langs: list[tuple[str, float]],
+        code: str,
+        final: bool,
+        out: dict[int, DecodeResult],
+    ) -> None:
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        model = self._model.model
+        audio_s = max(len(requests[i].audio) for i in idx) / SAMPLE_RATE
+        # ~4 words/s is fast speech; a budget this tight stops runaway loops early
+        max_new = int(7 * audio_s) + 8
+        max_length = min(448, len(prompts[0]) + max_new)
+        beam = self._opts.beam_size if final else self._opts.interim_beam_size
+        gen = model.generate(
+            sub_enc,
+            prompts,
+            beam_size=beam,
+            max_length=max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tok, [-1]),
+        )
+        token_lists = [[t for t in g.sequences_ids[0] if t < tok.eot] for g in gen]
+        words = self._align(tok, sub_enc, token_lists, [num_frames[i] for i in idx])
+        for j, i in enumerate(idx):
+            tokens = gen[j].sequences_ids[0]
+            seq_len = len(tokens)
+            avg_logprob = gen[j].scores[0] * seq_len / (seq_len + 1) if seq_len else -10.0
+            text = tok.decode(tokens).strip()
+            duration = len(requests[i].audio) / SAMPLE_RATE
+            out[i] = DecodeResult(
+                words=tuple(
+                    Word(w.start, min(w.end, duration), w.text, w.probability) for w in words[j]
+                ),
+                language=code,
+                language_probability=langs[i][1],
+                no_speech_prob=float(gen[j].no_speech_prob),
+                avg_logprob=float(avg_logprob),
+                compression_ratio=get_compression_ratio(text) if text else 0.0,
+            )
 
     def _prompt(self, tok: Any, context: str) -> list[int]:
         prompt: list[int] = []
         if context:
             prev = tok.encode(" " + context.strip())
-            prompt = [tok.sot_prev, *prev[-223:]]
+            prompt = [tok.sot_prev, *prev[-self._opts.prompt_tokens :]]
         return [*prompt, *tok.sot_sequence, tok.no_timestamps]
 
     def _align(
@@ -215,8 +248,6 @@ class WhisperBackend:
         encoder_output: Any,
         token_lists: list[list[int]],
         num_frames: list[int],
-        *,
-        audio_s: float,
     ) -> list[list[Word]]:
         from faster_whisper.transcribe import merge_punctuations
 

@@ -38,7 +38,9 @@ def prompts(lang: str) -> dict[str, str]:
             f"{index} missing: apt-get install asterisk-core-sounds-{lang}-g722"
         )
     out: dict[str, str] = {}
-    for line in gzip.open(index, "rt", encoding="utf-8", errors="replace"):
+    with gzip.open(index, "rt", encoding="utf-8", errors="replace") as f:
+        lines = f.readlines()
+    for line in lines:
         name, sep, text = line.partition(":")
         text = text.strip()
         if not sep or line.startswith(";") or not text or any(c in text for c in "[]()<>*"):
@@ -63,9 +65,7 @@ def build_session(
     """
     rng = random.Random(seed)
     table = {
-        k: v
-        for k, v in prompts(lang).items()
-        if len(v.split()) >= min_words and k not in exclude
+        k: v for k, v in prompts(lang).items() if len(v.split()) >= min_words and k not in exclude
     }
     names = rng.sample(sorted(table), min(count, len(table)))
     parts: list[NDArray[np.float32]] = []
@@ -74,14 +74,18 @@ def build_session(
     parts.append(np.zeros(int(t * SAMPLE_RATE), dtype=np.float32))
     for name in names:
         audio = decode_file(SOUNDS / lang / f"{name}.g722")
-        utterances.append({"start": round(t, 3), "end": round(t + len(audio) / SAMPLE_RATE, 3),
-                           "text": table[name], "prompt": name})
+        utterances.append(
+            {
+                "start": round(t, 3),
+                "end": round(t + len(audio) / SAMPLE_RATE, 3),
+                "text": table[name],
+                "prompt": name,
+            }
+        )
         pause = rng.uniform(0.4, 1.5)
         parts += [audio, np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32)]
         t += len(audio) / SAMPLE_RATE + pause
-    write_session(
-        out, np.concatenate(parts), utterances, f"asterisk-core-sounds-{lang}-g722", lang
-    )
+    write_session(out, np.concatenate(parts), utterances, f"asterisk-core-sounds-{lang}-g722", lang)
     return out
 
 
@@ -139,18 +143,21 @@ def write_session(
         w.setsampwidth(2)
         w.setframerate(SAMPLE_RATE)
         w.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
-    meta = {"audio": out.name, "sample_rate": SAMPLE_RATE,
-            "duration_s": round(len(audio) / SAMPLE_RATE, 2), "note": note, "language": language,
-            "utterances": utterances}
+    meta = {
+        "audio": out.name,
+        "sample_rate": SAMPLE_RATE,
+        "duration_s": round(len(audio) / SAMPLE_RATE, 2),
+        "note": note,
+        "language": language,
+        "utterances": utterances,
+    }
     out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
     out.with_suffix(".txt").write_text(" ".join(str(u["text"]) for u in utterances))
 
 
 def _copy_reference(src: Path, out: Path, audio: NDArray[np.float32]) -> None:
     meta = json.loads(src.with_suffix(".json").read_text())
-    write_session(
-        out, audio, meta["utterances"], meta.get("note", ""), meta.get("language", "en")
-    )
+    write_session(out, audio, meta["utterances"], meta.get("note", ""), meta.get("language", "en"))
 
 
 def _rms(x: NDArray[np.float32]) -> float:

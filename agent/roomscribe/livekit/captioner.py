@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from livekit import rtc
 from livekit.rtc.room import EventTypes
 
-from livekit import rtc
 from roomscribe import protocol
 from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.livekit.pipeline import TrackPipeline

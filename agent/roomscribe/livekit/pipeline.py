@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from livekit import rtc
+
 from roomscribe.aio import CaptionStream
 from roomscribe.asr.engine import Engine
 from roomscribe.livekit.publisher import CaptionPublisher, PublisherOptions

@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 
 from livekit import rtc
+
 from roomscribe import protocol
 from roomscribe.asr.events import Caption
 

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass, field
 
 import aiohttp
+from livekit import api
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType, JobRequest
 
-from livekit import api
 from roomscribe import protocol
 from roomscribe.asr.engine import Engine
 from roomscribe.livekit.captioner import RoomCaptioner

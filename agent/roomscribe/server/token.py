@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
-
 from livekit import api
+
 from roomscribe import protocol
 from roomscribe.settings import LiveKitSettings
 

@@ -1,0 +1,129 @@
+"""The streaming core with real Whisper models on real recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from roomscribe.asr.backend import SAMPLE_RATE
+from roomscribe.asr.policy import PolicyOptions, StreamPolicy
+from roomscribe.asr.scheduler import Scheduler
+from roomscribe.asr.vad import SileroModel
+from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
+from roomscribe.audio.decode import decode_file
+from roomscribe.bench import asterisk
+from roomscribe.bench.metrics import score
+from roomscribe.bench.reference import load_reference
+from roomscribe.replay import Emitted, Pace, replay
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def tiny() -> WhisperBackend:
+    return WhisperBackend.load(WhisperOptions(model="tiny.en"))
+
+
+@pytest.fixture(scope="module")
+def base() -> WhisperBackend:
+    return WhisperBackend.load(WhisperOptions(model="base"))
+
+
+@pytest.fixture(scope="module")
+def vad() -> SileroModel:
+    return SileroModel()
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory: pytest.TempPathFactory, eval_dir: Path) -> Path:
+    """Recordings not in ../shared/eval: other prompts, French, Spanish, music."""
+    out = tmp_path_factory.mktemp("asterisk")
+    asterisk.build_all(out, asterisk.used_prompts(eval_dir))
+    return out
+
+
+def stream(
+    backend: WhisperBackend,
+    vad: SileroModel,
+    audio: NDArray[np.float32],
+    language: str | None = "en",
+) -> tuple[list[Emitted], StreamPolicy]:
+    policy = StreamPolicy(vad, PolicyOptions(language=language))
+    events: list[Emitted] = []
+    replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
+    return events, policy
+
+
+def assert_finals_never_change(events: list[Emitted]) -> None:
+    done: set[str] = set()
+    for e in events:
+        assert e.caption.segment_id not in done, f"segment changed after its final: {e.caption}"
+        if e.caption.final:
+            done.add(e.caption.segment_id)
+
+
+def test_tiny_en_full_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: Path) -> None:
+    wav = eval_dir / "allison-a.wav"
+    events, _ = stream(tiny, vad, decode_file(wav))
+    ref = load_reference(wav)
+    assert ref is not None
+    s = score(events, ref)
+    assert_finals_never_change(events)
+    assert s.wer <= 0.06, s.transcript
+    assert s.finalized >= s.utterances - 3
+
+
+def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Path) -> None:
+    wav = sessions / "asterisk-en.wav"
+    audio = decode_file(wav)[: 90 * SAMPLE_RATE]
+    ref = load_reference(wav)
+    assert ref is not None
+    events, _ = stream(base, vad, audio)
+    s = score(events, ref.cut(90))
+    assert_finals_never_change(events)
+    assert s.wer <= 0.10, s.transcript
+
+
+@pytest.mark.parametrize(("name", "code"), [("asterisk-fr", "fr"), ("asterisk-es", "es")])
+def test_base_detects_and_captions_other_languages(
+    base: WhisperBackend, vad: SileroModel, sessions: Path, name: str, code: str
+) -> None:
+    wav = sessions / f"{name}.wav"
+    audio = decode_file(wav)[: 60 * SAMPLE_RATE]
+    ref = load_reference(wav)
+    assert ref is not None
+    events, policy = stream(base, vad, audio, language=None)
+    assert policy.language == code
+    finals = [e.caption for e in events if e.caption.final and e.caption.text]
+    assert finals
+    assert all(c.language == code for c in finals[1:])
+    s = score(events, ref.cut(60), code)
+    assert s.wer <= 0.35, s.transcript
+
+
+def test_music_without_speech_gives_no_words(tiny: WhisperBackend, vad: SileroModel) -> None:
+    events, _ = stream(tiny, vad, asterisk.music(60.0))
+    words = [w for e in events if e.caption.final for w in e.caption.text.split()]
+    assert words == []
+
+
+def test_noise_gives_no_words(tiny: WhisperBackend, vad: SileroModel) -> None:
+    rng = np.random.default_rng(0)
+    noise = (0.1 * rng.standard_normal(30 * SAMPLE_RATE)).astype(np.float32)
+    events, _ = stream(tiny, vad, noise)
+    assert [e for e in events if e.caption.text] == []
+
+
+def test_speech_under_music_is_still_captioned(
+    tiny: WhisperBackend, vad: SileroModel, sessions: Path
+) -> None:
+    wav = sessions / "asterisk-en-music.wav"
+    audio = decode_file(wav)[: 60 * SAMPLE_RATE]
+    ref = load_reference(wav)
+    assert ref is not None
+    events, _ = stream(tiny, vad, audio)
+    s = score(events, ref.cut(60))
+    assert s.wer <= 0.25, s.transcript
