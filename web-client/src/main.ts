@@ -49,12 +49,14 @@ let transport: Transport | null = null;
 let roomName = "";
 let micOn = false;
 let sharing = false;
+/** While connect() runs, a "disconnected" state is its failure, handled by join(). */
+let joining = false;
 
 const handlers: TransportHandlers = {
   caption: (update) => store.apply(update),
   state: (state) => {
     setStatus(state);
-    if (state === "disconnected" && transport) void leave();
+    if (state === "disconnected" && transport && !joining) void leave();
   },
   participants: renderParticipants,
   error: showError,
@@ -101,6 +103,7 @@ async function join(event: SubmitEvent): Promise<void> {
         : new EmbeddedTransport(handlers);
     transport = next;
     resetSession(room);
+    joining = true;
     const { micEnabled } = await next.connect({ room, name, language: languageSelect.value });
     if (transport !== next) return; // left while joining
     setMic(micEnabled);
@@ -118,6 +121,7 @@ async function join(event: SubmitEvent): Promise<void> {
     showError(err instanceof Error ? err.message : String(err));
     if (!(err instanceof UserError)) console.error(err);
   } finally {
+    joining = false;
     joinButton.disabled = false;
   }
 }
