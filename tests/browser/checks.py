@@ -48,6 +48,9 @@ def interims_replaced_in_place(p: dict[str, Any]) -> None:
     assert replaced, "no interim caption became final"
     for seg in replaced:
         assert interims[seg] == finals[seg], f"segment {seg} got a new element when final"
+    # Interim text is styled apart (italic) from final text.
+    assert all(e["italic"] for e in log if not e["final"]), log
+    assert not any(e["italic"] for e in log if e["final"]), log
 
 
 def txt_matches_screen(p: dict[str, Any]) -> None:

@@ -16,8 +16,9 @@
 //   screenshot: "artifacts/captions.png"     screenshot of the speaker's page (also *-narrow.png)
 // }
 //
-// Output (stdout): {ok, error?, elapsedMs, participants: [{name, status, error, participants,
-//   captions, transcript, captionLog, downloads?}], screenshots}
+// Output (stdout): {ok, error?, elapsedMs, screenshots, participants: [{name, status, error,
+//   mic, sharingTab, participants, languages, captions, transcript, captionLog, speakersSeen,
+//   joinFormVisible, consoleErrors, pageErrors, downloads?, transcriptAfterDownload?}]}
 import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -57,9 +58,10 @@ function watchCaptions() {
         speaker: node.dataset.speaker,
         final: node.dataset.final === "true",
         text: node.querySelector(".text")?.textContent ?? "",
+        italic: getComputedStyle(node.querySelector(".text")).fontStyle === "italic",
       };
       const last = log.findLast((e) => e.segment === entry.segment && e.speaker === entry.speaker);
-      if (!last || last.final !== entry.final || last.text !== entry.text) {
+      if (!last || last.final !== entry.final || last.text !== entry.text || last.italic !== entry.italic) {
         // The same element object across updates means "replaced in place".
         node.__seen ??= log.length;
         log.push({ ...entry, node: node.__seen, t: performance.now() });
@@ -123,7 +125,7 @@ async function joinCall(browserContext, participant) {
   await page.getByTestId("join-form").waitFor();
   await page.evaluate(watchCaptions);
   // The room field is hidden in embedded mode once /api/config has answered.
-  await page.waitForFunction(() => document.getElementById("mode-hint")?.textContent);
+  await page.locator("html[data-mode]").waitFor({ state: "attached" });
   const room = page.getByTestId("room-input");
   if (await room.isVisible()) await room.fill(config.room);
   await page.getByTestId("name-input").fill(participant.name);

@@ -75,6 +75,7 @@ function restorePrefs(): void {
 async function loadConfig(): Promise<ServerConfig> {
   config ??= await getConfig();
   const embedded = config.mode === "embedded";
+  document.documentElement.dataset.mode = config.mode;
   // Embedded mode has no rooms: one browser, one server.
   byId("room-label").hidden = roomInput.hidden = embedded;
   roomInput.required = !embedded;
