@@ -33,17 +33,6 @@ CUT_SECONDS = 25.0
 """Fake-mic length: the first six utterances of allison-a, ending in a 4 s gap."""
 FAKE_MIC_RATE = 48_000
 
-# `roomscribe serve` without building the parser of every other subcommand.
-SERVE_MAIN = (
-    "import argparse, logging, sys\n"
-    "from roomscribe.server import command\n"
-    "logging.basicConfig(level=logging.INFO,"
-    " format='%(asctime)s %(levelname)s %(name)s: %(message)s')\n"
-    "p = argparse.ArgumentParser()\n"
-    "command.add_arguments(p)\n"
-    "sys.exit(command.run(p.parse_args(sys.argv[1:])))\n"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class FakeMic:
@@ -107,7 +96,7 @@ def roomscribe_serve(
         if livekit is not None:
             env.update(livekit.env())
         log_path = tmp_path / f"serve-{port}.log"
-        cmd = [sys.executable, "-c", SERVE_MAIN, "--port", str(port), *args]
+        cmd = [sys.executable, "-m", "roomscribe.cli", "serve", "--port", str(port), *args]
         with log_path.open("wb") as log:
             proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         procs.append(proc)

@@ -5,21 +5,16 @@ microphone, and the captioner starts listening a little later, so the
 transcript covers an unknown stretch of the looped reference. The reference is
 therefore repeated and the hypothesis aligned to its best-matching contiguous
 window (free start and end in the reference); WER = edits / window words.
+Words are normalized as by the benchmark (:mod:`roomscribe.bench.metrics`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from whisper_normalizer.english import EnglishTextNormalizer
+from roomscribe.bench.metrics import normalizer, words
 
-_normalize = EnglishTextNormalizer()
-
-
-def words(text: str) -> list[str]:
-    """Whisper-normalized words; punctuation-only tokens are not words."""
-    return [w for w in _normalize(text).split() if re.search(r"\w", w)]
+_normalize = normalizer("en")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +30,8 @@ class WindowScore:
 
 def windowed_wer(reference: str, hypothesis: str, loops: int = 3) -> WindowScore:
     """Edits from ``hypothesis`` to its best window of ``reference`` looped ``loops`` times."""
-    ref = words(reference) * loops
-    hyp = words(hypothesis)
+    ref = words(reference, _normalize) * loops
+    hyp = words(hypothesis, _normalize)
     # cost[j], first[j]: best alignment of hyp[:j] ending at the current ref
     # position, and where in ref that alignment's window starts.
     cost = list(range(len(hyp) + 1))
