@@ -6,9 +6,9 @@ import {
   type RemoteTrack,
   Room,
   RoomEvent,
+  type TextStreamReader,
   Track,
 } from "livekit-client";
-import type { TextStreamReader } from "livekit-client";
 
 import { getToken } from "./api.js";
 import { UserError } from "./errors.js";
@@ -34,16 +34,14 @@ const STATES: Record<LkState, ConnectionState> = {
 export class LiveKitTransport implements Transport {
   readonly canShareTab = true;
   private readonly room = new Room({ adaptiveStream: false, dynacast: false });
-  private readonly audioSink: HTMLElement;
   private tabAudio: MediaStreamTrack | null = null;
   private readonly trackLabels = new Map<string, string>();
 
   /** `audioSink` receives the `<audio>` elements of other participants. */
   constructor(
     private readonly handlers: TransportHandlers,
-    audioSink: HTMLElement,
+    private readonly audioSink: HTMLElement,
   ) {
-    this.audioSink = audioSink;
     const participantsChanged = (): void => this.handlers.participants(this.participantViews());
     this.room
       .on(RoomEvent.ConnectionStateChanged, (s: LkState) => this.handlers.state(STATES[s]))
