@@ -114,7 +114,10 @@ def asr_from_args(args: argparse.Namespace) -> AsrSettings:
     if args.max_streams < 1:
         raise SystemExit("--max-streams must be at least 1")
     return AsrSettings(
-        whisper=whisper, language=language, max_streams=args.max_streams, cache_dir=args.cache_dir
+        whisper=whisper,
+        language=language,
+        max_streams=args.max_streams,
+        cache_dir=args.cache_dir.expanduser(),
     )
 
 
