@@ -184,8 +184,6 @@ class EmbeddedSession:
         """
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except CapacityError as exc:
-            raise OfferError(503, str(exc)) from exc
         except Exception as exc:  # aiortc raises many types for malformed SDP
             raise OfferError(
                 400, f"could not use the SDP offer: {exc or type(exc).__name__}"
