@@ -7,7 +7,7 @@ VENV_STAMP := .venv/.installed
 WEB_STAMP := web-client/dist/.built
 SYSTEM_STAMP := .cache/system-deps
 
-.PHONY: run test setup check lint typecheck pytest bench clean
+.PHONY: run test setup check lint typecheck webcheck pytest bench clean
 
 run: setup
 	$(PY) -m roomscribe.cli dev
@@ -34,7 +34,7 @@ $(SYSTEM_STAMP): scripts/install-system-deps.sh
 	scripts/install-system-deps.sh
 	mkdir -p .cache && touch $@
 
-check: lint typecheck pytest
+check: lint typecheck webcheck pytest
 
 lint:
 	$(PY) -m ruff check .
@@ -42,6 +42,9 @@ lint:
 
 typecheck:
 	$(PY) -m mypy
+
+webcheck:
+	cd web-client && npm run typecheck && npm test
 
 pytest:
 	$(PY) -m pytest
