@@ -6,6 +6,7 @@ import json
 from typing import Any, TextIO
 
 from roomscribe.asr.events import Caption
+from roomscribe.protocol import word_records
 
 FORMATS = ("text", "jsonl", "srt", "vtt")
 
@@ -29,15 +30,7 @@ def caption_record(caption: Caption, emitted_at: float) -> dict[str, Any]:
         "start": round(caption.start, 3),
         "end": round(caption.end, 3),
         "language": caption.language,
-        "words": [
-            {
-                "start": round(w.start, 3),
-                "end": round(w.end, 3),
-                "text": w.text,
-                "probability": round(w.probability, 3),
-            }
-            for w in caption.words
-        ],
+        "words": word_records(caption.words),
     }
 
 

@@ -19,9 +19,10 @@ The web client mirrors these names in ``web-client/src/protocol.ts``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from roomscribe.asr.events import Caption
+from roomscribe.asr.events import Caption, Word
 
 AGENT_NAME = "roomscribe"
 """``agent_name`` of the livekit-agents worker (explicit dispatch only)."""
@@ -75,13 +76,18 @@ def caption_message(caption: Caption, *, speaker: str, track_id: str) -> dict[st
         "start": round(caption.start, 3),
         "end": round(caption.end, 3),
         "language": caption.language,
-        "words": [
-            {
-                "start": round(w.start, 3),
-                "end": round(w.end, 3),
-                "text": w.text,
-                "probability": round(w.probability, 3),
-            }
-            for w in caption.words
-        ],
+        "words": word_records(caption.words),
     }
+
+
+def word_records(words: Iterable[Word]) -> list[dict[str, Any]]:
+    """Words as JSON objects (``start``, ``end``, ``text``, ``probability``)."""
+    return [
+        {
+            "start": round(w.start, 3),
+            "end": round(w.end, 3),
+            "text": w.text,
+            "probability": round(w.probability, 3),
+        }
+        for w in words
+    ]

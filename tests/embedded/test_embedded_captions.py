@@ -9,12 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jiwer
 import numpy as np
 import pytest
-from whisper_normalizer.english import EnglishTextNormalizer
 
 from roomscribe.asr.engine import Engine
+from roomscribe.bench.metrics import normalizer
+from roomscribe.bench.metrics import wer as word_error_rate
+from roomscribe.bench.metrics import words as normalized_words
 from roomscribe.server.embedded import EmbeddedOptions
 from tests.conftest import read_wav
 from tests.embedded.conftest import CaptionClient, RunningServer, WavTrack, wait_for
@@ -27,12 +28,11 @@ Clients = Callable[..., CaptionClient]
 CUT_S = 52.5
 """allison-a up to the 3.4 s pause after "Information about your last call." (12 prompts)."""
 
-_normalize = EnglishTextNormalizer()
+_normalize = normalizer("en")
 
 
 def words(text: str) -> list[str]:
-    # a trailing "..." survives normalization as its own token; it is not a word
-    return [w for w in _normalize(text).split() if any(c.isalnum() for c in w)]
+    return normalized_words(text, _normalize)
 
 
 def check_finals_never_change(messages: list[dict[str, Any]]) -> None:
@@ -82,8 +82,7 @@ async def test_wav_over_webrtc_is_captioned_accurately(
     assert [m for m in client.messages if m["type"] == "error"] == []
     finals = sorted((m for m in captions if m["final"]), key=lambda m: m["start"])
     hypothesis = " ".join(m["text"] for m in finals)
-    ref_words = [w for text in reference for w in words(text)]
-    wer = jiwer.wer(" ".join(ref_words), " ".join(words(hypothesis)))
+    wer = word_error_rate(" ".join(reference), hypothesis)
     print(f"\nembedded WER {wer:.3f} on {CUT_S} s, {len(finals)} finals: {hypothesis}")
     assert wer <= 0.10
     # What the hook saw is exactly what reached the browser.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import statistics
 import time
@@ -18,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jiwer
 import numpy as np
 import pytest
 from livekit import rtc
-from whisper_normalizer.english import EnglishTextNormalizer
 
 from roomscribe import protocol
+from roomscribe.bench.metrics import normalizer
+from roomscribe.bench.metrics import wer as word_error_rate
+from roomscribe.bench.metrics import words as normalized_words
 from tests.conftest import read_wav
 from tests.fixtures.livekit import (
     AgentWorker,
@@ -45,12 +45,12 @@ pytestmark = pytest.mark.livekit
 
 MAX_SECONDS = 60.0
 MAX_WER = 0.10
-_normalize = EnglishTextNormalizer()
+_normalize = normalizer("en")
 
 
 def words(text: str) -> list[str]:
-    """Whisper-normalized words; tokens that were only punctuation are dropped."""
-    return [w for w in _normalize(text).split() if re.search(r"\w", w)]
+    """Whisper-normalized words, as the benchmark counts them."""
+    return normalized_words(text, _normalize)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +148,9 @@ async def test_two_speakers_are_captioned_live(
     all_latencies: list[float] = []
     for who in names:
         finals = listener.finals(who)
-        hyp = " ".join(words(transcript(finals)))
-        ref = " ".join(words(" ".join(u.text for u in refs[who])))
-        wer = float(jiwer.wer(ref, hyp))
+        ref = " ".join(u.text for u in refs[who])
+        hyp = transcript(finals)
+        wer = word_error_rate(ref, hyp)
         lat = final_latencies(refs[who], finals)
         found = [x for x in lat if x is not None]
         all_latencies += found
