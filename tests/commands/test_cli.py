@@ -1,0 +1,128 @@
+"""``roomscribe transcribe`` and ``roomscribe bench`` end to end (tiny.en, real audio)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, read_wav
+
+pytestmark = pytest.mark.model
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "roomscribe.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def short_session(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 30 s of allison-a with its reference (utterances that fit)."""
+    out = tmp_path_factory.mktemp("cli") / "short.wav"
+    audio = read_wav(eval_dir / "allison-a.wav")[: 30 * 16000]
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((audio * 32767).astype(np.int16).tobytes())
+    ref = json.loads((eval_dir / "allison-a.json").read_text())
+    ref["utterances"] = [u for u in ref["utterances"] if u["end"] <= 30]
+    out.with_suffix(".json").write_text(json.dumps(ref))
+    return out
+
+
+def test_transcribe_prints_jsonl_events(short_session: Path) -> None:
+    run = cli("transcribe", str(short_session), "--model", "tiny.en", "--format", "jsonl")
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert any(not e["final"] for e in events)
+    finals = [e for e in events if e["final"]]
+    assert len(finals) >= 5
+    assert {"emitted_at", "segment_id", "text", "final", "words"} <= set(finals[0])
+    times = [e["emitted_at"] for e in events]
+    assert times == sorted(times)
+    assert "pound key" in " ".join(e["text"] for e in finals).lower()
+
+
+def test_transcribe_refuses_garbage_with_a_clear_message(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF not really a wave file" * 10)
+    run = cli("transcribe", str(junk), "--model", "tiny.en")
+    assert run.returncode == 2
+    assert "cannot decode audio" in run.stderr
+
+
+def test_bench_json_and_scorer_agree(short_session: Path, tmp_path: Path) -> None:
+    events_dir = tmp_path / "events"
+    run = cli(
+        "bench",
+        str(short_session),
+        "--model",
+        "tiny.en",
+        "--json",
+        "--events-dir",
+        str(events_dir),
+        "--plot",
+        str(tmp_path / "lat.png"),
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    [stream] = report["streams"]
+    assert {"final_p50", "final_p90", "first_shown_p50", "wer", "keeps_up"} <= set(stream)
+    assert stream["wer"] <= 0.10
+    assert stream["finalized"] >= stream["utterances"] - 1
+    assert (tmp_path / "lat.png").stat().st_size > 1000
+    assert report["peak_rss_mb"] > 0
+    # the project's scorer and its own metric functions read the same log the same way
+    from roomscribe.asr.events import Caption
+    from roomscribe.bench.metrics import score
+    from roomscribe.bench.reference import load_reference
+    from roomscribe.replay import Emitted
+
+    [log] = events_dir.glob("*.jsonl")
+    emitted = [
+        Emitted(
+            0,
+            e["emitted_at"],
+            Caption(
+                e["segment_id"], e["text"], e["final"], (), e["start"], e["end"], e["language"]
+            ),
+        )
+        for e in map(json.loads, log.read_text().splitlines())
+    ]
+    ref = load_reference(short_session)
+    assert ref is not None
+    again = score(emitted, ref)
+    assert round(again.wer, 4) == stream["wer"]
+    assert round(again.final_p50, 3) == stream["final_p50"]
+
+
+def test_bench_several_streams_share_one_model(short_session: Path, tmp_path: Path) -> None:
+    run = cli(
+        "bench",
+        str(short_session),
+        "--model",
+        "tiny.en",
+        "--json",
+        "--streams",
+        "2",
+        "--pace",
+        "simulated",
+        "--plot",
+        str(tmp_path / "lat.png"),
+    )
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert len(report["streams"]) == 2
+    assert all(s["wer"] <= 0.10 for s in report["streams"])
