@@ -16,7 +16,7 @@ from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench import asterisk
 from roomscribe.bench.metrics import score
-from roomscribe.bench.reference import load_reference
+from roomscribe.bench.reference import Reference, load_reference
 from roomscribe.replay import Emitted, Pace, replay
 
 pytestmark = pytest.mark.model
@@ -57,6 +57,14 @@ def stream(
     return events, policy
 
 
+def clip(wav: Path, seconds: float) -> tuple[NDArray[np.float32], Reference]:
+    """The session's first utterances that fit in ``seconds``, and their reference."""
+    ref = load_reference(wav)
+    assert ref is not None
+    cut = min((u.start for u in ref.utterances if u.end > seconds), default=seconds)
+    return decode_file(wav)[: int(cut * SAMPLE_RATE)], ref.cut(cut)
+
+
 def assert_finals_never_change(events: list[Emitted]) -> None:
     done: set[str] = set()
     for e in events:
@@ -77,12 +85,9 @@ def test_tiny_en_full_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: 
 
 
 def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Path) -> None:
-    wav = sessions / "asterisk-en.wav"
-    audio = decode_file(wav)[: 90 * SAMPLE_RATE]
-    ref = load_reference(wav)
-    assert ref is not None
+    audio, ref = clip(sessions / "asterisk-en.wav", 90)
     events, _ = stream(base, vad, audio)
-    s = score(events, ref.cut(90))
+    s = score(events, ref)
     assert_finals_never_change(events)
     assert s.wer <= 0.10, s.transcript
 
@@ -91,16 +96,13 @@ def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Pa
 def test_base_detects_and_captions_other_languages(
     base: WhisperBackend, vad: SileroModel, sessions: Path, name: str, code: str
 ) -> None:
-    wav = sessions / f"{name}.wav"
-    audio = decode_file(wav)[: 60 * SAMPLE_RATE]
-    ref = load_reference(wav)
-    assert ref is not None
+    audio, ref = clip(sessions / f"{name}.wav", 60)
     events, policy = stream(base, vad, audio, language=None)
     assert policy.language == code
     finals = [e.caption for e in events if e.caption.final and e.caption.text]
     assert finals
     assert all(c.language == code for c in finals[1:])
-    s = score(events, ref.cut(60), code)
+    s = score(events, ref, code)
     assert s.wer <= 0.35, s.transcript
 
 
@@ -120,10 +122,7 @@ def test_noise_gives_no_words(tiny: WhisperBackend, vad: SileroModel) -> None:
 def test_speech_under_music_is_still_captioned(
     tiny: WhisperBackend, vad: SileroModel, sessions: Path
 ) -> None:
-    wav = sessions / "asterisk-en-music.wav"
-    audio = decode_file(wav)[: 60 * SAMPLE_RATE]
-    ref = load_reference(wav)
-    assert ref is not None
+    audio, ref = clip(sessions / "asterisk-en-music.wav", 60)
     events, _ = stream(tiny, vad, audio)
-    s = score(events, ref.cut(60))
+    s = score(events, ref)
     assert s.wer <= 0.25, s.transcript
