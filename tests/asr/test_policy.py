@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -132,3 +133,28 @@ def test_prompt_carries_finalized_text() -> None:
     last_final = [r for r in backend.requests if r.final][-1]
     assert last_final.prompt == "hello there."
     assert all(r.language == "en" for r in backend.requests)
+
+
+class StopsAfterFirstSentence(ToneRecognizer):
+    """Whisper's failure mode: output ends at a sentence end, later speech ignored."""
+
+    def decode(self, requests):  # type: ignore[no-untyped-def]
+        results = super().decode(requests)
+        out = []
+        for req, res in zip(requests, results, strict=True):
+            words = list(res.words)
+            ends = [i for i, w in enumerate(words) if w.text.endswith((".", "?"))]
+            if req.final and ends:
+                words = words[: ends[0] + 1]
+            out.append(replace(res, words=tuple(words)))
+        return out
+
+
+def test_speech_the_decoder_skipped_gets_its_own_final() -> None:
+    audio = synth(["hello", "there.", "how", "are", "you", "today?"])
+    backend = StopsAfterFirstSentence()
+    policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en", split_sentences=False))
+    events: list[Emitted] = []
+    replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
+    assert finals(events) == ["hello there.", "how are you today?"]
+    assert_finals_never_change(events)

@@ -58,6 +58,8 @@ class PolicyOptions:
     """Close a segment at a committed sentence end the speaker talked past."""
     min_sentence_gap_s: float = 0.2
     """Silence between a sentence end and the next word needed to split there."""
+    stall_s: float = 1.2
+    """Speech after the last decoded word that means the decoder stopped early."""
     max_segment_s: float = 10.0
     """Past this, the segment is cut at its last committed word."""
     hard_max_segment_s: float = 20.0
@@ -221,8 +223,9 @@ class StreamPolicy:
         if job.kind is JobKind.FINAL:
             # a word that starts at the very end of the window belongs to the next segment
             words = [w for w in words if w.start < job.end - 0.05]
-            captions = self._finalize(job.segment_id, job.start, job.end, words, result.language)
             self._closed_segments.popleft()
+            self._requeue_uncovered(job, words)
+            captions = self._finalize(job.segment_id, job.start, job.end, words, result.language)
         else:
             captions = self._interim(job, words)
         self._trim()
@@ -248,6 +251,21 @@ class StreamPolicy:
         caption = self._caption(job.segment_id, shown, True, job.start, job.end)
         self._remember(caption.text)
         return [caption]
+
+    def _requeue_uncovered(self, job: Job, words: list[Word]) -> None:
+        """If the decode stopped long before the segment's audio ended, decode the rest.
+
+        Whisper sometimes ends its output after a sentence and ignores seconds
+        of speech that follow; that speech gets a final decode of its own (a
+        new segment) instead of being lost.
+        """
+        if not words:
+            return
+        covered = words[-1].end
+        if job.end - self._opts.tail_pad_s - covered < self._opts.stall_s:
+            return
+        rest = _ClosedSegment(f"{self._prefix}{next(self._ids)}", covered + 0.05, job.end)
+        self._closed_segments.appendleft(rest)
 
     def _vote_language(self, result: DecodeResult, seconds: float) -> None:
         """Keep a detected language once complete utterances agree on it.
@@ -300,7 +318,7 @@ class StreamPolicy:
             return []  # the segment was closed meanwhile; its final decode is queued
         self._committed += self._agreement.insert(words)
         tentative = self._agreement.tentative
-        if self._split_committed(tentative):
+        if self._split_committed(tentative, job.end):
             return []
         assert self._open_id is not None
         shown = self._committed + tentative
@@ -312,11 +330,14 @@ class StreamPolicy:
             return [self._caption(self._open_id, shown, False, self._open_start, job.end)]
         return []
 
-    def _split_committed(self, tentative: list[Word]) -> bool:
+    def _split_committed(self, tentative: list[Word], decoded_to: float) -> bool:
         """Close the segment at a committed sentence end the speaker talked past.
 
         The closed part gets a final decode of just its audio (cut halfway
         between the sentence's last word and the next one), like a pause would.
+        Whisper sometimes stops at a sentence end and ignores the speech after
+        it; a committed sentence end followed by ``stall_s`` of undecoded
+        speech is cut there too, so the rest gets a window of its own.
         """
         assert self._open_id is not None
         following = self._committed + tentative
@@ -325,12 +346,12 @@ class StreamPolicy:
             nxt = following[i + 1] if i + 1 < len(following) else None
             # a sentence end the speaker paused after (a little), not a period
             # Whisper put where the audio happened to stop
-            if (
-                nxt is not None
-                and nxt.start - w.end >= self._opts.min_sentence_gap_s
-                and _SENTENCE_END.search(w.text.strip())
-            ):
+            if not _SENTENCE_END.search(w.text.strip()):
+                continue
+            if nxt is not None and nxt.start - w.end >= self._opts.min_sentence_gap_s:
                 cut_at = (w.end + nxt.start) / 2
+            elif nxt is None and decoded_to - w.end >= self._opts.stall_s:
+                cut_at = w.end + self._opts.min_sentence_gap_s / 2
         too_long = self._buffer.end - self._open_start >= self._opts.max_segment_s
         if cut_at is None and too_long and self._committed:
             last = self._committed[-1]
