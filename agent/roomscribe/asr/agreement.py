@@ -69,9 +69,20 @@ class LocalAgreement:
             return new
         if abs(new[0].start - self._committed_end) > _OVERLAP_WINDOW_S:
             return new
-        tail = [word_key(w.text) for w in self._committed_tail]
-        head = [word_key(w.text) for w in new]
-        for n in range(min(len(tail), len(head), _MAX_NGRAM), 0, -1):
-            if tail[-n:] == head[:n]:
-                return new[n:]
-        return new
+        return drop_repeated_head(self._committed_tail, new)
+
+
+def drop_repeated_head(
+    before: Sequence[Word], words: Sequence[Word], max_n: int = _MAX_NGRAM
+) -> list[Word]:
+    """``words`` without a leading n-gram that repeats the end of ``before``.
+
+    A window that starts where an earlier one ended may hear the last word(s)
+    again (word times are approximate); they must not be captioned twice.
+    """
+    tail = [word_key(w.text) for w in before]
+    head = [word_key(w.text) for w in words]
+    for n in range(min(len(tail), len(head), max_n), 0, -1):
+        if tail[-n:] == head[:n]:
+            return list(words[n:])
+    return list(words)

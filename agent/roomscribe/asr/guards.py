@@ -67,6 +67,9 @@ def collapse_repeats(words: Sequence[Word], max_repeats: int) -> list[Word]:
             gram = keys[i : i + n]
             if not all(gram):
                 continue
+            # a long phrase coming back after one stray word ("… mail. 1. Welcome to …")
+            if n >= 3 and keys[i + n + 1 : i + 2 * n + 1] == gram:
+                return list(words[: i + n])
             allowed = max_repeats if n == 1 else 1
             reps = 1
             j = i + n

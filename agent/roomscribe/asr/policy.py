@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from roomscribe.asr.agreement import LocalAgreement
+from roomscribe.asr.agreement import LocalAgreement, drop_repeated_head
 from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.buffer import AudioBuffer
 from roomscribe.asr.events import Caption, Word
@@ -60,6 +60,8 @@ class PolicyOptions:
     """Silence between a sentence end and the next word needed to split there."""
     stall_s: float = 1.2
     """Speech after the last decoded word that means the decoder stopped early."""
+    requeue_s: float = 2.0
+    """Undecoded speech after a final decode's last word that gets its own decode."""
     max_segment_s: float = 10.0
     """Past this, the segment is cut at its last committed word."""
     hard_max_segment_s: float = 20.0
@@ -107,6 +109,9 @@ class StreamPolicy:
         self._closed_segments: deque[_ClosedSegment] = deque()
         self._open_id: str | None = None
         self._open_start = 0.0
+        self._closed_until = 0.0
+        self._continues: dict[str, list[Word]] = {}
+        """Re-queued remainders -> the words of the final they continue."""
         self._open_shown = False
         self._shown_ids: set[str] = set()
         self._shown_words: dict[str, list[Word]] = {}
@@ -150,7 +155,10 @@ class StreamPolicy:
         for event in self._vad.feed(audio):
             if event.speaking:
                 if self._open_id is None:
-                    self._open_segment(max(event.time, self._buffer.start))
+                    # the onset padding must not reach back into audio the
+                    # previous segment already decoded (it would be heard twice)
+                    start = max(event.time, self._buffer.start, self._closed_until)
+                    self._open_segment(start)
             elif self._open_id is not None:
                 self._close_open_segment(event.time + self._opts.tail_pad_s)
         self._cap_open_segment()
@@ -223,6 +231,9 @@ class StreamPolicy:
         if job.kind is JobKind.FINAL:
             # a word that starts at the very end of the window belongs to the next segment
             words = [w for w in words if w.start < job.end - 0.05]
+            before = self._continues.pop(job.segment_id, None)
+            if before:
+                words = drop_repeated_head(before, words)
             self._closed_segments.popleft()
             self._requeue_uncovered(job, words)
             captions = self._finalize(job.segment_id, job.start, job.end, words, result.language)
@@ -262,10 +273,11 @@ class StreamPolicy:
         if not words:
             return
         covered = words[-1].end
-        if job.end - self._opts.tail_pad_s - covered < self._opts.stall_s:
+        if job.end - self._opts.tail_pad_s - covered < self._opts.requeue_s:
             return
         rest = _ClosedSegment(f"{self._prefix}{next(self._ids)}", covered + 0.05, job.end)
         self._closed_segments.appendleft(rest)
+        self._continues[rest.segment_id] = words
 
     def _vote_language(self, result: DecodeResult, seconds: float) -> None:
         """Keep a detected language once complete utterances agree on it.
@@ -301,6 +313,7 @@ class StreamPolicy:
             self._shown_ids.add(self._open_id)
             self._shown_words[self._open_id] = self._last_words
         self._closed_segments.append(_ClosedSegment(self._open_id, self._open_start, end))
+        self._closed_until = end
         self._open_id = None
         self._committed = []
 
