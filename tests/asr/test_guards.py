@@ -50,3 +50,13 @@ def test_silence_and_unsure_decodes_give_no_words() -> None:
     assert clean(result(ws("thank", "you."), logprob=-2.0), opts) == []
     assert clean(result(ws("♪", "[Music]")), opts) == []
     assert texts(clean(result(ws("hello")), opts)) == ["hello"]
+
+
+def test_exact_loop_keeps_the_whole_phrase() -> None:
+    words = ws("to", "exit", "the", "menu.", "to", "exit", "the", "menu.", "to", "exit", "the")
+    assert texts(collapse_repeats(words, 2)) == ["to", "exit", "the", "menu."]
+
+
+def test_phrase_echo_after_a_stray_word_is_cut() -> None:
+    words = ws("welcome", "to", "comedian", "mail.", "1.", "welcome", "to", "comedian", "mail.")
+    assert texts(collapse_repeats(words, 2)) == ["welcome", "to", "comedian", "mail."]

@@ -67,9 +67,6 @@ def collapse_repeats(words: Sequence[Word], max_repeats: int) -> list[Word]:
             gram = keys[i : i + n]
             if not all(gram):
                 continue
-            # a long phrase coming back after one stray word ("… mail. 1. Welcome to …")
-            if n >= 3 and keys[i + n + 1 : i + 2 * n + 1] == gram:
-                return list(words[: i + n])
             allowed = max_repeats if n == 1 else 1
             reps = 1
             j = i + n
@@ -80,7 +77,17 @@ def collapse_repeats(words: Sequence[Word], max_repeats: int) -> list[Word]:
                 j += n
             if reps > allowed:
                 return list(words[: i + n * allowed])
-    return list(words)
+    return _cut_echo(list(words), keys)
+
+
+def _cut_echo(words: list[Word], keys: list[str]) -> list[Word]:
+    """A phrase of 3+ words coming back after one stray word ("… mail. 1. Welcome to mail")."""
+    for i in range(len(keys)):
+        for n in range(3, (len(keys) - i - 1) // 2 + 1):
+            gram = keys[i : i + n]
+            if all(gram) and keys[i + n + 1 : i + 2 * n + 1] == gram:
+                return words[: i + n]
+    return words
 
 
 def drop_timeless_tail(words: Sequence[Word]) -> list[Word]:

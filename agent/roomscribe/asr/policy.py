@@ -109,7 +109,6 @@ class StreamPolicy:
         self._closed_segments: deque[_ClosedSegment] = deque()
         self._open_id: str | None = None
         self._open_start = 0.0
-        self._closed_until = 0.0
         self._continues: dict[str, list[Word]] = {}
         """Re-queued remainders -> the words of the final they continue."""
         self._open_shown = False
@@ -155,10 +154,7 @@ class StreamPolicy:
         for event in self._vad.feed(audio):
             if event.speaking:
                 if self._open_id is None:
-                    # the onset padding must not reach back into audio the
-                    # previous segment already decoded (it would be heard twice)
-                    start = max(event.time, self._buffer.start, self._closed_until)
-                    self._open_segment(start)
+                    self._open_segment(max(event.time, self._buffer.start))
             elif self._open_id is not None:
                 self._close_open_segment(event.time + self._opts.tail_pad_s)
         self._cap_open_segment()
@@ -255,6 +251,7 @@ class StreamPolicy:
         if job.kind is JobKind.INTERIM:
             return []
         self._closed_segments.popleft()
+        self._continues.pop(job.segment_id, None)
         shown = self._shown_words.pop(job.segment_id, None)
         self._shown_ids.discard(job.segment_id)
         if not shown:
@@ -313,7 +310,6 @@ class StreamPolicy:
             self._shown_ids.add(self._open_id)
             self._shown_words[self._open_id] = self._last_words
         self._closed_segments.append(_ClosedSegment(self._open_id, self._open_start, end))
-        self._closed_until = end
         self._open_id = None
         self._committed = []
 
@@ -372,8 +368,11 @@ class StreamPolicy:
             cut_at = (last.end + nxt.start) / 2 if nxt is not None else last.end
         if cut_at is None or (not self._opts.split_sentences and not too_long):
             return False
+        before = [w for w in self._committed if w.end <= cut_at]
         self._close_open_segment(cut_at)
         self._open_segment(cut_at)
+        assert self._open_id is not None
+        self._continues[self._open_id] = before
         return True
 
     def _finalize(
