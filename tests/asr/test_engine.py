@@ -89,3 +89,21 @@ def test_final_decode_that_keeps_failing_keeps_the_shown_text() -> None:
     assert shown
     assert len(finals) == 1
     assert finals[0].text == shown[-1].text
+
+
+def test_utterance_is_finalized_when_audio_stops_arriving() -> None:
+    engine = Engine(
+        ToneRecognizer(),
+        EnergyVad(),
+        EngineOptions(audio_gap_s=0.3, policy=PolicyOptions(language="en")),
+    )
+    got: list[Caption] = []
+    with engine:
+        s = engine.open_stream(got.append)
+        s.push(synth(["good", "morning."], tail_s=0.0))  # then the mic is muted: no frames
+        deadline = time.monotonic() + 5
+        while not any(c.final for c in got) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [c.text for c in got if c.final] == ["good morning."]
+        s.close()
+        assert s.closed.wait(5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ class CapacityError(RuntimeError):
 class EngineOptions:
     max_streams: int = 8
     """Streams one engine accepts (what the benchmark shows it keeps up with)."""
+    audio_gap_s: float = 1.0
+    """A stream that receives no audio this long (a muted mic sends none) has its
+    open utterance finalized, instead of waiting for audio that may never come."""
     policy: PolicyOptions = field(default_factory=PolicyOptions)
     scheduler: SchedulerOptions = field(default_factory=SchedulerOptions)
 
@@ -53,6 +57,7 @@ class EngineStream:
         self.on_closed = on_closed
         self.closed = threading.Event()
         """Set once the stream is closed and its last final caption was delivered."""
+        self.last_audio = time.monotonic()
 
     def push(self, audio: NDArray[np.float32]) -> None:
         """Add 16 kHz mono float32 samples; returns at once."""
@@ -156,6 +161,7 @@ class Engine:
                 stream.policy.feed(audio)
             except RuntimeError:
                 return
+            stream.last_audio = time.monotonic()
             self._cond.notify_all()
 
     def _close_stream(self, stream: EngineStream) -> None:
@@ -174,6 +180,7 @@ class Engine:
         while True:
             with self._cond:
                 finished = self._reap()
+                self._end_silent_utterances()
                 batch = self._scheduler.next_batch()
                 if not batch:
                     if self._stopping and not self._streams:
@@ -200,6 +207,12 @@ class Engine:
                         stream.on_caption(caption)
                     except Exception:
                         log.exception("caption callback failed")
+
+    def _end_silent_utterances(self) -> None:
+        deadline = time.monotonic() - self.options.audio_gap_s
+        for stream in self._streams.values():
+            if stream.last_audio < deadline:
+                stream.policy.end_utterance()
 
     def _reap(self) -> list[EngineStream]:
         done = [s for p, s in self._streams.items() if p.done]

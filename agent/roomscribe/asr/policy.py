@@ -160,6 +160,11 @@ class StreamPolicy:
         self._cap_open_segment()
         self._trim()
 
+    def end_utterance(self) -> None:
+        """The audio stopped (muted mic, stalled network): finalize what was said so far."""
+        if self._open_id is not None and not self._closing:
+            self._close_open_segment(self._buffer.end)
+
     def close(self) -> None:
         """End of audio: the open segment gets its final decode."""
         if self._closing:
