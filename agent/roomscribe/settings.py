@@ -14,6 +14,7 @@ from pathlib import Path
 from roomscribe.asr.engine import EngineOptions
 from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.policy import PolicyOptions
+from roomscribe.asr.scheduler import SchedulerOptions
 from roomscribe.asr.whisper import WhisperOptions
 
 
@@ -25,11 +26,15 @@ class AsrSettings:
     language: str | None = None
     """Language code, or ``None`` (``auto``) to detect it per stream."""
     max_streams: int = 8
+    max_batch: int = 8
+    """Decodes of different streams run through the model in one call."""
     cache_dir: Path = field(default_factory=default_cache_dir)
 
     def engine_options(self) -> EngineOptions:
         return EngineOptions(
-            max_streams=self.max_streams, policy=PolicyOptions(language=self.language)
+            max_streams=self.max_streams,
+            policy=PolicyOptions(language=self.language),
+            scheduler=SchedulerOptions(max_batch=self.max_batch),
         )
 
 

@@ -61,7 +61,7 @@ def clip(wav: Path, seconds: float) -> tuple[NDArray[np.float32], Reference]:
     """The session's first utterances that fit in ``seconds``, and their reference."""
     ref = load_reference(wav)
     assert ref is not None
-    cut = min((u.start for u in ref.utterances if u.end > seconds), default=seconds)
+    cut = ref.fit(seconds)
     return decode_file(wav)[: int(cut * SAMPLE_RATE)], ref.cut(cut)
 
 

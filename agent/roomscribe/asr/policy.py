@@ -195,14 +195,23 @@ class StreamPolicy:
         seg = self._closed_segments[0]
         return self._hand_out(JobKind.FINAL, seg.segment_id, seg.start, seg.end)
 
-    def interim_job(self) -> Job | None:
-        """A refresh of the open segment, if enough new audio arrived."""
+    @property
+    def speaking(self) -> bool:
+        """An utterance is open (interim refreshes may be wanted)."""
+        return self._open_id is not None
+
+    def interim_job(self, slowdown: float = 1.0) -> Job | None:
+        """A refresh of the open segment, if enough new audio arrived.
+
+        ``slowdown`` stretches the refresh interval when many streams share
+        the model, leaving compute for final decodes.
+        """
         if self._in_flight is not None or self._closed_segments or self._open_id is None:
             return None
         end = self._buffer.end
         if end - self._open_start < self._opts.min_interim_s:
             return None
-        if end - self._last_interim_end < self._opts.interim_interval_s:
+        if end - self._last_interim_end < self._opts.interim_interval_s * slowdown:
             return None
         self._last_interim_end = end
         return self._hand_out(JobKind.INTERIM, self._open_id, self._open_start, end)

@@ -30,8 +30,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SchedulerOptions:
-    max_batch: int = 4
+    max_batch: int = 8
     """Most decodes run through the model in one batched call."""
+    interim_slowdown: float = 0.5
+    """Each further stream talking at once stretches everyone's interim refresh
+    interval by this share, so the model keeps time for final decodes."""
     interims_with_finals: bool = False
     """Let interim refreshes ride along in a batch that carries final decodes."""
 
@@ -74,10 +77,12 @@ class Scheduler:
                 batch.append(Assignment(policy, job))
         if batch and not self._opts.interims_with_finals:
             return self._stamp(batch)
+        talking = sum(1 for p in self._streams if p.speaking)
+        slowdown = 1.0 + self._opts.interim_slowdown * max(0, talking - 1)
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
-            job = policy.interim_job()
+            job = policy.interim_job(slowdown)
             if job is not None:
                 batch.append(Assignment(policy, job))
         return self._stamp(batch)

@@ -151,7 +151,6 @@ class WhisperBackend:
         else:
             langs = [(language, 1.0)] * len(requests)
 
-        results: list[DecodeResult] = []
         # One generate call per detected language (usually a single call).
         by_lang: dict[str, list[int]] = {}
         for i, (code, _) in enumerate(langs):
@@ -182,8 +181,39 @@ class WhisperBackend:
                     final,
                     out,
                 )
-        results = [out[i] for i in range(len(requests))]
-        return results
+        if final:
+            self._retry_without_context(requests, encoder_output, num_frames, langs, out)
+        return [out[i] for i in range(len(requests))]
+
+    def _retry_without_context(
+        self,
+        requests: Sequence[DecodeRequest],
+        encoder_output: Any,
+        num_frames: list[int],
+        langs: list[tuple[str, float]],
+        out: dict[int, DecodeResult],
+    ) -> None:
+        """Decode again without the previous text where the context derailed the decode.
+
+        Conditioning on previous text helps on average but can make Whisper
+        continue the context instead of hearing the audio (a menu of numbers
+        turns the next sentence into more numbers). A final decode that looks
+        derailed (unsure, repetitive, or far too few words for its audio) is
+        redone without context and the more confident result is kept.
+        """
+        suspects = [i for i, r in out.items() if requests[i].prompt and _derailed(r, requests[i])]
+        by_lang: dict[str, list[int]] = {}
+        for i in suspects:
+            by_lang.setdefault(langs[i][0], []).append(i)
+        for code, idx in by_lang.items():
+            tok = self._tokenizer(code)
+            enc = _select(encoder_output, idx)
+            retry: dict[int, DecodeResult] = {}
+            prompts = [self._prompt(tok, "") for _ in idx]
+            self._generate(tok, enc, idx, prompts, requests, num_frames, langs, code, True, retry)
+            for i in idx:
+                if retry[i].avg_logprob > out[i].avg_logprob:
+                    out[i] = retry[i]
 
     def _generate(
         self,
@@ -290,6 +320,12 @@ class WhisperBackend:
                 Word(d["start"], d["end"], d["word"], d["probability"]) for d in items if d["word"]
             ]
         return out
+
+
+def _derailed(result: DecodeResult, request: DecodeRequest) -> bool:
+    seconds = len(request.audio) / SAMPLE_RATE
+    too_few = seconds >= 2.0 and len(result.words) < 0.8 * (seconds - 0.7)
+    return result.avg_logprob < -0.6 or result.compression_ratio > 2.4 or too_few
 
 
 def _select(encoder_output: Any, idx: list[int]) -> Any:

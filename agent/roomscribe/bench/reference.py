@@ -21,6 +21,10 @@ class Reference:
     """Empty when only ``NAME.txt`` exists (no latency metrics then)."""
     language: str = "en"
 
+    def fit(self, seconds: float) -> float:
+        """Where to cut the audio so no utterance is split: at most ``seconds``."""
+        return min((u.start for u in self.utterances if u.end > seconds), default=seconds)
+
     def cut(self, seconds: float) -> Reference:
         """Only the utterances that end before ``seconds``."""
         kept = tuple(u for u in self.utterances if u.end <= seconds)

@@ -123,7 +123,7 @@ def run_bench(
     pace: Pace = Pace.SIMULATED,
     policy: PolicyOptions | None = None,
     seconds: float | None = None,
-    max_batch: int = 4,
+    scheduler: SchedulerOptions | None = None,
     model: str = "",
 ) -> BenchReport:
     """Replay each file on ``streams`` concurrent streams sharing ``backend``."""
@@ -135,15 +135,17 @@ def run_bench(
         audio = decode_file(path)
         ref = load_reference(path)
         if seconds is not None:
-            audio = audio[: int(seconds * SAMPLE_RATE)]
-            ref = ref.cut(seconds) if ref is not None else None
+            # cut between utterances, so the reference covers exactly the audio
+            cut = ref.fit(seconds) if ref is not None else seconds
+            audio = audio[: int(cut * SAMPLE_RATE)]
+            ref = ref.cut(cut) if ref is not None else None
         policies = [
             StreamPolicy(vad, policy or PolicyOptions(), stream_id=f"s{i}") for i in range(streams)
         ]
         per_stream: list[list[Emitted]] = [[] for _ in range(streams)]
         t0 = time.perf_counter()
         stats = replay(
-            Scheduler(backend, SchedulerOptions(max_batch=max_batch)),
+            Scheduler(backend, scheduler),
             policies,
             [audio] * streams,
             pace=pace,

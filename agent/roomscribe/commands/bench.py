@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         streams=args.streams,
         pace=pace,
         policy=settings.engine_options().policy,
+        scheduler=settings.engine_options().scheduler,
         seconds=args.seconds,
         model=settings.whisper.model,
     )
