@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class SchedulerOptions:
     max_batch: int = 8
     """Most decodes run through the model in one batched call."""
-    interim_slowdown: float = 0.5
+    interim_slowdown: float = 0.25
     """Each further stream talking at once stretches everyone's interim refresh
     interval by this share, so the model keeps time for final decodes."""
     interims_with_finals: bool = False
