@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -141,8 +141,6 @@ class Engine:
             self._ids += 1
             opts = self.options.policy
             if language is not None:
-                from dataclasses import replace
-
                 opts = replace(opts, language=language)
             policy = StreamPolicy(self._vad, opts, stream_id=f"s{self._ids}")
             stream = EngineStream(self, policy, on_caption, on_closed)

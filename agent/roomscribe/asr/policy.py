@@ -111,15 +111,13 @@ class StreamPolicy:
         self._open_start = 0.0
         self._continues: dict[str, list[Word]] = {}
         """Re-queued remainders -> the words of the final they continue."""
-        self._open_shown = False
-        self._shown_ids: set[str] = set()
         self._shown_words: dict[str, list[Word]] = {}
         """Last interim words of closed segments awaiting their final decode."""
         self._agreement = LocalAgreement()
         self._committed: list[Word] = []
         self._last_interim_end = 0.0
-        self._last_text = ""
         self._last_words: list[Word] = []
+        """What the latest interim caption of the open segment showed."""
         self._context = ""
         self._language = self._opts.language
         self._detected: str | None = None
@@ -177,14 +175,6 @@ class StreamPolicy:
     def done(self) -> bool:
         """Closed, and every segment has had its final caption."""
         return self._closing and not self._closed_segments and self._in_flight is None
-
-    @property
-    def busy(self) -> bool:
-        return self._in_flight is not None
-
-    @property
-    def has_final_work(self) -> bool:
-        return self._in_flight is None and bool(self._closed_segments)
 
     # -- jobs ------------------------------------------------------------------
 
@@ -267,7 +257,6 @@ class StreamPolicy:
         self._closed_segments.popleft()
         self._continues.pop(job.segment_id, None)
         shown = self._shown_words.pop(job.segment_id, None)
-        self._shown_ids.discard(job.segment_id)
         if not shown:
             return []
         caption = self._caption(job.segment_id, shown, True, job.start, job.end)
@@ -311,17 +300,14 @@ class StreamPolicy:
     def _open_segment(self, start: float) -> None:
         self._open_id = f"{self._prefix}{next(self._ids)}"
         self._open_start = start
-        self._open_shown = False
         self._committed = []
-        self._last_text = ""
         self._last_words = []
         self._last_interim_end = 0.0
         self._agreement.reset(start)
 
     def _close_open_segment(self, end: float) -> None:
         assert self._open_id is not None
-        if self._open_shown:
-            self._shown_ids.add(self._open_id)
+        if self._last_words:
             self._shown_words[self._open_id] = self._last_words
         self._closed_segments.append(_ClosedSegment(self._open_id, self._open_start, end))
         self._open_id = None
@@ -346,10 +332,8 @@ class StreamPolicy:
         assert self._open_id is not None
         shown = self._committed + tentative
         text = _join(shown)
-        if text and text != self._last_text:
-            self._last_text = text
+        if text and text != _join(self._last_words):
             self._last_words = shown
-            self._open_shown = True
             return [self._caption(self._open_id, shown, False, self._open_start, job.end)]
         return []
 
@@ -392,9 +376,7 @@ class StreamPolicy:
     def _finalize(
         self, seg_id: str, start: float, end: float, words: list[Word], language: str
     ) -> list[Caption]:
-        shown = seg_id in self._shown_ids
-        self._shown_ids.discard(seg_id)
-        self._shown_words.pop(seg_id, None)
+        shown = self._shown_words.pop(seg_id, None)
         if not words and not shown:
             return []
         caption = self._caption(seg_id, words, True, start, end, language)

@@ -15,15 +15,13 @@ locking for live use; file replay drives it from one thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from roomscribe.asr.backend import Backend, DecodeResult
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import Job, StreamPolicy
-
-CaptionSink = Callable[[Caption], None]
 
 log = logging.getLogger(__name__)
 

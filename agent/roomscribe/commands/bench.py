@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 HELP = "Measure WER, caption latency, real-time factor and capacity on reference recordings."
@@ -73,7 +72,6 @@ def run(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         model=settings.whisper.model,
     )
-    report = replace(report, model=settings.whisper.model)
     if args.events_dir:
         write_events(report, args.events_dir)
     plot = plot_latency(report, args.plot) if args.plot else None
