@@ -1,4 +1,4 @@
-from roomscribe.asr.agreement import LocalAgreement, word_key
+from roomscribe.asr.agreement import LocalAgreement, after_heard, word_key
 from roomscribe.asr.events import Word
 
 
@@ -45,3 +45,23 @@ def test_reset_forgets_tentative_words() -> None:
     assert la.tentative == []
     assert la.insert(ws(("a", 1.0))) == []
     assert la.tentative == []
+
+
+def test_heard_words_are_matched_by_text_not_times() -> None:
+    heard = ws(("to", 0.0), ("another", 0.2), ("user.", 0.5))
+    # the aligner stretched "Or" back into the pause, before the boundary at 1.0
+    decode = ws(("to", 0.0), ("another", 0.2), ("user", 0.5), ("Or", 0.75), ("pound", 1.1))
+    assert [w.text for w in after_heard(heard, decode, 1.0)] == [" Or", " pound"]
+
+
+def test_heard_words_missing_from_the_decode_fall_back_to_times() -> None:
+    heard = ws(("to", 0.0), ("another", 0.2), ("user.", 0.5))
+    decode = ws(("two", 0.0), ("a", 0.2), ("nother", 0.5), ("usher", 0.7), ("or", 1.1))
+    assert [w.text for w in after_heard(heard, decode, 1.0)] == [" or"]
+
+
+def test_a_later_repeat_of_the_last_heard_word_is_not_a_match() -> None:
+    heard = ws(("press", 0.0), ("one.", 0.3))
+    # the decode skipped the context; "one" later is new speech
+    decode = ws(("dial", 1.0), ("two", 1.3), ("or", 1.6), ("three", 1.9), ("one", 2.2))
+    assert len(after_heard(heard, decode, 0.8)) == 5

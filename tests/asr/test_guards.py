@@ -60,3 +60,14 @@ def test_exact_loop_keeps_the_whole_phrase() -> None:
 def test_phrase_echo_after_a_stray_word_is_cut() -> None:
     words = ws("welcome", "to", "comedian", "mail.", "1.", "welcome", "to", "comedian", "mail.")
     assert texts(collapse_repeats(words, 2)) == ["welcome", "to", "comedian", "mail."]
+
+
+def test_lone_unsure_word_is_noise() -> None:
+    opts = GuardOptions()
+    lone = [Word(0.0, 0.2, " Thank", 0.06)]
+    assert clean(result(lone), opts) == []
+    sure = [Word(0.0, 0.2, " Thanks.", 0.8)]
+    assert texts(clean(result(sure), opts)) == ["Thanks."]
+    # a longer decode with one unsure word is speech
+    mixed = [*ws("press", "the"), Word(0.6, 0.8, " key", 0.05)]
+    assert texts(clean(result(mixed), opts)) == ["press", "the", "key"]

@@ -27,7 +27,8 @@ def run(
 
 
 def finals(events: list[Emitted]) -> list[str]:
-    return [e.caption.text for e in events if e.caption.final]
+    """Final texts in lower case (the policy capitalizes a sentence's first word)."""
+    return [e.caption.text.lower() for e in events if e.caption.final]
 
 
 def assert_finals_never_change(events: list[Emitted]) -> None:
@@ -67,10 +68,11 @@ def test_no_decode_on_silence() -> None:
 
 
 def test_sentence_becomes_final_without_a_pause() -> None:
-    words = ["hello", "there.", "how", "are", "you", "today?", "fine", "thanks."]
+    words = ["please", "press", "the", "key.", "how", "are", "you", "today?", "fine", "thanks."]
     audio = synth(words)  # 0.12 s between words: shorter than the VAD's pause
     events, _, _ = run(audio, PolicyOptions(language="en", min_sentence_gap_s=0.1))
-    assert finals(events) == ["hello there.", "how are you today?", "fine thanks."]
+    # "fine thanks." is too short a sentence to split off; it ends with the audio
+    assert finals(events) == ["please press the key.", "how are you today?", "fine thanks."]
     assert_finals_never_change(events)
     first_final = next(e for e in events if e.caption.final)
     speech_end = 0.5 + len(words) * 0.42
@@ -90,8 +92,9 @@ def test_audio_buffer_and_decode_window_stay_bounded() -> None:
     events, backend, policy = run(audio)
     assert finals(events).count("please press one two the key.") == 80
     longest = max(len(r.audio) for r in backend.requests) / 16000
-    assert longest < 4.0
-    assert policy._buffer.duration < 3.0
+    context = PolicyOptions().left_context_s
+    assert longest < 4.0 + context
+    assert policy._buffer.duration < 3.0 + context
 
 
 def unpunctuated_speech(n: int) -> list[str]:
@@ -129,10 +132,60 @@ def test_music_markers_give_no_captions() -> None:
 
 def test_prompt_carries_finalized_text() -> None:
     audio = synth(["hello", "there.", "|", "good", "morning."])
-    _, backend, _ = run(audio)
+    _, backend, _ = run(audio, PolicyOptions(language="en", left_context_s=0.0))
     last_final = [r for r in backend.requests if r.final][-1]
     assert last_final.prompt == "hello there."
+    assert last_final.context_s == 0.0
     assert all(r.language == "en" for r in backend.requests)
+
+
+def test_final_decode_hears_the_previous_words_again() -> None:
+    audio = synth(["hello", "there.", "|", "good", "morning."])
+    events, backend, _ = run(audio)
+    last_final = [r for r in backend.requests if r.final][-1]
+    # "hello there." is in the audio as context, so it is not in the prompt as well
+    assert last_final.context_s > 0.8
+    assert len(last_final.audio) / 16000 > last_final.context_s + 0.6
+    assert last_final.prompt == ""
+    assert finals(events) == ["hello there.", "good morning."]
+
+
+class MishearsContext(ToneRecognizer):
+    """Hears the context audio as different words than the first decode did."""
+
+    def decode(self, requests):  # type: ignore[no-untyped-def]
+        results = super().decode(requests)
+        out = []
+        for req, res in zip(requests, results, strict=True):
+            words = [replace(w, text=" fine") if w.end <= req.context_s else w for w in res.words]
+            out.append(replace(res, words=tuple(words)))
+        return out
+
+
+def test_context_words_heard_differently_are_not_captioned_twice() -> None:
+    audio = synth(["hello", "there.", "|", "good", "morning."])
+    backend = MishearsContext()
+    policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
+    events: list[Emitted] = []
+    replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
+    assert finals(events) == ["hello there.", "good morning."]
+
+
+def test_short_sentence_is_not_split_off() -> None:
+    words = ["hello", "there.", "please", "press", "the", "key.", "|"]
+    audio = synth(words)
+    events, _, _ = run(audio, PolicyOptions(language="en", min_sentence_gap_s=0.1))
+    assert finals(events) == ["hello there. please press the key."]
+
+
+def test_final_starting_a_sentence_is_capitalized() -> None:
+    audio = synth(["hello", "there.", "|", "good", "morning."])
+    backend = ToneRecognizer()
+    policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
+    events: list[Emitted] = []
+    replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
+    # the fake writes lower case; a final after a sentence end starts upper case
+    assert [e.caption.text for e in events if e.caption.final] == ["hello there.", "Good morning."]
 
 
 class StopsAfterFirstSentence(ToneRecognizer):
@@ -143,7 +196,11 @@ class StopsAfterFirstSentence(ToneRecognizer):
         out = []
         for req, res in zip(requests, results, strict=True):
             words = list(res.words)
-            ends = [i for i, w in enumerate(words) if w.text.endswith((".", "?"))]
+            ends = [
+                i
+                for i, w in enumerate(words)
+                if w.text.endswith((".", "?")) and w.start >= req.context_s
+            ]
             if req.final and ends:
                 words = words[: ends[0] + 1]
             out.append(replace(res, words=tuple(words)))

@@ -9,6 +9,7 @@ sentence-ending period seen only in the newer decode is committed with it.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 
@@ -86,3 +87,25 @@ def drop_repeated_head(
         if tail[-n:] == head[:n]:
             return list(words[n:])
     return list(words)
+
+
+def after_heard(heard: Sequence[Word], words: Sequence[Word], boundary: float) -> list[Word]:
+    """The words of a decode that come after already transcribed speech.
+
+    ``heard`` is what was transcribed from the start of the decoded audio up
+    to ``boundary``; the decode hears it again as context. Its words are
+    matched by text, which is exact where word times are not (the aligner
+    likes to stretch a word after a pause back into the silence). If the
+    decode heard the last of them differently, word times decide: a word
+    is new if most of it lies after ``boundary``.
+    """
+    if heard:
+        old = [word_key(w.text) for w in heard]
+        new = [word_key(w.text) for w in words]
+        matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+        for block in reversed(matcher.get_matching_blocks()):
+            # the heard words open the decode (give or take a word or two)
+            lined_up = abs(block.b - block.a) <= 2
+            if block.size and block.a + block.size == len(old) and lined_up:
+                return list(words[block.b + block.size :])
+    return [w for w in words if (w.start + w.end) / 2 >= boundary]

@@ -26,6 +26,9 @@ class DecodeRequest:
     """Language code, or ``None`` to detect it from this audio."""
     final: bool = False
     """A final decode may spend more compute (wider beam) than an interim one."""
+    context_s: float = 0.0
+    """The first seconds of ``audio`` were transcribed before: they are there
+    for context, and only the words after them matter."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ class GuardOptions:
     """Decodes this unsure are dropped whatever Whisper's no-speech head says."""
     max_repeats: int = 2
     """An n-gram repeated more often than this in a row is a decoding loop."""
+    min_lone_word_probability: float = 0.2
+    """One or two words this unsure (on average) are a guess at noise (a lone "Thank")."""
 
 
 def is_annotation(text: str) -> bool:
@@ -115,5 +117,9 @@ def clean(result: DecodeResult, options: GuardOptions) -> list[Word]:
     words = drop_timeless_tail(words)
     words = collapse_repeats(words, options.max_repeats)
     if not any(any(c.isalnum() for c in w.text) for w in words):
+        return []
+    if len(words) <= 2 and sum(w.probability for w in words) / len(words) < (
+        options.min_lone_word_probability
+    ):
         return []
     return words

@@ -4,10 +4,13 @@ Audio is cut into utterances by Silero VAD; nothing is decoded on silence.
 While someone speaks, the open segment is re-decoded every
 ``interim_interval_s`` of new audio (interim captions) and LocalAgreement
 commits what consecutive decodes agree on. A committed sentence end that the
-speaker talks past closes the segment at once, so a sentence never waits for
-the next one; a pause closes it through one final decode of just that
-segment's audio. Either way the decoded window restarts, so the work per decode
-stays bounded however long the stream runs.
+speaker talks past closes the segment at once (only at a pause the VAD heard,
+and not after a two-word "sentence"), so a sentence never waits for the next
+one; a pause closes it too. A closed segment gets one final decode of its audio
+(padded to a long encoder window), hearing the last few seconds of final words
+before it again as context when the model is not busy. Either way the decoded
+window restarts, so the work per decode stays bounded however long the stream
+runs.
 
 The policy never calls a model itself: it hands out :class:`Job` objects and
 takes their results back, so one scheduler can share one model among many
@@ -20,18 +23,19 @@ import enum
 import itertools
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
-from roomscribe.asr.agreement import LocalAgreement, drop_repeated_head
+from roomscribe.asr.agreement import LocalAgreement, after_heard, drop_repeated_head
 from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.buffer import AudioBuffer
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
 from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
+_HISTORY_WORDS = 80
 _SENTENCE_END = re.compile(r"[.?!。？！]['\")\]]*$")
 
 
@@ -58,6 +62,8 @@ class PolicyOptions:
     """Close a segment at a committed sentence end the speaker talked past."""
     min_sentence_gap_s: float = 0.2
     """Silence between a sentence end and the next word needed to split there."""
+    min_sentence_words: int = 3
+    """A shorter sentence ("Dial 1.") is not split off but stays with the next one."""
     stall_s: float = 1.2
     """Speech after the last decoded word that means the decoder stopped early."""
     requeue_s: float = 2.0
@@ -70,6 +76,12 @@ class PolicyOptions:
     """Silence after an utterance included in its final decode."""
     prompt_chars: int = 200
     """Finalized text of the stream passed to the model as context."""
+    left_context_s: float = 3.0
+    """Already-final speech heard again before a segment in its final decode.
+
+    Whisper hears a segment that starts mid-sentence ("...or 8 for more
+    options") much better with the words before it; only words after the
+    segment start are kept from such a decode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +94,10 @@ class Job:
     """Absolute stream time of the first sample of ``request.audio``."""
     end: float
     request: DecodeRequest
+    segment_start: float
+    """Where the segment begins; earlier audio in the request is context only."""
+    heard: tuple[Word, ...] = ()
+    """Final words of that context audio."""
 
 
 @dataclass(slots=True)
@@ -118,7 +134,8 @@ class StreamPolicy:
         self._last_interim_end = 0.0
         self._last_words: list[Word] = []
         """What the latest interim caption of the open segment showed."""
-        self._context = ""
+        self._history: deque[Word] = deque(maxlen=_HISTORY_WORDS)
+        """The latest final words: decoding context (prompt and left audio)."""
         self._language = self._opts.language
         self._detected: str | None = None
         self._language_votes: dict[str, int] = {}
@@ -178,12 +195,32 @@ class StreamPolicy:
 
     # -- jobs ------------------------------------------------------------------
 
-    def final_job(self) -> Job | None:
-        """The oldest closed segment's final decode, if any (takes priority)."""
+    @property
+    def finalizing(self) -> bool:
+        """A closed segment waits for (or is in) its final decode."""
+        return bool(self._closed_segments)
+
+    def final_job(self, *, context: bool = True) -> Job | None:
+        """The oldest closed segment's final decode, if any (takes priority).
+
+        With ``context``, the decode also hears the final words just before
+        the segment (see :attr:`PolicyOptions.left_context_s`).
+        """
         if self._in_flight is not None or not self._closed_segments:
             return None
         seg = self._closed_segments[0]
-        return self._hand_out(JobKind.FINAL, seg.segment_id, seg.start, seg.end)
+        audio_start = self._context_start(seg.start) if context else seg.start
+        return self._hand_out(JobKind.FINAL, seg.segment_id, seg.start, seg.end, audio_start)
+
+    def _context_start(self, segment_start: float) -> float:
+        """Where a final decode's audio starts: at a final word shortly before the segment."""
+        earliest = max(self._buffer.start, segment_start - self._opts.left_context_s)
+        start = segment_start
+        for w in reversed(self._history):
+            if w.start < earliest or w.end > segment_start + 0.05:
+                break
+            start = w.start
+        return max(self._buffer.start, start - 0.05) if start < segment_start else segment_start
 
     @property
     def speaking(self) -> bool:
@@ -206,14 +243,26 @@ class StreamPolicy:
         self._last_interim_end = end
         return self._hand_out(JobKind.INTERIM, self._open_id, self._open_start, end)
 
-    def _hand_out(self, kind: JobKind, segment_id: str, start: float, end: float) -> Job:
+    def _hand_out(
+        self,
+        kind: JobKind,
+        segment_id: str,
+        start: float,
+        end: float,
+        audio_start: float | None = None,
+    ) -> Job:
+        audio_start = start if audio_start is None else audio_start
+        heard = tuple(w for w in self._history if w.start >= audio_start and w.end <= start + 0.05)
         request = DecodeRequest(
-            audio=self._buffer.slice(start, end),
-            prompt=self._context,
+            audio=self._buffer.slice(audio_start, end),
+            prompt=_join([w for w in self._history if w.end <= audio_start + 0.05])[
+                -self._opts.prompt_chars :
+            ].strip(),
             language=self.language,
             final=kind is JobKind.FINAL,
+            context_s=start - audio_start,
         )
-        job = Job(kind, segment_id, start, end, request)
+        job = Job(kind, segment_id, audio_start, end, request, start, heard)
         self._in_flight = job
         return job
 
@@ -222,21 +271,29 @@ class StreamPolicy:
         if job is not self._in_flight:
             raise ValueError("result for a job this stream did not hand out")
         self._in_flight = None
-        words = [
+        heard = [
             Word(w.start + job.start, w.end + job.start, w.text, w.probability)
-            for w in clean(result, self._opts.guards)
+            for w in result.words
         ]
-        if words and job.kind is JobKind.FINAL:
-            self._vote_language(result, job.end - job.start)
         if job.kind is JobKind.FINAL:
-            # a word that starts at the very end of the window belongs to the next segment
-            words = [w for w in words if w.start < job.end - 0.05]
+            # a word that starts at the very end of the window belongs to the next
+            # segment; the context heard again is not part of this one (and is
+            # left out before the guards, which would take a phrase said
+            # again for a decoding loop)
+            heard = [w for w in heard if w.start < job.end - 0.05]
+            heard = after_heard(job.heard, heard, job.segment_start)
+        words = clean(replace(result, words=tuple(heard)), self._opts.guards)
+        if job.kind is JobKind.FINAL:
+            if words:
+                self._vote_language(result, job.end - job.segment_start)
             before = self._continues.pop(job.segment_id, None)
             if before:
                 words = drop_repeated_head(before, words)
             self._closed_segments.popleft()
             self._requeue_uncovered(job, words)
-            captions = self._finalize(job.segment_id, job.start, job.end, words, result.language)
+            captions = self._finalize(
+                job.segment_id, job.segment_start, job.end, words, result.language
+            )
         else:
             captions = self._interim(job, words)
         self._trim()
@@ -259,8 +316,8 @@ class StreamPolicy:
         shown = self._shown_words.pop(job.segment_id, None)
         if not shown:
             return []
-        caption = self._caption(job.segment_id, shown, True, job.start, job.end)
-        self._remember(caption.text)
+        caption = self._caption(job.segment_id, shown, True, job.segment_start, job.end)
+        self._history.extend(shown)
         return [caption]
 
     def _requeue_uncovered(self, job: Job, words: list[Word]) -> None:
@@ -353,12 +410,15 @@ class StreamPolicy:
             nxt = following[i + 1] if i + 1 < len(following) else None
             # a sentence end the speaker paused after (a little), not a period
             # Whisper put where the audio happened to stop
-            if not _SENTENCE_END.search(w.text.strip()):
+            if i + 1 < self._opts.min_sentence_words or not _SENTENCE_END.search(w.text.strip()):
                 continue
+            pause: float | None = None
             if nxt is not None and nxt.start - w.end >= self._opts.min_sentence_gap_s:
-                cut_at = (w.end + nxt.start) / 2
+                pause = self._pause_between(w.end, nxt.start)
             elif nxt is None and decoded_to - w.end >= self._opts.stall_s:
-                cut_at = w.end + self._opts.min_sentence_gap_s / 2
+                pause = self._pause_between(w.end, w.end + self._opts.stall_s / 2)
+            if pause is not None:
+                cut_at = pause
         too_long = self._buffer.end - self._open_start >= self._opts.max_segment_s
         if cut_at is None and too_long and self._committed:
             last = self._committed[-1]
@@ -373,14 +433,26 @@ class StreamPolicy:
         self._continues[self._open_id] = before
         return True
 
+    def _pause_between(self, start: float, end: float) -> float | None:
+        """The quietest moment of a gap between words, if the VAD heard a pause there.
+
+        Word times from a decode are approximate; cutting only where the VAD
+        measured silence keeps a cut out of the middle of a word.
+        """
+        quiet = self._vad.quietest(start - 0.1, end + 0.1)
+        if quiet is None or quiet[1] >= self._opts.vad.neg_threshold:
+            return None
+        return quiet[0]
+
     def _finalize(
         self, seg_id: str, start: float, end: float, words: list[Word], language: str
     ) -> list[Caption]:
         shown = self._shown_words.pop(seg_id, None)
         if not words and not shown:
             return []
+        words = _sentence_case(words, self._history[-1] if self._history else None)
         caption = self._caption(seg_id, words, True, start, end, language)
-        self._remember(caption.text)
+        self._history.extend(words)
         return [caption]
 
     def _caption(
@@ -397,10 +469,6 @@ class StreamPolicy:
         lang = self.language or language
         return Caption(seg_id, _join(words), final, tuple(words), start, end, lang)
 
-    def _remember(self, text: str) -> None:
-        if text:
-            self._context = (self._context + " " + text).strip()[-self._opts.prompt_chars :]
-
     def _trim(self) -> None:
         """Keep only audio that a pending or future decode can still need."""
         if self._closed_segments:
@@ -411,9 +479,26 @@ class StreamPolicy:
             # a speech onset is reported a little after it happened, padded before
             vad = self._opts.vad
             keep = self._vad.processed_s - (vad.pad_s + vad.min_speech_s + 0.1)
+        keep -= self._opts.left_context_s
         if self._in_flight is not None:
             keep = min(keep, self._in_flight.start)
         self._buffer.trim_before(keep)
+
+
+def _sentence_case(words: list[Word], previous: Word | None) -> list[Word]:
+    """Capitalize a final that starts a sentence.
+
+    Whisper continuing the context it heard writes "so you're having
+    problems." in lower case even when the sentence before has ended.
+    """
+    if not words or previous is None or not _SENTENCE_END.search(previous.text.strip()):
+        return words
+    first = words[0]
+    text = first.text.lstrip()
+    if not text[:1].islower():
+        return words
+    lead = first.text[: len(first.text) - len(text)]
+    return [replace(first, text=lead + text[0].upper() + text[1:]), *words[1:]]
 
 
 def _join(words: list[Word]) -> str:

@@ -35,6 +35,10 @@ class SchedulerOptions:
     interval by this share, so the model keeps time for final decodes."""
     interims_with_finals: bool = False
     """Let interim refreshes ride along in a batch that carries final decodes."""
+    max_busy_for_context: int = 2
+    """Final decodes hear the speech before their segment again (more accurate,
+    about twice the work) while at most this many streams are busy (talking
+    or waiting for a final); under more load they decode just the segment."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +71,12 @@ class Scheduler:
         """Hand out the next batch of jobs (marks them in flight)."""
         batch: list[Assignment] = []
         by_age = sorted(self._streams, key=lambda p: p.last_decode_at)
+        busy = sum(1 for p in self._streams if p.speaking or p.finalizing)
+        context = busy <= self._opts.max_busy_for_context
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
-            job = policy.final_job()
+            job = policy.final_job(context=context)
             if job is not None:
                 batch.append(Assignment(policy, job))
         if batch and not self._opts.interims_with_finals:

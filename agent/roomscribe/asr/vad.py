@@ -8,7 +8,9 @@ stream has its own :class:`VadState` (RNN state and context).
 
 from __future__ import annotations
 
+import math
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +22,8 @@ FRAME_SAMPLES = 512
 """Silero v5 works on 32 ms frames at 16 kHz."""
 CONTEXT_SAMPLES = 64
 FRAME_SECONDS = FRAME_SAMPLES / 16_000
+_RECENT_FRAMES = 1000
+"""Frame probabilities remembered for choosing cut points (32 s)."""
 
 
 def bundled_model_path() -> Path:
@@ -118,6 +122,8 @@ class StreamingVad:
         self._speaking = False
         self._run_start: float | None = None
         """Start of the current run of frames that disagree with ``_speaking``."""
+        self._recent: deque[float] = deque(maxlen=_RECENT_FRAMES)
+        """Speech probabilities of the latest frames (the last one is frame ``_frames - 1``)."""
 
     @property
     def speaking(self) -> bool:
@@ -126,6 +132,20 @@ class StreamingVad:
     @property
     def processed_s(self) -> float:
         return self._frames * FRAME_SECONDS
+
+    def quietest(self, start: float, end: float) -> tuple[float, float] | None:
+        """The least speech-like recent frame between ``start`` and ``end`` seconds.
+
+        Returns the frame's centre time and speech probability, or ``None``
+        when no frame of that span is still remembered.
+        """
+        first = self._frames - len(self._recent)
+        lo = max(first, math.floor(start / FRAME_SECONDS))
+        hi = min(self._frames, math.ceil(end / FRAME_SECONDS))
+        if lo >= hi:
+            return None
+        best = min(range(lo, hi), key=lambda i: self._recent[i - first])
+        return (best + 0.5) * FRAME_SECONDS, self._recent[best - first]
 
     def feed(self, audio: NDArray[np.float32]) -> list[VadEvent]:
         """Process ``audio``; returns the speech boundaries it completes."""
@@ -137,6 +157,7 @@ class StreamingVad:
             p = self._model(np.ascontiguousarray(frame, dtype=np.float32), self._state)
             t = self._frames * FRAME_SECONDS
             self._frames += 1
+            self._recent.append(p)
             event = self._step(p, t)
             if event is not None:
                 events.append(event)
