@@ -65,3 +65,12 @@ def test_a_later_repeat_of_the_last_heard_word_is_not_a_match() -> None:
     # the decode skipped the context; "one" later is new speech
     decode = ws(("dial", 1.0), ("two", 1.3), ("or", 1.6), ("three", 1.9), ("one", 2.2))
     assert len(after_heard(heard, decode, 0.8)) == 5
+
+
+def test_last_heard_word_spelled_differently_is_skipped() -> None:
+    heard = ws(("este", 0.0), ("correo", 0.2), ("de", 0.4), ("voz.", 0.6))
+    decode = ws(("este", 0.0), ("correo", 0.2), ("de", 0.4), ("vos.", 0.6), ("por", 0.9))
+    assert [w.text for w in after_heard(heard, decode, 1.0)] == [" por"]
+    # the misheard word is kept if it lies after the boundary: it is new speech
+    decode = ws(("este", 0.0), ("correo", 0.2), ("de", 0.4), ("por", 1.0), ("favor", 1.3))
+    assert [w.text for w in after_heard(heard, decode, 0.9)] == [" por", " favor"]

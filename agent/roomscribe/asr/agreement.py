@@ -95,9 +95,11 @@ def after_heard(heard: Sequence[Word], words: Sequence[Word], boundary: float) -
     ``heard`` is what was transcribed from the start of the decoded audio up
     to ``boundary``; the decode hears it again as context. Its words are
     matched by text, which is exact where word times are not (the aligner
-    likes to stretch a word after a pause back into the silence). If the
-    decode heard the last of them differently, word times decide: a word
-    is new if most of it lies after ``boundary``.
+    likes to stretch a word after a pause back into the silence). A last
+    heard word spelled differently this time ("voz" / "vos") is skipped if
+    it lies before ``boundary``. If the heard words cannot be found at the
+    start of the decode, word times decide: a word is new if most of it
+    lies after ``boundary``.
     """
     if heard:
         old = [word_key(w.text) for w in heard]
@@ -105,7 +107,15 @@ def after_heard(heard: Sequence[Word], words: Sequence[Word], boundary: float) -
         matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
         for block in reversed(matcher.get_matching_blocks()):
             # the heard words open the decode (give or take a word or two)
-            lined_up = abs(block.b - block.a) <= 2
-            if block.size and block.a + block.size == len(old) and lined_up:
-                return list(words[block.b + block.size :])
-    return [w for w in words if (w.start + w.end) / 2 >= boundary]
+            if not block.size or abs(block.b - block.a) > 2:
+                continue
+            rest = list(words[block.b + block.size :])
+            if block.a + block.size == len(old):
+                return rest
+            if block.a + block.size == len(old) - 1 and len(old) > 2:
+                return rest[1:] if rest and _centre(rest[0]) < boundary else rest
+    return [w for w in words if _centre(w) >= boundary]
+
+
+def _centre(word: Word) -> float:
+    return (word.start + word.end) / 2
