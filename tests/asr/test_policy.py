@@ -17,9 +17,11 @@ from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, synth
 
 
 def run(
-    audio: NDArray[np.float32], options: PolicyOptions | None = None
+    audio: NDArray[np.float32],
+    options: PolicyOptions | None = None,
+    backend: ToneRecognizer | None = None,
 ) -> tuple[list[Emitted], ToneRecognizer, StreamPolicy]:
-    backend = ToneRecognizer()
+    backend = backend or ToneRecognizer()
     policy = StreamPolicy(EnergyVad(), options or PolicyOptions(language="en"))
     events: list[Emitted] = []
     replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
@@ -164,10 +166,7 @@ class MishearsContext(ToneRecognizer):
 
 def test_context_words_heard_differently_are_not_captioned_twice() -> None:
     audio = synth(["hello", "there.", "|", "good", "morning."])
-    backend = MishearsContext()
-    policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
-    events: list[Emitted] = []
-    replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
+    events, _, _ = run(audio, backend=MishearsContext())
     assert finals(events) == ["hello there.", "good morning."]
 
 
@@ -180,10 +179,7 @@ def test_short_sentence_is_not_split_off() -> None:
 
 def test_final_starting_a_sentence_is_capitalized() -> None:
     audio = synth(["hello", "there.", "|", "good", "morning."])
-    backend = ToneRecognizer()
-    policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
-    events: list[Emitted] = []
-    replay(Scheduler(backend), [policy], [audio], pace=Pace.SIMULATED, on_caption=events.append)
+    events, _, _ = run(audio)
     # the fake writes lower case; a final after a sentence end starts upper case
     assert [e.caption.text for e in events if e.caption.final] == ["hello there.", "Good morning."]
 
