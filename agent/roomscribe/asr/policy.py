@@ -209,18 +209,18 @@ class StreamPolicy:
         if self._in_flight is not None or not self._closed_segments:
             return None
         seg = self._closed_segments[0]
-        audio_start = self._context_start(seg.start) if context else seg.start
-        return self._hand_out(JobKind.FINAL, seg.segment_id, seg.start, seg.end, audio_start)
+        heard = self._heard_before(seg.start) if context else ()
+        return self._hand_out(JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard)
 
-    def _context_start(self, segment_start: float) -> float:
-        """Where a final decode's audio starts: at a final word shortly before the segment."""
+    def _heard_before(self, segment_start: float) -> tuple[Word, ...]:
+        """The final words of the last ``left_context_s`` before a segment (a tail of history)."""
         earliest = max(self._buffer.start, segment_start - self._opts.left_context_s)
-        start = segment_start
+        n = 0
         for w in reversed(self._history):
             if w.start < earliest or w.end > segment_start + 0.05:
                 break
-            start = w.start
-        return max(self._buffer.start, start - 0.05) if start < segment_start else segment_start
+            n += 1
+        return tuple(itertools.islice(self._history, len(self._history) - n, None))
 
     @property
     def speaking(self) -> bool:
@@ -249,15 +249,14 @@ class StreamPolicy:
         segment_id: str,
         start: float,
         end: float,
-        audio_start: float | None = None,
+        heard: tuple[Word, ...] = (),
     ) -> Job:
-        audio_start = start if audio_start is None else audio_start
-        heard = tuple(w for w in self._history if w.start >= audio_start and w.end <= start + 0.05)
+        """A job decoding ``start``-``end``, after the audio of ``heard`` (context)."""
+        audio_start = max(self._buffer.start, heard[0].start - 0.05) if heard else start
+        earlier = list(itertools.islice(self._history, len(self._history) - len(heard)))
         request = DecodeRequest(
             audio=self._buffer.slice(audio_start, end),
-            prompt=_join([w for w in self._history if w.end <= audio_start + 0.05])[
-                -self._opts.prompt_chars :
-            ].strip(),
+            prompt=_join(earlier)[-self._opts.prompt_chars :].strip(),
             language=self.language,
             final=kind is JobKind.FINAL,
             context_s=start - audio_start,
