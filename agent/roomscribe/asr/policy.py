@@ -270,7 +270,7 @@ class StreamPolicy:
         if job is not self._in_flight:
             raise ValueError("result for a job this stream did not hand out")
         self._in_flight = None
-        heard = [
+        decoded = [
             Word(w.start + job.start, w.end + job.start, w.text, w.probability)
             for w in result.words
         ]
@@ -279,9 +279,9 @@ class StreamPolicy:
             # segment; the context heard again is not part of this one (and is
             # left out before the guards, which would take a phrase said
             # again for a decoding loop)
-            heard = [w for w in heard if w.start < job.end - 0.05]
-            heard = after_heard(job.heard, heard, job.segment_start)
-        words = clean(replace(result, words=tuple(heard)), self._opts.guards)
+            decoded = [w for w in decoded if w.start < job.end - 0.05]
+            decoded = after_heard(job.heard, decoded, job.segment_start)
+        words = clean(replace(result, words=tuple(decoded)), self._opts.guards)
         if job.kind is JobKind.FINAL:
             if words:
                 self._vote_language(result, job.end - job.segment_start)
