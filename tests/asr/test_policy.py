@@ -81,6 +81,20 @@ def test_sentence_becomes_final_without_a_pause() -> None:
     assert first_final.emitted_at < speech_end - 0.8, "first sentence waited for the last"
 
 
+def test_no_interim_refresh_while_a_pause_may_be_starting() -> None:
+    # a refresh started in the first silent frames would hold up the final
+    # decode that the pause is about to ask for, and show nothing new
+    policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
+    policy.feed(synth(["please", "press", "one", "two"], tail_s=0.0))
+    policy.feed(silence(0.1))  # shorter than the VAD's min_silence_s: still speaking
+    assert policy.speaking
+    assert policy.interim_job() is None
+    policy.feed(synth(["the", "key."], lead_s=0.0, tail_s=0.0)[: int(0.25 * 16000)])
+    job = policy.interim_job()
+    assert job is not None
+    assert job.end == policy.audio_end
+
+
 def test_tail_is_finalized_on_close() -> None:
     audio = synth(["good", "morning."], tail_s=0.0)
     events, _, policy = run(audio)

@@ -240,6 +240,10 @@ class StreamPolicy:
             return None
         if end - self._last_interim_end < self._opts.interim_interval_s * slowdown:
             return None
+        if self._vad.pausing:
+            # the segment may close within ``min_silence_s``; a refresh started
+            # now would hold up its final decode and show nothing new
+            return None
         self._last_interim_end = end
         return self._hand_out(JobKind.INTERIM, self._open_id, self._open_start, end)
 

@@ -130,6 +130,11 @@ class StreamingVad:
         return self._speaking
 
     @property
+    def pausing(self) -> bool:
+        """Speaking, but the latest frames are silence (a pause may be starting)."""
+        return self._speaking and self._run_start is not None
+
+    @property
     def processed_s(self) -> float:
         return self._frames * FRAME_SECONDS
 
