@@ -63,6 +63,11 @@ def synth(words: Sequence[str], *, lead_s: float = 0.5, tail_s: float = 1.0) -> 
     return np.concatenate(parts)
 
 
+def speaking(words: Sequence[str], *, lead_s: float = 0.5) -> NDArray[np.float32]:
+    """Like :func:`synth`, but cut off right after the last word: mid-speech, no pause begun."""
+    return synth(words, lead_s=lead_s, tail_s=0.0)[: -int(GAP_S * SAMPLE_RATE)]
+
+
 def silence(seconds: float) -> NDArray[np.float32]:
     return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
+from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.events import Word
 from roomscribe.asr.guards import collapse_repeats
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler
 from roomscribe.replay import Emitted, Pace, replay
-from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, synth
+from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
 
 
 def run(
@@ -85,11 +87,11 @@ def test_no_interim_refresh_while_a_pause_may_be_starting() -> None:
     # a refresh started in the first silent frames would hold up the final
     # decode that the pause is about to ask for, and show nothing new
     policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
-    policy.feed(synth(["please", "press", "one", "two"], tail_s=0.0))
+    policy.feed(speaking(["please", "press", "one", "two"]))
     policy.feed(silence(0.1))  # shorter than the VAD's min_silence_s: still speaking
     assert policy.speaking
     assert policy.interim_job() is None
-    policy.feed(synth(["the", "key."], lead_s=0.0, tail_s=0.0)[: int(0.25 * 16000)])
+    policy.feed(speaking(["the", "key."], lead_s=0.0))
     job = policy.interim_job()
     assert job is not None
     assert job.end == policy.audio_end
@@ -228,3 +230,28 @@ def test_speech_the_decoder_skipped_gets_its_own_final() -> None:
     assert finals(events)[0] == "hello there."
     assert " ".join(finals(events)).split() == words
     assert_finals_never_change(events)
+
+
+@dataclass
+class GuessingRecognizer(ToneRecognizer):
+    """Detects Spanish on interim windows but Indonesian on the long final window."""
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        out = []
+        for req, result in zip(requests, super().decode(requests), strict=True):
+            guess = ("id", 0.7) if req.final else ("es", 0.8)
+            language, probability = (req.language, 1.0) if req.language else guess
+            out.append(replace(result, language=language, language_probability=probability))
+        return out
+
+
+def test_final_keeps_the_language_its_interims_heard() -> None:
+    audio = synth(
+        ["please", "press", "one", "two", "the", "key.", "|", "how", "are", "you", "today?"]
+    )
+    backend = GuessingRecognizer()
+    events, _, policy = run(audio, PolicyOptions(language=None), backend)
+    finals_ = [e.caption for e in events if e.caption.final]
+    assert [c.language for c in finals_] == ["es", "es"]
+    assert all(r.language == "es" for r in backend.requests if r.final)
+    assert policy.language == "es"  # two confident finals agree: kept for the stream

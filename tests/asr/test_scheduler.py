@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
-from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
+from tests.asr.fakes import EnergyVad, ToneRecognizer, speaking, synth
 
 
 def policy() -> StreamPolicy:
@@ -11,7 +11,7 @@ def policy() -> StreamPolicy:
 
 def test_finals_go_before_interims() -> None:
     talking, paused = policy(), policy()
-    talking.feed(synth(["please", "press", "one", "two"], tail_s=0.0))
+    talking.feed(speaking(["please", "press", "one", "two"]))
     paused.feed(synth(["hello", "there."], tail_s=1.0))
     sched = Scheduler(ToneRecognizer(), SchedulerOptions(max_batch=4))
     sched.add(talking)
@@ -23,7 +23,7 @@ def test_finals_go_before_interims() -> None:
 def test_round_robin_serves_every_stream() -> None:
     streams = [policy() for _ in range(3)]
     for p in streams:
-        p.feed(synth(["please", "press", "one", "two", "the"], tail_s=0.0))
+        p.feed(speaking(["please", "press", "one", "two", "the"]))
     sched = Scheduler(ToneRecognizer(), SchedulerOptions(max_batch=1))
     for p in streams:
         sched.add(p)
@@ -33,19 +33,19 @@ def test_round_robin_serves_every_stream() -> None:
         served.append(batch[0].policy)
         sched.run(batch)
         for p in streams:  # new audio arrives, everyone wants a refresh again
-            p.feed(synth(["one", "two"], lead_s=0.0, tail_s=0.0))
+            p.feed(speaking(["one", "two"], lead_s=0.0))
     assert set(map(id, served)) == set(map(id, streams))
 
 
 def test_interims_are_skipped_not_queued() -> None:
     p = policy()
-    p.feed(synth(["please", "press", "one", "two"], tail_s=0.0))
+    p.feed(speaking(["please", "press", "one", "two"]))
     sched = Scheduler(ToneRecognizer())
     sched.add(p)
     first = sched.next_batch()
     assert len(first) == 1
     for _ in range(10):  # lots of audio arrives while the decode runs
-        p.feed(synth(["one", "two"], lead_s=0.0, tail_s=0.0))
+        p.feed(speaking(["one", "two"], lead_s=0.0))
         assert sched.next_batch() == []
     sched.run(first)
     nxt = sched.next_batch()

@@ -54,6 +54,8 @@ class PolicyOptions:
     """Language code; ``None`` detects it once per stream."""
     lock_language_probability: float = 0.6
     """A detected language this sure is kept for the rest of the stream."""
+    min_language_audio_s: float = 1.0
+    """Interim decodes of less audio do not count when guessing a final's language."""
     interim_interval_s: float = 0.5
     """New audio needed before the open segment is re-decoded."""
     min_interim_s: float = 0.5
@@ -98,6 +100,8 @@ class Job:
     """Where the segment begins; earlier audio in the request is context only."""
     heard: tuple[Word, ...] = ()
     """Final words of that context audio."""
+    language_probability: float | None = None
+    """Set when ``request.language`` was guessed from interim decodes, not known."""
 
 
 @dataclass(slots=True)
@@ -105,6 +109,8 @@ class _ClosedSegment:
     segment_id: str
     start: float
     end: float
+    language: tuple[str, float] | None = None
+    """What the segment's interim decodes detected, while the stream's is unknown."""
 
 
 class StreamPolicy:
@@ -139,6 +145,8 @@ class StreamPolicy:
         self._language = self._opts.language
         self._detected: str | None = None
         self._language_votes: dict[str, int] = {}
+        self._heard_languages: dict[str, list[float]] = {}
+        """Languages the open segment's interim decodes detected -> their probabilities."""
         self._in_flight: Job | None = None
         self._closing = False
         self.last_decode_at = 0.0
@@ -210,7 +218,9 @@ class StreamPolicy:
             return None
         seg = self._closed_segments[0]
         heard = self._heard_before(seg.start) if context else ()
-        return self._hand_out(JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard)
+        return self._hand_out(
+            JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard, seg.language
+        )
 
     def _heard_before(self, segment_start: float) -> tuple[Word, ...]:
         """The final words of the last ``left_context_s`` before a segment (a tail of history)."""
@@ -254,18 +264,28 @@ class StreamPolicy:
         start: float,
         end: float,
         heard: tuple[Word, ...] = (),
+        guess: tuple[str, float] | None = None,
     ) -> Job:
-        """A job decoding ``start``-``end``, after the audio of ``heard`` (context)."""
+        """A job decoding ``start``-``end``, after the audio of ``heard`` (context).
+
+        ``guess`` is the language the segment's interim decodes detected; it
+        is used while the stream's language is unknown, because Whisper's
+        guess on a long padded final window is worse than theirs on the same
+        speech (Spanish heard as Indonesian).
+        """
         audio_start = max(self._buffer.start, heard[0].start - 0.05) if heard else start
         earlier = list(itertools.islice(self._history, len(self._history) - len(heard)))
+        language, probability = self.language, None
+        if language is None and guess is not None:
+            language, probability = guess
         request = DecodeRequest(
             audio=self._buffer.slice(audio_start, end),
             prompt=_join(earlier)[-self._opts.prompt_chars :].strip(),
-            language=self.language,
+            language=language,
             final=kind is JobKind.FINAL,
             context_s=start - audio_start,
         )
-        job = Job(kind, segment_id, audio_start, end, request, start, heard)
+        job = Job(kind, segment_id, audio_start, end, request, start, heard, probability)
         self._in_flight = job
         return job
 
@@ -288,6 +308,9 @@ class StreamPolicy:
         words = clean(replace(result, words=tuple(decoded)), self._opts.guards)
         if job.kind is JobKind.FINAL:
             if words:
+                probability = job.language_probability
+                if probability is not None:
+                    result = replace(result, language_probability=probability)
                 self._vote_language(result, job.end - job.segment_start)
             before = self._continues.pop(job.segment_id, None)
             if before:
@@ -298,6 +321,7 @@ class StreamPolicy:
                 job.segment_id, job.segment_start, job.end, words, result.language
             )
         else:
+            self._note_language(job, result)
             captions = self._interim(job, words)
         self._trim()
         return captions
@@ -339,6 +363,25 @@ class StreamPolicy:
         self._closed_segments.appendleft(rest)
         self._continues[rest.segment_id] = words
 
+    def _note_language(self, job: Job, result: DecodeResult) -> None:
+        """Remember what an interim decode of the open segment detected (not on tiny audio)."""
+        if job.request.language is not None or job.segment_id != self._open_id:
+            return
+        if job.end - job.start >= self._opts.min_language_audio_s:
+            self._heard_languages.setdefault(result.language, []).append(
+                result.language_probability
+            )
+
+    def _interim_language(self) -> tuple[str, float] | None:
+        """The language most interim decodes of the open segment detected."""
+        if not self._heard_languages:
+            return None
+        language, probs = max(self._heard_languages.items(), key=lambda kv: len(kv[1]))
+        votes = sum(len(p) for p in self._heard_languages.values())
+        if len(probs) * 2 <= votes:
+            return None
+        return language, sum(probs) / len(probs)
+
     def _vote_language(self, result: DecodeResult, seconds: float) -> None:
         """Keep a detected language once complete utterances agree on it.
 
@@ -364,12 +407,15 @@ class StreamPolicy:
         self._last_words = []
         self._last_interim_end = 0.0
         self._agreement.reset(start)
+        self._heard_languages = {}
 
     def _close_open_segment(self, end: float) -> None:
         assert self._open_id is not None
         if self._last_words:
             self._shown_words[self._open_id] = self._last_words
-        self._closed_segments.append(_ClosedSegment(self._open_id, self._open_start, end))
+        self._closed_segments.append(
+            _ClosedSegment(self._open_id, self._open_start, end, self._interim_language())
+        )
         self._open_id = None
         self._committed = []
 
