@@ -168,6 +168,17 @@ def test_final_decode_hears_the_previous_words_again() -> None:
     assert finals(events) == ["hello there.", "good morning."]
 
 
+def test_long_segment_is_decoded_without_context() -> None:
+    # it carries its own context; hearing the one before again would only delay it
+    long = ["please", "press", "one", "two", "the", "hello", "how", "are", "you", "today?"]
+    audio = synth(["hello", "there.", "|", *long])
+    events, backend, _ = run(audio, PolicyOptions(language="en", max_context_segment_s=3.0))
+    last_final = [r for r in backend.requests if r.final][-1]
+    assert last_final.context_s == 0.0
+    assert last_final.prompt == "hello there."
+    assert finals(events) == ["hello there.", " ".join(long)]
+
+
 class MishearsContext(ToneRecognizer):
     """Hears the context audio as different words than the first decode did."""
 

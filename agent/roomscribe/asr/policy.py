@@ -84,6 +84,9 @@ class PolicyOptions:
     Whisper hears a segment that starts mid-sentence ("...or 8 for more
     options") much better with the words before it; only words after the
     segment start are kept from such a decode."""
+    max_context_segment_s: float = 5.0
+    """A longer segment is decoded without left context: it carries its own,
+    and decoding the context again would only make its final later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +220,8 @@ class StreamPolicy:
         if self._in_flight is not None or not self._closed_segments:
             return None
         seg = self._closed_segments[0]
-        heard = self._heard_before(seg.start) if context else ()
+        long = seg.end - seg.start > self._opts.max_context_segment_s
+        heard = self._heard_before(seg.start) if context and not long else ()
         return self._hand_out(
             JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard, seg.language
         )
