@@ -7,6 +7,11 @@
   seconds after the utterance ended until that word was first shown (any
   caption) and until it was first part of a final caption. A word counts as
   shown when the alignment of the shown text against the reference matches it.
+* Final latency by time: the seconds after each reference utterance ended
+  until a final caption reached its end (a final whose time span includes the
+  utterance end, allowing ``COVER_SLACK_S`` for word times a little early).
+  It does not depend on the words being right, so it stays meaningful where
+  the text alignment is not (a misheard last word, high-WER languages).
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from dataclasses import dataclass
 
 from roomscribe.bench.reference import Reference
 from roomscribe.replay import Emitted
+
+COVER_SLACK_S = 0.5
+"""A final caption ending this much before an utterance end still covers it."""
 
 
 def normalizer(language: str | None) -> Callable[[str], str]:
@@ -57,6 +65,7 @@ class StreamScore:
     first_shown: tuple[float, ...]
     final: tuple[float, ...]
     transcript: str
+    final_by_time: tuple[float, ...] = ()
 
     @property
     def first_shown_p50(self) -> float:
@@ -73,6 +82,14 @@ class StreamScore:
     @property
     def final_p90(self) -> float:
         return percentile(self.final, 0.9)
+
+    @property
+    def final_by_time_p50(self) -> float:
+        return percentile(self.final_by_time, 0.5)
+
+    @property
+    def final_by_time_p90(self) -> float:
+        return percentile(self.final_by_time, 0.9)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -161,4 +178,17 @@ def score(
         first_shown=tuple(first_any[k] for k in sorted(first_any)),
         final=tuple(first_final[k] for k in sorted(first_final)),
         transcript=transcript,
+        final_by_time=final_by_time(events, reference),
     )
+
+
+def final_by_time(events: Sequence[Emitted], reference: Reference) -> tuple[float, ...]:
+    """Per utterance (that any final reached): seconds from its end until a final covered it."""
+    finals = sorted((e for e in events if e.caption.final), key=lambda e: e.emitted_at)
+    out: list[float] = []
+    for u in reference.utterances:
+        for e in finals:
+            if e.caption.start <= u.end and e.caption.end >= u.end - COVER_SLACK_S:
+                out.append(e.emitted_at - u.end)
+                break
+    return tuple(out)

@@ -55,6 +55,8 @@ class StreamResult:
                 first_shown_p90=_r(s.first_shown_p90),
                 final_p50=_r(s.final_p50),
                 final_p90=_r(s.final_p90),
+                final_by_time_p50=_r(s.final_by_time_p50),
+                final_by_time_p90=_r(s.final_by_time_p90),
                 utterances=s.utterances,
                 shown=s.shown,
                 finalized=s.finalized,

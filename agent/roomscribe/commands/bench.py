@@ -106,6 +106,7 @@ def _print_table(data: dict[str, object]) -> None:
         "first_shown_p90",
         "final_p50",
         "final_p90",
+        "final_by_time_p90",
         "finalized",
         "utterances",
         "drain_s",

@@ -1,0 +1,44 @@
+"""The benchmark's metrics on hand-made caption logs."""
+
+from __future__ import annotations
+
+import pytest
+
+from roomscribe.asr.events import Caption
+from roomscribe.bench.metrics import score
+from roomscribe.bench.reference import Reference, Utterance
+from roomscribe.replay import Emitted
+
+REFERENCE = Reference(
+    "Press one now. Goodbye for now.",
+    (Utterance(0.5, 2.0, "Press one now."), Utterance(3.0, 4.0, "Goodbye for now.")),
+)
+
+
+def caption(
+    at: float, sid: str, text: str, start: float, end: float, *, final: bool = True
+) -> Emitted:
+    return Emitted(0, at, Caption(sid, text, final, (), start, end, "en"))
+
+
+def test_latency_by_text_and_by_time() -> None:
+    events = [
+        caption(1.2, "a", "Press one", 0.5, 1.3, final=False),
+        caption(2.6, "a", "Press one now.", 0.5, 1.9),
+        caption(4.3, "b", "Good bye for cow.", 3.0, 3.8),  # last word misheard
+    ]
+    s = score(events, REFERENCE)
+    assert s.final == pytest.approx((0.6,))  # "now" of the second utterance never matched
+    assert s.first_shown == pytest.approx((0.6,))
+    assert s.final_by_time == pytest.approx((0.6, 0.3))  # its end was final all the same
+    assert s.wer == pytest.approx(3 / 6)  # good, bye for "goodbye"; cow for now
+
+
+def test_a_final_ending_well_before_the_utterance_does_not_cover_it() -> None:
+    events = [
+        caption(1.5, "a", "Press one", 0.5, 1.2),  # stops 0.8 s short of the end
+        caption(2.8, "b", "now.", 1.6, 1.9),
+    ]
+    s = score(events, REFERENCE)
+    assert s.final_by_time == pytest.approx((0.8,))
+    assert s.final_by_time_p90 == pytest.approx(0.8)
