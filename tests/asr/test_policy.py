@@ -165,6 +165,7 @@ def test_final_decode_hears_the_previous_words_again() -> None:
     assert last_final.context_s > 0.8
     assert len(last_final.audio) / 16000 > last_final.context_s + 0.6
     assert last_final.prompt == ""
+    assert last_final.context_text == "hello there."
     assert finals(events) == ["hello there.", "good morning."]
 
 

@@ -29,6 +29,9 @@ class DecodeRequest:
     context_s: float = 0.0
     """The first seconds of ``audio`` were transcribed before: they are there
     for context, and only the words after them matter."""
+    context_text: str = ""
+    """What was transcribed in those first ``context_s`` seconds (the text
+    after ``prompt``), for a decode that has to do without their audio."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,6 +288,7 @@ class StreamPolicy:
             language=language,
             final=kind is JobKind.FINAL,
             context_s=start - audio_start,
+            context_text=_join(list(heard)),
         )
         job = Job(kind, segment_id, audio_start, end, request, start, heard, probability)
         self._in_flight = job

@@ -224,14 +224,7 @@ class WhisperBackend:
         ]
         if not suspects:
             return
-        plain = [
-            replace(
-                requests[i],
-                audio=requests[i].audio[round(requests[i].context_s * SAMPLE_RATE) :],
-                context_s=0.0,
-            )
-            for i in suspects
-        ]
+        plain = [_without_left_audio(requests[i]) for i in suspects]
         for i, result in zip(suspects, self._decode_group(plain, True, language), strict=True):
             shift = requests[i].context_s
             out[i] = replace(
@@ -388,6 +381,17 @@ def _misses_new_audio(result: DecodeResult, request: DecodeRequest) -> bool:
     late_start = new[0].start - request.context_s > _LEFT_CONTEXT_SLACK_S
     early_end = duration - new[-1].end > 2 * _LEFT_CONTEXT_SLACK_S
     return late_start or early_end
+
+
+def _without_left_audio(request: DecodeRequest) -> DecodeRequest:
+    """The request with its context audio cut off; what was said there joins the prompt."""
+    return replace(
+        request,
+        audio=request.audio[round(request.context_s * SAMPLE_RATE) :],
+        prompt=f"{request.prompt} {request.context_text}".strip(),
+        context_s=0.0,
+        context_text="",
+    )
 
 
 def _derailed(result: DecodeResult, request: DecodeRequest) -> bool:
