@@ -43,6 +43,13 @@ class LiveKitSettings:
     url: str = "ws://127.0.0.1:7880"
     api_key: str = "devkey"
     api_secret: str = "secret"
+    public_url: str = ""
+    """Where browsers reach the server, when not at ``url`` (which the agent and
+    the token service use, e.g. a loopback or cluster-internal address)."""
+
+    @property
+    def browser_url(self) -> str:
+        return self.public_url or self.url
 
 
 def _env(name: str, default: str) -> str:
@@ -129,6 +136,11 @@ def asr_from_args(args: argparse.Namespace) -> AsrSettings:
 def add_livekit_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("LiveKit")
     g.add_argument("--livekit-url", default=_env("LIVEKIT_URL", ""), help="[LIVEKIT_URL]")
+    g.add_argument(
+        "--livekit-public-url",
+        default=_env("LIVEKIT_PUBLIC_URL", ""),
+        help="the LiveKit URL handed to browsers, if not --livekit-url [LIVEKIT_PUBLIC_URL]",
+    )
     g.add_argument("--api-key", default=_env("LIVEKIT_API_KEY", ""), help="[LIVEKIT_API_KEY]")
     g.add_argument(
         "--api-secret", default=_env("LIVEKIT_API_SECRET", ""), help="[LIVEKIT_API_SECRET]"
@@ -141,4 +153,9 @@ def livekit_from_args(args: argparse.Namespace) -> LiveKitSettings | None:
         return None
     if not args.api_key or not args.api_secret:
         raise SystemExit("LIVEKIT_URL is set but LIVEKIT_API_KEY / LIVEKIT_API_SECRET are not")
-    return LiveKitSettings(url=args.livekit_url, api_key=args.api_key, api_secret=args.api_secret)
+    return LiveKitSettings(
+        url=args.livekit_url,
+        api_key=args.api_key,
+        api_secret=args.api_secret,
+        public_url=args.livekit_public_url,
+    )

@@ -34,11 +34,20 @@ def test_latency_by_text_and_by_time() -> None:
     assert s.wer == pytest.approx(3 / 6)  # good, bye for "goodbye"; cow for now
 
 
-def test_a_final_ending_well_before_the_utterance_does_not_cover_it() -> None:
+def test_latency_by_time_waits_for_the_last_piece_of_an_utterance() -> None:
     events = [
-        caption(1.5, "a", "Press one", 0.5, 1.2),  # stops 0.8 s short of the end
+        caption(1.5, "a", "Press one", 0.5, 1.2),
         caption(2.8, "b", "now.", 1.6, 1.9),
+        # the next utterance's first word, stretched back into the pause
+        caption(4.5, "c", "Goodbye for now.", 1.8, 3.9),
     ]
     s = score(events, REFERENCE)
-    assert s.final_by_time == pytest.approx((0.8,))
+    assert s.final_by_time == pytest.approx((0.8, 0.5))
     assert s.final_by_time_p90 == pytest.approx(0.8)
+
+
+def test_reference_end_with_trailing_silence_is_still_reached() -> None:
+    # the utterance's words end at 1.3 s; its reference end (2.0 s) includes silence
+    events = [caption(1.8, "a", "Press one now.", 0.5, 1.3)]
+    s = score(events, REFERENCE)
+    assert s.final_by_time == pytest.approx((-0.2,))

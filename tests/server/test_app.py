@@ -130,6 +130,10 @@ def test_config_and_health(tmp_path: Path) -> None:
     # no lifespan: the embedded engine is not loaded for these requests
     embedded = TestClient(create_app(AppOptions(web_dir=tmp_path)))
     assert embedded.get("/api/config").json() == {"mode": "embedded"}
+    # browsers get the public URL when the server is configured with an internal one
+    internal = replace(settings, url="ws://livekit:7880", public_url="wss://lk.example.org")
+    behind = TestClient(create_app(AppOptions(livekit=internal, web_dir=tmp_path)))
+    assert behind.get("/api/config").json()["livekit_url"] == "wss://lk.example.org"
     r = embedded.post("/api/token", json={"room": "r", "name": "Ada"})
     assert r.status_code == 409
     assert "embedded" in r.json()["detail"]

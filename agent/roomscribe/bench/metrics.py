@@ -8,10 +8,12 @@
   caption) and until it was first part of a final caption. A word counts as
   shown when the alignment of the shown text against the reference matches it.
 * Final latency by time: the seconds after each reference utterance ended
-  until a final caption reached its end (a final whose time span includes the
-  utterance end, allowing ``COVER_SLACK_S`` for word times a little early).
-  It does not depend on the words being right, so it stays meaningful where
-  the text alignment is not (a misheard last word, high-WER languages).
+  until the final caption with its last speech arrived (of the finals whose
+  words overlap the utterance, the one reaching furthest; a final must start
+  ``NEXT_START_SLACK_S`` before the utterance end, so the next utterance's
+  first word stretched back into the pause does not count). It does not
+  depend on the words being right, so it stays meaningful where the text
+  alignment is not (a misheard last word, high-WER languages).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from dataclasses import dataclass
 from roomscribe.bench.reference import Reference
 from roomscribe.replay import Emitted
 
-COVER_SLACK_S = 0.5
-"""A final caption ending this much before an utterance end still covers it."""
+NEXT_START_SLACK_S = 0.3
+"""Word times of a final can start this early (the aligner stretches a first word)."""
 
 
 def normalizer(language: str | None) -> Callable[[str], str]:
@@ -183,12 +185,16 @@ def score(
 
 
 def final_by_time(events: Sequence[Emitted], reference: Reference) -> tuple[float, ...]:
-    """Per utterance (that any final reached): seconds from its end until a final covered it."""
-    finals = sorted((e for e in events if e.caption.final), key=lambda e: e.emitted_at)
+    """Per utterance (that any final reached): seconds from its end to its last final."""
+    finals = [e for e in events if e.caption.final]
     out: list[float] = []
     for u in reference.utterances:
-        for e in finals:
-            if e.caption.start <= u.end and e.caption.end >= u.end - COVER_SLACK_S:
-                out.append(e.emitted_at - u.end)
-                break
+        overlapping = [
+            e
+            for e in finals
+            if e.caption.end > u.start and e.caption.start < u.end - NEXT_START_SLACK_S
+        ]
+        if overlapping:
+            last = max(overlapping, key=lambda e: (e.caption.end, e.emitted_at))
+            out.append(last.emitted_at - u.end)
     return tuple(out)

@@ -105,7 +105,7 @@ def create_app(options: AppOptions) -> FastAPI:
     async def config() -> dict[str, str]:
         if options.livekit is None:
             return {"mode": "embedded"}
-        return {"mode": "livekit", "livekit_url": options.livekit.url}
+        return {"mode": "livekit", "livekit_url": options.livekit.browser_url}
 
     @app.post("/api/token")
     async def token(request: TokenRequest) -> TokenResponse:

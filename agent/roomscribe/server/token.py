@@ -127,7 +127,10 @@ class TokenService:
             raise JoinError(f"LiveKit server refused the request: {e.message}", 502) from e
         token = mint_token(self.settings, request, dispatch_agent=not room_exists)
         return JoinGrant(
-            token=token, url=self.settings.url, identity=request.identity, room=request.room
+            token=token,
+            url=self.settings.browser_url,
+            identity=request.identity,
+            room=request.room,
         )
 
     async def _ensure_dispatched(self, room: str) -> bool:
