@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
-from tests.asr.fakes import EnergyVad, ToneRecognizer, speaking, synth
+from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
 
 
 def policy() -> StreamPolicy:
@@ -64,3 +64,20 @@ def test_batches_finals_of_several_streams() -> None:
     out = sched.run(sched.next_batch())
     assert backend.batches == [3]
     assert [c.text for _, caps in out for c in caps] == ["hello there."] * 3
+
+
+def test_interims_wait_out_a_beginning_pause_only_under_light_load() -> None:
+    def pausing() -> StreamPolicy:
+        p = policy()
+        p.feed(speaking(["please", "press", "one", "two"]))
+        p.feed(silence(0.1))  # a pause begins; the VAD has not ended the utterance
+        return p
+
+    alone = Scheduler(ToneRecognizer(), SchedulerOptions(max_talking_to_hold_at_pauses=2))
+    alone.add(pausing())
+    assert alone.next_batch() == []  # its final decode may be due in a moment
+
+    crowd = Scheduler(ToneRecognizer(), SchedulerOptions(max_talking_to_hold_at_pauses=2))
+    for _ in range(3):
+        crowd.add(pausing())
+    assert [a.job.kind for a in crowd.next_batch()] == [JobKind.INTERIM] * 3

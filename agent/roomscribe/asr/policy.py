@@ -241,11 +241,14 @@ class StreamPolicy:
         """An utterance is open (interim refreshes may be wanted)."""
         return self._open_id is not None
 
-    def interim_job(self, slowdown: float = 1.0) -> Job | None:
+    def interim_job(self, slowdown: float = 1.0, *, hold_at_pause: bool = True) -> Job | None:
         """A refresh of the open segment, if enough new audio arrived.
 
         ``slowdown`` stretches the refresh interval when many streams share
-        the model, leaving compute for final decodes.
+        the model, leaving compute for final decodes. With ``hold_at_pause``
+        no refresh starts while the VAD hears a pause beginning: the segment
+        may close within ``min_silence_s``, and a refresh started then would
+        hold up its final decode.
         """
         if self._in_flight is not None or self._closed_segments or self._open_id is None:
             return None
@@ -254,9 +257,7 @@ class StreamPolicy:
             return None
         if end - self._last_interim_end < self._opts.interim_interval_s * slowdown:
             return None
-        if self._vad.pausing:
-            # the segment may close within ``min_silence_s``; a refresh started
-            # now would hold up its final decode and show nothing new
+        if hold_at_pause and self._vad.pausing:
             return None
         self._last_interim_end = end
         return self._hand_out(JobKind.INTERIM, self._open_id, self._open_start, end)

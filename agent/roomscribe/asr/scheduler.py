@@ -39,6 +39,12 @@ class SchedulerOptions:
     """Final decodes hear the speech before their segment again (more accurate,
     about twice the work) while at most this many streams are busy (talking
     or waiting for a final); under more load they decode just the segment."""
+    max_talking_to_hold_at_pauses: int = 2
+    """While at most this many streams talk, no interim refresh starts at the
+    beginning of a pause (it would delay the final decode the pause brings).
+    Under more load the refreshes are spaced out anyway, and holding them
+    measured worse: base x4 final p90 1.45 s against 1.18 s, tiny.en x8 first
+    shown p50 0.68 s against 0.48 s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +89,11 @@ class Scheduler:
             return self._stamp(batch)
         talking = sum(1 for p in self._streams if p.speaking)
         slowdown = 1.0 + self._opts.interim_slowdown * max(0, talking - 1)
+        hold = talking <= self._opts.max_talking_to_hold_at_pauses
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
-            job = policy.interim_job(slowdown)
+            job = policy.interim_job(slowdown, hold_at_pause=hold)
             if job is not None:
                 batch.append(Assignment(policy, job))
         return self._stamp(batch)
