@@ -43,8 +43,8 @@ class SchedulerOptions:
     """While at most this many streams talk, no interim refresh starts at the
     beginning of a pause (it would delay the final decode the pause brings).
     Under more load the refreshes are spaced out anyway, and holding them
-    measured worse: base x4 final p90 1.45 s against 1.18 s, tiny.en x8 first
-    shown p50 0.68 s against 0.48 s."""
+    measured worse: base x4 final p90 1.45 s against 1.18-1.27 s, tiny.en x8
+    first shown p50 0.68 s against 0.50 s."""
 
 
 @dataclass(frozen=True, slots=True)
