@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
-from roomscribe.asr.vad import FRAME_SECONDS, StreamingVad, VadOptions
+import numpy as np
+import pytest
+
+from roomscribe.asr import vad as vad_module
+from roomscribe.asr.vad import (
+    FRAME_SECONDS,
+    SileroModel,
+    StreamingVad,
+    VadOptions,
+    bundled_model_path,
+)
 from tests.asr.fakes import EnergyVad, silence, synth
 
 
@@ -46,3 +56,21 @@ def test_frames_split_across_feeds_are_kept() -> None:
     chunks = np.array_split(audio, 37)
     events = [e for c in chunks for e in vad.feed(c)]
     assert [e.speaking for e in events] == [True, False]
+
+
+def test_bundled_silero_file_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = bundled_model_path()
+    assert path.parent.name == "assets"
+    assert "livekit" not in str(path)
+    monkeypatch.setattr(vad_module, "SILERO_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="corrupt or was replaced"):
+        bundled_model_path()
+
+
+def test_bundled_silero_hears_speech(eval_dir: Path) -> None:
+    """The bundled file is the real model: speech in, speech out."""
+    from tests.conftest import read_wav
+
+    audio = read_wav(eval_dir / "allison-a.wav")[: 16_000 * 4]
+    events = StreamingVad(SileroModel(), VadOptions()).feed(audio)
+    assert any(e.speaking for e in events)

