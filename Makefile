@@ -5,21 +5,26 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 WEB_STAMP := web-client/dist/.built
+EXAMPLE_DIR := web-client/examples/components-react
+EXAMPLE_STAMP := $(EXAMPLE_DIR)/dist/.built
 SYSTEM_STAMP := .cache/system-deps
 
-.PHONY: run test setup check lint typecheck webcheck pytest bench clean
+.PHONY: run test setup check lint typecheck webcheck pytest bench lock clean
 
 run: setup
 	$(PY) -m roomscribe.cli dev
 
-test: setup check
+# The components-react example is only needed by the tests, so `make run` never builds it.
+test: setup $(EXAMPLE_STAMP) check
 
 setup: $(VENV_STAMP) bin/livekit-server $(WEB_STAMP) $(SYSTEM_STAMP)
 
-$(VENV_STAMP): pyproject.toml requirements.lock
+# requirements-dev.lock (runtime + bench + dev tools) and requirements.lock (runtime
+# only, what the Docker image installs) pin every package with its SHA-256.
+$(VENV_STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	python3 -m venv .venv
 	.venv/bin/pip install -q --upgrade pip
-	.venv/bin/pip install -q -r requirements.lock
+	.venv/bin/pip install -q --require-hashes -r requirements-dev.lock
 	.venv/bin/pip install -q --no-deps -e .
 	touch $@
 
@@ -28,6 +33,10 @@ bin/livekit-server: scripts/install-livekit.sh
 
 $(WEB_STAMP): $(shell find web-client/src -type f 2>/dev/null) web-client/package.json web-client/package-lock.json
 	cd web-client && npm ci --no-audit --no-fund && npm run build
+	touch $@
+
+$(EXAMPLE_STAMP): $(shell find $(EXAMPLE_DIR)/src -type f 2>/dev/null) $(EXAMPLE_DIR)/build.mjs $(EXAMPLE_DIR)/package.json $(EXAMPLE_DIR)/package-lock.json
+	cd $(EXAMPLE_DIR) && npm ci --no-audit --no-fund && npm run build
 	touch $@
 
 $(SYSTEM_STAMP): scripts/install-system-deps.sh
@@ -52,5 +61,18 @@ pytest:
 bench: $(VENV_STAMP)
 	$(PY) -m roomscribe.cli bench ../shared/eval/allison-a.wav ../shared/eval/allison-b.wav
 
+# Re-pin after changing dependencies in pyproject.toml: versions already pinned stay
+# (delete a line to upgrade that package), new ones are resolved, hashes for all.
+UV := .venv/bin/uv
+lock:
+	[ -x $(UV) ] || .venv/bin/pip install -q uv==0.13.9
+	mkdir -p .cache
+	cp requirements-dev.lock .cache/pins.txt 2>/dev/null || cp requirements.lock .cache/pins.txt
+	$(UV) pip compile pyproject.toml -c .cache/pins.txt --generate-hashes --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements.lock
+	$(UV) pip compile pyproject.toml --extra dev --extra bench -c .cache/pins.txt --generate-hashes \
+	  --python-version 3.11 --custom-compile-command "make lock" -o requirements-dev.lock
+	sed -i '/#   -c .cache\/pins.txt/d' requirements.lock requirements-dev.lock
+
 clean:
-	rm -rf .venv bin web-client/node_modules web-client/dist .cache
+	rm -rf .venv bin web-client/node_modules web-client/dist $(EXAMPLE_DIR)/node_modules $(EXAMPLE_DIR)/dist .cache
