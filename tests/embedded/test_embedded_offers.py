@@ -7,6 +7,7 @@ need no Whisper model and run in seconds.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,9 @@ async def test_malformed_offers_get_clear_4xx(
     assert r.status_code == 413
     assert "limit is 8192" in detail(r)
 
-    r = await post(url, content=b"{" + b" " * 20_000 + b"}")
+    r = await post(
+        url, content=b"{" + b" " * 20_000 + b"}", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
     assert "limit" in detail(r)
 
@@ -174,22 +177,60 @@ async def test_server_opens_captions_channel_when_client_did_not(
     assert {m["speaker"] for m in client.captions} == {"Lin"}
 
 
-async def test_each_audio_track_is_its_own_caption_stream(
+async def test_one_audio_track_per_session(
     start_server: StartServer, scripted_engine: Engine, clients: Clients, speech: Any
 ) -> None:
-    """A tab that sends its microphone and a shared tab's audio."""
+    """An offer with three audio sections takes one engine stream; the rest are inactive."""
     server = start_server(scripted_engine, EmbeddedOptions())
-    client = clients([WavTrack(speech), WavTrack(speech[16_000 * 4 :])])
-    await client.connect(server.url, name="Kim")
+    client = clients([WavTrack(speech), WavTrack(speech[16_000 * 4 :]), WavTrack(speech)])
+    answer = await client.connect(server.url, name="Kim")
     (session,) = server.service.sessions.values()
-    assert session.track_count == 2
-    assert scripted_engine.active_streams == 2
+    assert session.track_count == 1
+    assert scripted_engine.active_streams == 1
+    audio = [m for m in answer["sdp"].split("m=")[1:] if m.startswith("audio")]
+    assert [_direction(m) for m in audio] == ["recvonly", "inactive", "inactive"]
 
-    def tracks_with_finals() -> set[str]:
-        return {m["track_id"] for m in client.captions if m["final"]}
-
-    await wait_for(lambda: len(tracks_with_finals()) == 2, 20, "finals of both tracks")
+    await wait_for(lambda: any(m["final"] for m in client.captions), 20, "a final caption")
+    assert {m["track_id"] for m in client.captions} == {
+        client.pc.getTransceivers()[0].sender.track.id
+    }
     assert {m["speaker"] for m in client.captions} == {"Kim"}
+    assert scripted_engine.active_streams == 1
+
+
+def _direction(media_section: str) -> str:
+    for line in media_section.splitlines():
+        if line.strip() in ("a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"):
+            return line.strip()[2:]
+    raise AssertionError(f"no direction in {media_section!r}")
+
+
+async def test_offer_needs_json_from_this_origin(
+    start_server: StartServer, scripted_engine: Engine, clients: Clients, speech: Any
+) -> None:
+    server = start_server(scripted_engine, EmbeddedOptions())
+    sdp = await clients(WavTrack(speech)).offer_sdp()
+    body = json.dumps({"sdp": sdp, "type": "offer"})
+    host = server.url.removeprefix("http://")
+
+    async def send(content_type: str, origin: str | None = None) -> httpx.Response:
+        headers = {"content-type": content_type} | ({"origin": origin} if origin else {})
+        return await post(server.url, content=body, headers=headers)
+
+    # What a cross-site <form> or a fetch() without preflight from another page can send.
+    r = await send("text/plain")
+    assert r.status_code == 415
+    assert "Content-Type: application/json" in detail(r)
+    r = await send("application/json", "https://evil.example")
+    assert r.status_code == 403
+    assert "'https://evil.example' are not allowed" in detail(r)
+    r = await send("application/json", f"http://{host}:1")  # same host, another port
+    assert r.status_code == 403
+    assert server.service.stats.sessions_opened == 0
+
+    r = await send("application/json; charset=utf-8", f"http://{host}")  # its own page
+    assert r.status_code == 200, r.text
+    assert server.session_count() == 1
 
 
 async def test_set_language_and_bad_control_messages(

@@ -85,8 +85,9 @@ def test_existing_room_gets_exactly_one_explicit_dispatch(
     [
         ({"room": "no spaces", "name": "Ada"}, 400, "room must be"),
         ({"room": "r", "name": ""}, 400, "name must be"),
-        ({"room": "r", "name": "Ada", "identity": protocol.AGENT_IDENTITY}, 400, "reserved"),
-        ({"room": "r"}, 422, "name"),
+        ({"room": "r"}, 400, "name must be"),
+        ({"room": "r", "name": "Ada\u200b"}, 400, "invisible"),
+        ({"name": "Ada"}, 422, "room"),
     ],
 )
 @pytest.mark.livekit
@@ -96,6 +97,20 @@ def test_invalid_token_requests_get_4xx_json(
     r = client.post("/api/token", json=body)
     assert r.status_code == status
     assert detail in str(r.json()["detail"])
+
+
+@pytest.mark.livekit
+def test_a_client_chosen_identity_is_ignored(
+    client: TestClient, livekit_server: LiveKitServer
+) -> None:
+    r = client.post(
+        "/api/token", json={"room": "r", "name": "Eve", "identity": protocol.AGENT_IDENTITY}
+    )
+    assert r.status_code == 200, r.text
+    identity = verify(livekit_server, r.json()["token"]).identity
+    assert identity == r.json()["identity"]
+    assert identity != protocol.AGENT_IDENTITY
+    assert identity.startswith("Eve-")
 
 
 def test_unreachable_livekit_is_503(tmp_path: Path) -> None:
@@ -125,11 +140,12 @@ def test_config_and_health(tmp_path: Path) -> None:
     assert lk.get("/api/config").json() == {
         "mode": "livekit",
         "livekit_url": "wss://lk.example.org",
+        "passcode_required": False,
     }
     assert lk.get("/healthz").json() == {"status": "ok", "mode": "livekit"}
     # no lifespan: the embedded engine is not loaded for these requests
     embedded = TestClient(create_app(AppOptions(web_dir=tmp_path)))
-    assert embedded.get("/api/config").json() == {"mode": "embedded"}
+    assert embedded.get("/api/config").json() == {"mode": "embedded", "passcode_required": False}
     # browsers get the public URL when the server is configured with an internal one
     internal = replace(settings, url="ws://livekit:7880", public_url="wss://lk.example.org")
     behind = TestClient(create_app(AppOptions(livekit=internal, web_dir=tmp_path)))

@@ -11,7 +11,6 @@ from roomscribe.server.embedded import (
     add_embedded_arguments,
     embedded_options_from_args,
 )
-from roomscribe.server.embedded_session import parse_language
 
 
 def parse(*argv: str) -> EmbeddedOptions:
@@ -51,13 +50,3 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_invalid_values_exit_with_a_message(argv: list[str], message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         parse(*argv)
-
-
-def test_language_codes() -> None:
-    assert parse_language("auto") is None
-    assert parse_language(None) is None
-    assert parse_language("de") == "de"
-    with pytest.raises(ValueError, match="unknown language 'zz'"):
-        parse_language("zz")
-    with pytest.raises(ValueError, match="language code like 'en'"):
-        parse_language("English")

@@ -23,6 +23,9 @@ from roomscribe.livekit.publisher import PublisherOptions
 
 log = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT_S = 30.0
+"""How long :meth:`RoomCaptioner.aclose` waits for its pipelines to publish their last captions."""
+
 
 def is_captioned(publication: rtc.TrackPublication) -> bool:
     """Microphones and shared browser-tab audio; nothing else."""
@@ -39,19 +42,27 @@ def is_captioned(publication: rtc.TrackPublication) -> bool:
 
 
 def spoken_language(participant: rtc.Participant) -> str | None:
-    """The participant's language attribute; ``None`` for ``auto`` or unset."""
+    """The participant's language attribute; ``None`` for ``auto``, unset or unknown (logged)."""
+    from roomscribe.languages import validate_language
+
     value = participant.attributes.get(protocol.ATTR_SPOKEN_LANGUAGE, "").strip()
-    return None if value in ("", "auto") else value
+    return validate_language(value, source=f"participant {participant.identity}")
 
 
 class RoomCaptioner:
     """Owns the pipelines of one connected room; ``start()`` / ``aclose()``."""
 
     def __init__(
-        self, engine: Engine, room: rtc.Room, publisher_options: PublisherOptions | None = None
+        self,
+        engine: Engine,
+        room: rtc.Room,
+        publisher_options: PublisherOptions | None = None,
+        *,
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
     ) -> None:
         self._engine = engine
         self._room = room
+        self._close_timeout_s = close_timeout_s
         self._publisher_options = publisher_options
         self._pipelines: dict[str, TrackPipeline] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -86,8 +97,17 @@ class RoomCaptioner:
             self._room.off(event, handler)
         for sid in list(self._pipelines):
             self._close_pipeline(sid)
-        while self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+        if not self._closing:
+            return
+        # each pipeline's close is bounded; this is the backstop for the room
+        _, pending = await asyncio.wait(set(self._closing), timeout=self._close_timeout_s)
+        for task in pending:
+            log.error(
+                "closing %s took over %.0f s; cancelled", task.get_name(), self._close_timeout_s
+            )
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
     # -- room events (synchronous callbacks) -------------------------------------
 
@@ -130,6 +150,9 @@ class RoomCaptioner:
             pipeline.start()
         except CapacityError as e:
             log.warning("not captioning %s/%s: %s", participant.identity, track.sid, e)
+            return
+        except Exception:
+            log.exception("could not start captioning %s/%s", participant.identity, track.sid)
             return
         self._pipelines[track.sid] = pipeline
 

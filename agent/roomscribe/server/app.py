@@ -1,12 +1,16 @@
 """The web server: the built web client plus a small JSON API.
 
 * ``GET /`` - the web client from ``web-client/dist`` (a help page if it is not built).
-* ``GET /api/config`` - ``{"mode": "livekit", "livekit_url": ...}`` or ``{"mode": "embedded"}``.
-* ``POST /api/token`` - LiveKit mode: ``{room, name, identity?}`` -> ``{token, url, identity,
-  room}``, with the captioning agent dispatched to the room.
+* ``GET /api/config`` - ``{"mode": "livekit", "livekit_url": ..., "passcode_required": bool}``
+  or ``{"mode": "embedded", "passcode_required": bool}``.
+* ``POST /api/token`` - LiveKit mode: ``{room, name, passcode?}`` -> ``{token, url, identity,
+  room}``, with the captioning agent dispatched to the room; the server chooses the identity.
 * ``POST /api/offer`` - embedded mode: served by
   :class:`~roomscribe.server.embedded.EmbeddedService`.
 * ``GET /healthz``.
+
+Both ``POST`` endpoints go through one :class:`~roomscribe.server.security.AccessGuard`
+(rate limit, origin, content type, passcode or trusted proxy header).
 
 In embedded mode the app loads the recognition engine in its lifespan and closes
 it (after every session's last captions) on shutdown.
@@ -18,16 +22,17 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Mount
 
+from roomscribe.server.security import AccessGuard, AccessOptions
 from roomscribe.server.token import JoinError, TokenService
 from roomscribe.settings import AsrSettings, LiveKitSettings
 
@@ -56,6 +61,8 @@ class AppOptions:
     livekit: LiveKitSettings | None = None
     asr: AsrSettings | None = None
     embedded: EmbeddedOptions | None = None
+    access: AccessOptions = field(default_factory=AccessOptions)
+    """Who may use ``POST /api/token`` and ``POST /api/offer``."""
 
     @property
     def mode(self) -> str:
@@ -63,9 +70,11 @@ class AppOptions:
 
 
 class TokenRequest(BaseModel):
-    room: str
-    name: str
-    identity: str | None = None
+    """Body of ``POST /api/token``; the identity is always chosen by the server."""
+
+    room: str = Field(description="1-64 letters, digits, '-' or '_'")
+    name: str = Field(default="", description="display name (from the proxy header if trusted)")
+    passcode: str | None = Field(default=None, description="when /api/config requires one")
 
 
 class TokenResponse(BaseModel):
@@ -77,11 +86,7 @@ class TokenResponse(BaseModel):
 
 def create_app(options: AppOptions) -> FastAPI:
     tokens = TokenService(options.livekit) if options.livekit is not None else None
-    if tokens is None:
-        # The VAD model file ships in livekit-plugins-silero, whose import registers
-        # a livekit-agents plugin and must happen on the main thread; the lifespan
-        # loads the engine in a worker thread.
-        import livekit.plugins.silero  # noqa: F401
+    guard = AccessGuard(options.access)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,27 +97,36 @@ def create_app(options: AppOptions) -> FastAPI:
             finally:
                 await tokens.aclose()
         else:
-            async with _embedded(app, options):
+            async with _embedded(app, options, guard):
                 yield
 
     app = FastAPI(title="roomscribe", lifespan=lifespan)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
+        engine = getattr(app.state, "engine", None)  # embedded mode; a dead engine: restart us
+        if engine is not None and not engine.healthy:
+            raise HTTPException(503, "the recognition engine stopped")
         return {"status": "ok", "mode": options.mode}
 
     @app.get("/api/config")
-    async def config() -> dict[str, str]:
+    async def config() -> dict[str, str | bool]:
+        required = options.access.passcode_required
         if options.livekit is None:
-            return {"mode": "embedded"}
-        return {"mode": "livekit", "livekit_url": options.livekit.browser_url}
+            return {"mode": "embedded", "passcode_required": required}
+        return {
+            "mode": "livekit",
+            "livekit_url": options.livekit.browser_url,
+            "passcode_required": required,
+        }
 
-    @app.post("/api/token")
-    async def token(request: TokenRequest) -> TokenResponse:
+    @app.post("/api/token", dependencies=[Depends(guard.screen)])
+    async def token(body: TokenRequest, request: Request) -> TokenResponse:
+        proxy_name = guard.authorize(request, body.passcode)
         if tokens is None:
             raise HTTPException(409, "the server runs in embedded mode: use POST /api/offer")
         try:
-            grant = await tokens.join(request.room, request.name, request.identity)
+            grant = await tokens.join(body.room, proxy_name or body.name)
         except JoinError as e:
             raise HTTPException(e.status, e.message) from e
         return TokenResponse(
@@ -132,14 +146,15 @@ def create_app(options: AppOptions) -> FastAPI:
 
 
 @asynccontextmanager
-async def _embedded(app: FastAPI, options: AppOptions) -> AsyncIterator[None]:
+async def _embedded(app: FastAPI, options: AppOptions, guard: AccessGuard) -> AsyncIterator[None]:
     """Load the engine, serve ``/api/offer``; on exit finalize sessions, close the engine."""
     from roomscribe.runtime import build_engine
     from roomscribe.server.embedded import EmbeddedOptions, EmbeddedService
 
     engine = await asyncio.to_thread(build_engine, options.asr or AsrSettings())
     engine.start()
-    service = EmbeddedService(engine, options.embedded or EmbeddedOptions())
+    app.state.engine = engine
+    service = EmbeddedService(engine, options.embedded or EmbeddedOptions(), access=guard)
     try:
         await service.start()
         added = _insert_routes(app, service.router.routes)

@@ -5,11 +5,17 @@ labelled :data:`roomscribe.protocol.DATA_CHANNEL_LABEL`) to ``POST /api/offer``;
 the server answers with ICE fully gathered (no trickle), receives the audio
 with aiortc and sends captions back on the data channel. One browser tab is
 one :class:`~roomscribe.server.embedded_session.EmbeddedSession`; every tab
-shares the process's one recognition engine.
+shares the process's one recognition engine, and a session captions one audio
+track (further audio sections of the offer are answered inactive).
+
+Requests are screened by the app's :class:`~roomscribe.server.security.AccessGuard`
+(rate limit, origin, ``application/json`` only, passcode). An unknown ``language``
+is a 400: the caller is there to be told (see :mod:`roomscribe.languages`).
 
 The server app builds the engine, then::
 
-    service = EmbeddedService(engine, embedded_options_from_args(args))
+    guard = AccessGuard(access_from_args(args))  # shared with POST /api/token
+    service = EmbeddedService(engine, embedded_options_from_args(args), access=guard)
     await service.start()
     app.include_router(service.router)
     ...
@@ -29,22 +35,25 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from roomscribe.asr.engine import Engine
+from roomscribe.languages import UnknownLanguageError, parse_language
 from roomscribe.protocol import DATA_CHANNEL_LABEL
 from roomscribe.server.embedded_session import (
     CaptionHook,
     EmbeddedSession,
     OfferError,
     SessionLimits,
-    parse_language,
 )
+from roomscribe.server.names import InvalidNameError, validate_display_name
+from roomscribe.server.security import AccessGuard, AccessOptions
 
 log = logging.getLogger(__name__)
 
-_MAX_NAME = 64
+_MAX_MEDIA_SECTIONS = 8
+"""Each unbundled section costs an ICE transport; the web client offers two."""
 _BODY_SLACK = 4096
 """Room for the JSON fields around the SDP when capping the request body."""
 
@@ -136,6 +145,7 @@ class OfferRequest(BaseModel):
     type: str = Field(description='always "offer"')
     name: str | None = Field(default=None, description="display name shown with the captions")
     language: str | None = Field(default=None, description='language code, or "auto"')
+    passcode: str | None = Field(default=None, description="when /api/config requires one")
 
 
 class OfferAnswer(BaseModel):
@@ -167,9 +177,15 @@ class EmbeddedService:
         options: EmbeddedOptions,
         *,
         caption_hook: CaptionHook | None = None,
+        access: AccessGuard | None = None,
     ) -> None:
-        """``caption_hook(session_id, message)`` sees every caption a session produces."""
+        """``caption_hook(session_id, message)`` sees every caption a session produces.
+
+        ``access`` is the app's guard, shared with its other endpoints; by default
+        a guard of its own with the default :class:`AccessOptions` (no passcode).
+        """
         self.options = options
+        self._access = access if access is not None else AccessGuard(AccessOptions())
         self.stats = EmbeddedStats()
         self._engine = engine
         self._hook = caption_hook
@@ -181,6 +197,7 @@ class EmbeddedService:
             self._offer,
             methods=["POST"],
             response_model=OfferAnswer,
+            dependencies=[Depends(self._access.screen)],
             summary="Start an embedded caption session from a WebRTC offer",
             openapi_extra={
                 "requestBody": {
@@ -214,12 +231,13 @@ class EmbeddedService:
 
     async def _offer(self, request: Request) -> OfferAnswer:
         offer = _parse_offer(await _read_body(request, self.options.max_sdp_bytes + _BODY_SLACK))
+        proxy_name = self._access.authorize(request, offer.passcode)
         _check_sdp(offer.sdp, self.options.max_sdp_bytes)
         try:
             language = parse_language(offer.language)
-        except ValueError as exc:
+        except UnknownLanguageError as exc:
             raise HTTPException(400, str(exc)) from exc
-        speaker = (offer.name or "").strip()[:_MAX_NAME] or "Guest"
+        speaker = proxy_name or _speaker(offer.name)
         if not self._accepting:
             raise HTTPException(503, "the caption service is not running")
         if len(self._sessions) >= self.options.max_sessions:
@@ -287,14 +305,27 @@ def _parse_offer(body: bytes) -> OfferRequest:
     for key in ("sdp", "type"):
         if not isinstance(data.get(key), str):
             raise HTTPException(422, f"field {key!r} is required and must be a string")
-    for key in ("name", "language"):
+    for key in ("name", "language", "passcode"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise HTTPException(422, f"field {key!r} must be a string")
     if data["type"] != "offer":
-        raise HTTPException(400, f'type must be "offer", not {data["type"]!r}')
+        raise HTTPException(400, f'type must be "offer", not {str(data["type"])[:20]!r}')
     return OfferRequest(
-        sdp=data["sdp"], type="offer", name=data.get("name"), language=data.get("language")
+        sdp=data["sdp"],
+        type="offer",
+        name=data.get("name"),
+        language=data.get("language"),
+        passcode=data.get("passcode"),
     )
+
+
+def _speaker(name: str | None) -> str:
+    if name is None or not name.strip():
+        return "Guest"
+    try:
+        return validate_display_name(name)
+    except InvalidNameError as exc:
+        raise HTTPException(400, str(exc)) from exc
 
 
 def _check_sdp(sdp: str, limit: int) -> None:
@@ -306,6 +337,10 @@ def _check_sdp(sdp: str, limit: int) -> None:
     ]
     if not sdp.lstrip().startswith("v=0") or not media:
         raise HTTPException(400, "sdp is not an SDP offer (expected 'v=0' and 'm=' lines)")
+    if len(media) > _MAX_MEDIA_SECTIONS:
+        raise HTTPException(
+            400, f"the offer has {len(media)} media sections; at most {_MAX_MEDIA_SECTIONS}"
+        )
     if "audio" not in media:
         raise HTTPException(
             400, f"the offer has no audio (m=audio) section, only: {', '.join(media)}"

@@ -1,7 +1,9 @@
 """One browser tab in embedded mode: an aiortc peer connection and its captions.
 
-Each received audio track gets its own :class:`roomscribe.aio.CaptionStream`
-on the shared engine; captions go back on the ``captions`` data channel as
+A session captions one audio track (the offer's first audio section) with a
+:class:`roomscribe.aio.CaptionStream` on the shared engine, so one offer can
+take only one engine stream: every other media section is answered
+``inactive``. Captions go back on the ``captions`` data channel as
 :func:`roomscribe.protocol.caption_message` JSON. Before the channel is open
 they wait in a small buffer; once it is open and the peer reads slowly (the
 SCTP send buffer grows past a limit), interim captions are dropped and final
@@ -10,7 +12,8 @@ ones are always sent.
 Besides captions, the server sends ``{"type": "hello", "session_id", "speaker"}``
 once the channel opens and ``{"type": "error", "message"}`` for a control
 message it cannot use; the client may send
-``{"type": "set_language", "language": "de" | "auto"}``.
+``{"type": "set_language", "language": "de" | "auto"}``; an unknown code is
+answered with an error, logged, and leaves the language as it was.
 
 A session ends when its peer disconnects (connection ``failed``/``closed``,
 every audio track ended), when no connection comes up or no audio arrives for
@@ -24,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from roomscribe.aio import CaptionStream
 from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.asr.events import Caption
+from roomscribe.languages import UnknownLanguageError, parse_language
 from roomscribe.protocol import (
     DATA_CHANNEL_LABEL,
     MESSAGE_CAPTION,
@@ -60,7 +63,6 @@ CaptionHook = Callable[[str, dict[str, Any]], None]
 """Called with ``(session_id, message)`` for every caption a session produces,
 whether or not it could be delivered (an observation point for tests and logs)."""
 
-_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 _MAX_CONTROL_MESSAGE = 4096
 
 
@@ -101,29 +103,6 @@ class OfferError(ValueError):
         self.detail = detail
 
 
-def parse_language(value: object) -> str | None:
-    """``"auto"``/``None`` -> ``None``; a Whisper language code -> itself.
-
-    Raises :class:`ValueError` with a readable message otherwise.
-    """
-    if value is None or value == "auto" or value == "":
-        return None
-    if not isinstance(value, str) or not _LANGUAGE_RE.match(value):
-        raise ValueError(f"language must be 'auto' or a language code like 'en', not {value!r}")
-    known = _whisper_languages()
-    if known and value not in known:
-        raise ValueError(f"unknown language {value!r}; Whisper knows: {', '.join(sorted(known))}")
-    return value
-
-
-def _whisper_languages() -> frozenset[str]:
-    # faster-whisper exposes the list only as a module constant; an unknown code
-    # would otherwise fail every decode of the stream inside the engine thread.
-    from faster_whisper import tokenizer
-
-    return frozenset(getattr(tokenizer, "_LANGUAGE_CODES", ()))
-
-
 @dataclass(slots=True, eq=False)
 class _TrackPipe:
     track: MediaStreamTrack
@@ -162,6 +141,8 @@ class EmbeddedSession:
         # An explicit empty list: aiortc would otherwise query Google's STUN server.
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self._pipes: list[_TrackPipe] = []
+        self._audio_offered = False
+        self._ignored_tracks = 0
         self._channel: RTCDataChannel | None = None
         self._pending: deque[dict[str, Any]] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -194,6 +175,16 @@ class EmbeddedSession:
             raise OfferError(
                 400, "the offer sends no audio: add a microphone or tab audio track (sendonly)"
             )
+        captioned = self._pipes[0].track
+        for transceiver in self._pc.getTransceivers():
+            if transceiver.receiver.track is not captioned:
+                transceiver.direction = "inactive"  # the browser sends nothing there
+        if self._ignored_tracks:
+            log.info(
+                "session %s: %d further audio tracks answered inactive",
+                self.session_id,
+                self._ignored_tracks,
+            )
         answer = await self._pc.createAnswer()
         await self._pc.setLocalDescription(answer)
         self._spawn(self._watch())
@@ -208,7 +199,7 @@ class EmbeddedSession:
 
     @property
     def track_count(self) -> int:
-        """Audio tracks received (one engine stream each)."""
+        """Audio tracks captioned: 1 once the offer is answered (one engine stream)."""
         return len(self._pipes)
 
     @property
@@ -284,6 +275,10 @@ class EmbeddedSession:
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind != "audio" or self.closed:
             return
+        if self._audio_offered:
+            self._ignored_tracks += 1  # one engine stream per session
+            return
+        self._audio_offered = True
         try:
             captions = CaptionStream(self._engine, language=self._language)
         except CapacityError as exc:
@@ -428,7 +423,8 @@ class EmbeddedSession:
             return
         try:
             language = parse_language(message.get("language"))
-        except ValueError as exc:
+        except UnknownLanguageError as exc:
+            log.warning("session %s: set_language ignored: %s", self.session_id, exc)
             self._reply_error(str(exc))
             return
         self._language = language

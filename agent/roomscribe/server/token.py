@@ -1,5 +1,11 @@
 """Join tokens for the web client, with the roomscribe agent dispatched to the room.
 
+Tokens grant as little as the web client needs (:func:`mint_token`): joining
+one room, subscribing, publishing a microphone or a shared tab's audio, and
+setting the participant's own attributes (the spoken-language picker). They
+grant no data publishing, so a guest cannot send ``lk.transcription`` streams,
+and the server chooses every identity, so nobody can take someone else's.
+
 A room that does not exist yet is created by the first participant's join; its
 token carries a ``RoomConfiguration`` that dispatches the agent. A room that
 already exists gets an explicit dispatch through the AgentDispatch API, unless
@@ -24,14 +30,16 @@ import aiohttp
 from livekit import api
 
 from roomscribe import protocol
+from roomscribe.server.names import InvalidNameError, validate_display_name
 from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
 
 ROOM_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-IDENTITY_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-MAX_NAME_LENGTH = 64
-TOKEN_TTL = timedelta(hours=6)
+TOKEN_TTL = timedelta(minutes=10)
+"""Bounds only the first connection: LiveKit refreshes a connected participant's token."""
+PUBLISH_SOURCES = ("microphone", "screen_share_audio")
+"""The only track sources a web-client participant may publish."""
 
 
 class JoinError(Exception):
@@ -58,27 +66,23 @@ class JoinGrant:
     room: str
 
 
-def validate_join(room: str, name: str, identity: str | None = None) -> JoinRequest:
-    """Check a join request; raises :class:`JoinError` with a message for the user."""
+def validate_join(room: str, name: str) -> JoinRequest:
+    """Check a join request and choose its identity; raises :class:`JoinError` (400)."""
     room = room.strip()
     if not ROOM_PATTERN.fullmatch(room):
         raise JoinError("room must be 1-64 characters: letters, digits, '-' or '_'")
-    name = name.strip()
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise JoinError(f"name must be 1-{MAX_NAME_LENGTH} characters")
-    if identity is None or not identity.strip():
-        identity = _identity_for(name)
-    identity = identity.strip()
-    if not IDENTITY_PATTERN.fullmatch(identity):
-        raise JoinError("identity must be 1-64 characters: letters, digits, '.', '@', '-' or '_'")
-    if identity == protocol.AGENT_IDENTITY:
-        raise JoinError("that identity is reserved for the captioning agent")
-    return JoinRequest(room=room, name=name, identity=identity)
+    try:
+        name = validate_display_name(name)
+    except InvalidNameError as e:
+        raise JoinError(str(e)) from e
+    return JoinRequest(room=room, name=name, identity=_identity_for(name))
 
 
 def _identity_for(name: str) -> str:
+    # The random part keeps two people of the same name (or two tabs) apart and
+    # can never produce the agent's identity.
     slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")[:40] or "guest"
-    return f"{slug}-{secrets.token_hex(3)}"
+    return f"{slug}-{secrets.token_hex(4)}"
 
 
 def mint_token(settings: LiveKitSettings, join: JoinRequest, *, dispatch_agent: bool) -> str:
@@ -92,9 +96,11 @@ def mint_token(settings: LiveKitSettings, join: JoinRequest, *, dispatch_agent: 
             api.VideoGrants(
                 room_join=True,
                 room=join.room,
-                can_publish=True,
                 can_subscribe=True,
-                can_publish_data=True,
+                can_publish=True,
+                can_publish_sources=list(PUBLISH_SOURCES),
+                # no data packets or text streams: captions come from the agent only
+                can_publish_data=False,
                 # the client sets its spoken-language attribute
                 can_update_own_metadata=True,
             )
@@ -125,8 +131,9 @@ class TokenService:
             await self._client.aclose()
             self._client = None
 
-    async def join(self, room: str, name: str, identity: str | None = None) -> JoinGrant:
-        request = validate_join(room, name, identity)
+    async def join(self, room: str, name: str) -> JoinGrant:
+        """A token for ``name`` in ``room``, under an identity the server chooses."""
+        request = validate_join(room, name)
         try:
             room_exists = await self._ensure_dispatched(request.room)
         except (aiohttp.ClientError, TimeoutError) as e:

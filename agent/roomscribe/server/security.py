@@ -1,0 +1,322 @@
+"""Who may call ``POST /api/token`` and ``POST /api/offer``, from where, and how often.
+
+Both endpoints hand out something valuable (a LiveKit join token, an embedded
+caption session), so on a network one of these must be configured:
+
+* **a passcode** (``ROOMSCRIBE_PASSCODE``): every request carries it in the
+  JSON field ``passcode``; it is compared in constant time;
+* **a trusted proxy header** (``--trust-proxy-header X-Forwarded-User``): the
+  organisation's single sign-on proxy in front of roomscribe authenticates
+  people and names them in that header. Without a passcode, a request that
+  lacks the header is refused; the header's value is the display name;
+* or ``--allow-open``: anyone who reaches the port, on purpose.
+
+``roomscribe serve`` refuses to listen on a non-loopback address with none of
+them (:func:`exposure_refusal`).
+
+Whatever the configuration, every request to those endpoints is screened by
+:meth:`AccessGuard.screen` first: a per-client rate limit (429 with
+``Retry-After``), then the ``Origin`` (another web page must not use a
+visitor's browser against the API: browsers send ``Origin`` with every
+cross-origin ``fetch``), then the content type (only ``application/json``:
+a cross-site HTML form can only send the "simple" types, and a JSON body is
+what makes a cross-origin ``fetch`` preflighted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import ipaddress
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import limits
+from fastapi import HTTPException, Request
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from roomscribe.server.names import InvalidNameError, validate_display_name
+
+DEFAULT_RATE_LIMIT = "20/minute"
+
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+Origin = tuple[str, str, int]
+"""``(scheme, host, port)``, lower case, the port made explicit."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessOptions:
+    """Access control of the token and offer endpoints (flags of ``roomscribe serve``)."""
+
+    passcode: str = ""
+    """Required in every request when set."""
+    trust_proxy_header: str = ""
+    """A header set by an authenticating proxy, e.g. ``X-Forwarded-User``; empty: none."""
+    allow_open: bool = False
+    """Serve a non-loopback address without passcode or proxy header, on purpose."""
+    rate_limit: str | None = DEFAULT_RATE_LIMIT
+    """Requests per client address, in ``limits`` notation (``20/minute``); ``None``: no limit."""
+    allowed_origins: tuple[str, ...] = field(default=())
+    """Web origins besides the server's own that may call the API (``https://meet.example.org``)."""
+
+    @property
+    def passcode_required(self) -> bool:
+        return bool(self.passcode)
+
+    @property
+    def protected(self) -> bool:
+        """Whether requests are authenticated at all (passcode or proxy header)."""
+        return bool(self.passcode or self.trust_proxy_header)
+
+
+def add_access_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of access control; each default comes from an environment variable."""
+    env = os.environ.get
+    g = parser.add_argument_group("access control (POST /api/token and /api/offer)")
+    g.add_argument(
+        "--passcode",
+        default=env("ROOMSCRIBE_PASSCODE", ""),
+        help="required in every token and offer request; prefer the environment, "
+        "a command line is visible to every user of the machine [ROOMSCRIBE_PASSCODE]",
+    )
+    g.add_argument(
+        "--trust-proxy-header",
+        metavar="NAME",
+        default=env("ROOMSCRIBE_TRUST_PROXY_HEADER", ""),
+        help="behind a sign-on proxy: the header naming the signed-in user (e.g. "
+        "X-Forwarded-User) is the display name, and requests without it are refused; "
+        "only when nothing but the proxy can reach roomscribe [ROOMSCRIBE_TRUST_PROXY_HEADER]",
+    )
+    g.add_argument(
+        "--allow-open",
+        action="store_true",
+        default=None,
+        help="serve a non-loopback address without passcode or proxy header: anyone "
+        "who reaches it may join any room [ROOMSCRIBE_ALLOW_OPEN=1]",
+    )
+    g.add_argument(
+        "--rate-limit",
+        default=env("ROOMSCRIBE_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+        help=f"token/offer requests per client address, e.g. {DEFAULT_RATE_LIMIT} or "
+        "100/hour; off: no limit [ROOMSCRIBE_RATE_LIMIT]",
+    )
+    g.add_argument(
+        "--allowed-origins",
+        default=env("ROOMSCRIBE_ALLOWED_ORIGINS", ""),
+        help="comma-separated web origins besides the server's own that may call the "
+        "API, e.g. https://meet.example.org [ROOMSCRIBE_ALLOWED_ORIGINS]",
+    )
+
+
+def access_from_args(args: argparse.Namespace) -> AccessOptions:
+    """Validate the parsed flags into :class:`AccessOptions`."""
+    header = args.trust_proxy_header.strip()
+    if header and not _HEADER_NAME.fullmatch(header):
+        raise SystemExit(f"--trust-proxy-header: {header!r} is not an HTTP header name")
+    allow_open = args.allow_open
+    if allow_open is None:
+        raw = os.environ.get("ROOMSCRIBE_ALLOW_OPEN", "").strip().lower()
+        if raw not in _TRUE | _FALSE:
+            raise SystemExit(f"ROOMSCRIBE_ALLOW_OPEN must be 1 or 0, not {raw!r}")
+        allow_open = raw in _TRUE
+    rate = args.rate_limit.strip()
+    if rate.lower() in ("off", "0", "none"):
+        rate_limit = None
+    else:
+        try:
+            limits.parse(rate)
+        except ValueError as exc:
+            raise SystemExit(f"--rate-limit: {exc} (examples: 20/minute, 100/hour, off)") from exc
+        rate_limit = rate
+    origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip())
+    for origin in origins:
+        if origin_key(origin) is None:
+            raise SystemExit(
+                f"--allowed-origins: {origin!r} is not an origin like https://meet.example.org"
+            )
+    return AccessOptions(
+        passcode=args.passcode,
+        trust_proxy_header=header,
+        allow_open=allow_open,
+        rate_limit=rate_limit,
+        allowed_origins=origins,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``127.0.0.0/8`` or ``::1``: only this machine can connect."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_refusal(host: str, options: AccessOptions) -> str | None:
+    """Why ``serve`` must not listen on ``host`` with ``options``; ``None`` if it may."""
+    if is_loopback(host) or options.protected or options.allow_open:
+        return None
+    return (
+        f"refusing to listen on {host} without access control: anyone who can reach it "
+        "could join any room and take every caption session. Either set a passcode "
+        "(ROOMSCRIBE_PASSCODE=... or --passcode), or run behind your sign-on proxy and "
+        "trust the header it sets (--trust-proxy-header X-Forwarded-User), or, to serve "
+        "everyone on purpose, pass --allow-open (ROOMSCRIBE_ALLOW_OPEN=1)."
+    )
+
+
+def origin_key(origin: str) -> Origin | None:
+    """``https://Meet.example.org`` -> ``("https", "meet.example.org", 443)``, or ``None``."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+        port = parts.port
+    except ValueError:
+        return None
+    if (
+        parts.scheme not in _DEFAULT_PORTS
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        return None
+    return (parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme])
+
+
+class AccessGuard:
+    """Enforces :class:`AccessOptions` on requests; one per app, shared by both endpoints."""
+
+    def __init__(self, options: AccessOptions) -> None:
+        self.options = options
+        self._limit = limits.parse(options.rate_limit) if options.rate_limit else None
+        # Memory storage: the limit is per process, which is what one web server needs.
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._allowed = frozenset(filter(None, map(origin_key, options.allowed_origins)))
+        self._passcode_digest = _digest(options.passcode) if options.passcode else None
+
+    # -- before the body is read ------------------------------------------------------
+
+    async def screen(self, request: Request) -> None:
+        """FastAPI dependency: rate limit (429), then ``Origin`` (403), then content type (415)."""
+        self._check_rate(request)
+        self._check_origin(request)
+        self._check_content_type(request)
+
+    def client_address(self, request: Request) -> str:
+        """The address a request is counted against.
+
+        ``X-Forwarded-For`` counts only with a trusted proxy header configured:
+        then every request comes through that proxy, and its own entry (the
+        last one) is the address it saw. (uvicorn itself applies the header
+        when the proxy connects from 127.0.0.1, its ``forwarded_allow_ips``.)
+        """
+        if self.options.trust_proxy_header:
+            forwarded = request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
+            if forwarded:
+                return forwarded
+        return request.client.host if request.client else "unknown"
+
+    def _check_rate(self, request: Request) -> None:
+        if self._limit is None:
+            return
+        key = self.client_address(request)
+        if self._limiter.hit(self._limit, "roomscribe-api", key):
+            return
+        stats = self._limiter.get_window_stats(self._limit, "roomscribe-api", key)
+        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        raise HTTPException(
+            429,
+            f"too many requests from {key}: the limit is {self.options.rate_limit}; "
+            f"try again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    def _check_origin(self, request: Request) -> None:
+        origin = request.headers.get("origin")
+        if origin is None:
+            return  # not a browser's cross-origin request (curl, the server's own page on GET)
+        key = origin_key(origin)
+        own = self._own_origin(request)
+        if key is not None and (key == own or key in self._allowed):
+            return
+        shown = f"{own[0]}://{own[1]}:{own[2]}" if own else "unknown"
+        raise HTTPException(
+            403,
+            f"requests from the web origin {origin[:100]!r} are not allowed (this server "
+            f"is {shown}); list trusted origins in ROOMSCRIBE_ALLOWED_ORIGINS",
+        )
+
+    def _own_origin(self, request: Request) -> Origin | None:
+        """Scheme and ``Host`` of the request, as the browser addressed this server."""
+        host = request.headers.get("host")
+        if not host:
+            return None
+        scheme = request.url.scheme
+        if self.options.trust_proxy_header:
+            # A TLS-terminating proxy connects over plain HTTP and says so.
+            scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
+        return origin_key(f"{scheme}://{host}")
+
+    @staticmethod
+    def _check_content_type(request: Request) -> None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise HTTPException(
+                415,
+                "the request body must be JSON sent with Content-Type: application/json "
+                f"(got {content_type[:60]!r})",
+            )
+
+    # -- with the body ------------------------------------------------------------------
+
+    def authorize(self, request: Request, passcode: object) -> str | None:
+        """Check the passcode and the proxy header (401); returns the proxy's display name.
+
+        ``passcode`` is the request's ``passcode`` field, whatever its type.
+        """
+        if self._passcode_digest is not None:
+            if not isinstance(passcode, str) or not passcode:
+                raise HTTPException(
+                    401, "this server requires a passcode: send it in the field 'passcode'"
+                )
+            # Digests of equal length: the comparison time says nothing about the passcode.
+            if not hmac.compare_digest(_digest(passcode), self._passcode_digest):
+                raise HTTPException(401, "wrong passcode")
+        header = self.options.trust_proxy_header
+        if not header:
+            return None
+        raw = request.headers.get(header, "").strip()
+        if not raw:
+            if self._passcode_digest is not None:
+                return None  # the passcode admitted it; the body names the person
+            raise HTTPException(
+                401, f"not signed in: requests must come through the sign-on proxy ({header})"
+            )
+        try:
+            return validate_display_name(_header_text(raw))
+        except InvalidNameError as exc:
+            raise HTTPException(400, f"the {header} header is not a usable name: {exc}") from exc
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def _header_text(raw: str) -> str:
+    """Starlette decodes headers as Latin-1; proxies send UTF-8 names as raw bytes."""
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return raw
