@@ -6,9 +6,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
-from livekit import rtc
+from livekit import api, rtc
 from numpy.typing import NDArray
 
 from roomscribe import protocol
@@ -48,9 +49,36 @@ async def connect(
         JoinRequest(room=room_name, name=identity, identity=identity),
         dispatch_agent=dispatch_agent,
     )
+    return await connect_with(server, token, subscribe=subscribe)
+
+
+async def connect_with(server: LiveKitServer, token: str, *, subscribe: bool = True) -> rtc.Room:
+    """Join with a ready-made token."""
     room = rtc.Room()
     await room.connect(server.url, token, rtc.RoomOptions(auto_subscribe=subscribe))
     return room
+
+
+def custom_token(
+    server: LiveKitServer,
+    room_name: str,
+    identity: str,
+    *,
+    can_publish_data: bool,
+    kind: Literal["standard", "agent"] = "standard",
+) -> str:
+    """A token with exactly the given data right and participant kind (not the web app's)."""
+    grants = api.VideoGrants(
+        room_join=True, room=room_name, can_subscribe=True, can_publish_data=can_publish_data
+    )
+    return (
+        api.AccessToken(server.api_key, server.api_secret)
+        .with_identity(identity)
+        .with_name(identity)
+        .with_kind(kind)
+        .with_grants(grants)
+        .to_jwt()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,13 @@
 /** The roomscribe HTTP API, with failures turned into readable errors. */
 
-import { UserError } from "./errors.js";
-import type { ServerConfig, TokenResponse } from "./protocol.js";
+import { PasscodeError, UserError } from "./errors.js";
+import type {
+  ErrorResponse,
+  OfferRequest,
+  ServerConfig,
+  TokenRequest,
+  TokenResponse,
+} from "./protocol.js";
 
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   let response: Response;
@@ -14,6 +20,9 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   }
   if (!response.ok) {
     const detail = await readDetail(response);
+    if (response.status === 401) {
+      throw new PasscodeError(detail || "This server needs a passcode to join.");
+    }
     if (response.status >= 400 && response.status < 500) {
       throw new UserError(detail || `Request refused (${response.status}).`);
     }
@@ -25,11 +34,11 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
 /** FastAPI-style `{"detail": "..."}` (or a validation list), else nothing. */
 async function readDetail(response: Response): Promise<string> {
   try {
-    const body = (await response.json()) as { detail?: unknown };
+    const body = (await response.json()) as ErrorResponse;
     if (typeof body.detail === "string") return body.detail;
     if (Array.isArray(body.detail)) {
       return body.detail
-        .map((d: { msg?: unknown }) => (typeof d.msg === "string" ? d.msg : ""))
+        .map((d) => (typeof d.msg === "string" ? d.msg : ""))
         .filter(Boolean)
         .join("; ");
     }
@@ -48,15 +57,10 @@ const postJson = <T>(path: string, body: unknown): Promise<T> =>
 
 export const getConfig = (): Promise<ServerConfig> => request<ServerConfig>("/api/config");
 
-export const getToken = (room: string, name: string): Promise<TokenResponse> =>
-  postJson<TokenResponse>("/api/token", { room, name });
+/** A join token; `request.passcode` is sent only when given. */
+export const getToken = (request: TokenRequest): Promise<TokenResponse> =>
+  postJson<TokenResponse>("/api/token", request);
 
-export interface OfferRequest {
-  sdp: string;
-  type: "offer";
-  name: string;
-  language: string;
-}
-
+/** Embedded mode: the server's answer to a WebRTC offer. */
 export const postOffer = (offer: OfferRequest): Promise<RTCSessionDescriptionInit> =>
   postJson<RTCSessionDescriptionInit>("/api/offer", offer);

@@ -70,6 +70,7 @@ export class EmbeddedTransport implements Transport {
       type: "offer",
       name: options.name,
       language: options.language,
+      ...(options.passcode === null ? {} : { passcode: options.passcode }),
     });
     try {
       await pc.setRemoteDescription(answer);

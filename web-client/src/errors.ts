@@ -2,3 +2,8 @@
 export class UserError extends Error {
   override name = "UserError";
 }
+
+/** The server refused the passcode (HTTP 401); the message is the server's. */
+export class PasscodeError extends UserError {
+  override name = "PasscodeError";
+}

@@ -1,9 +1,18 @@
-/** LiveKit mode: join a room, publish the mic, read `lk.transcription` text streams. */
+/**
+ * LiveKit mode: join a room, publish the mic, read `lk.transcription` text streams.
+ *
+ * Only streams from a captioning agent become captions (see caption-authors.ts).
+ * Legacy transcription packets (`RoomEvent.TranscriptionReceived`) are not
+ * listened to: livekit-client reports them under the transcribed participant,
+ * not their sender, so their origin cannot be checked.
+ */
 
 import {
   ConnectionState as LkState,
   type Participant,
+  type RemoteParticipant,
   type RemoteTrack,
+  type RemoteTrackPublication,
   Room,
   RoomEvent,
   type TextStreamReader,
@@ -11,6 +20,7 @@ import {
 } from "livekit-client";
 
 import { getToken } from "./api.js";
+import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { UserError } from "./errors.js";
 import * as wire from "./protocol.js";
 import {
@@ -22,6 +32,9 @@ import {
   type Transport,
   type TransportHandlers,
 } from "./transport.js";
+
+/** Departed participants remembered for late captions; the oldest are forgotten first. */
+const MAX_DEPARTED = 256;
 
 const STATES: Record<LkState, ConnectionState> = {
   [LkState.Disconnected]: "disconnected",
@@ -36,6 +49,12 @@ export class LiveKitTransport implements Transport {
   private readonly room = new Room({ adaptiveStream: false, dynacast: false });
   private tabAudio: MediaStreamTrack | null = null;
   private readonly trackLabels = new Map<string, string>();
+  /** Publisher identity of every track seen, kept after it is unpublished. */
+  private readonly trackOwners = new Map<string, string>();
+  /** Participants who left: a speaker's last final can arrive after they did. */
+  private readonly departed = new Map<string, SenderFacts>();
+  /** Senders already warned about in the console (once each: a forger could flood it). */
+  private readonly warnedSenders = new Set<string>();
 
   /** `audioSink` receives the `<audio>` elements of other participants. */
   constructor(
@@ -45,8 +64,17 @@ export class LiveKitTransport implements Transport {
     const participantsChanged = (): void => this.handlers.participants(this.participantViews());
     this.room
       .on(RoomEvent.ConnectionStateChanged, (s: LkState) => this.handlers.state(STATES[s]))
-      .on(RoomEvent.ParticipantConnected, participantsChanged)
-      .on(RoomEvent.ParticipantDisconnected, participantsChanged)
+      .on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => {
+        this.departed.delete(p.identity);
+        participantsChanged();
+      })
+      .on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
+        this.rememberDeparted(p);
+        participantsChanged();
+      })
+      .on(RoomEvent.TrackUnpublished, (pub: RemoteTrackPublication, p: RemoteParticipant) =>
+        this.trackOwners.set(pub.trackSid, p.identity),
+      )
       .on(RoomEvent.ParticipantNameChanged, participantsChanged)
       .on(RoomEvent.ActiveSpeakersChanged, participantsChanged)
       .on(RoomEvent.ParticipantAttributesChanged, participantsChanged)
@@ -69,7 +97,11 @@ export class LiveKitTransport implements Transport {
 
   async connect(options: JoinOptions): Promise<{ micEnabled: boolean }> {
     this.handlers.state("connecting");
-    const grant = await getToken(options.room, options.name);
+    const grant = await getToken({
+      room: options.room,
+      name: options.name,
+      ...(options.passcode === null ? {} : { passcode: options.passcode }),
+    });
     try {
       await this.room.connect(grant.url, grant.token);
     } catch (err) {
@@ -153,8 +185,24 @@ export class LiveKitTransport implements Transport {
 
   private async onTranscription(reader: TextStreamReader, senderIdentity: string): Promise<void> {
     const attrs = reader.info.attributes ?? {};
-    const text = await reader.readAll();
     const trackId = attrs[wire.ATTR_TRACK_ID] ?? "";
+    // Judged on arrival of the header: who is in the room now is what counts.
+    const verdict = judgeCaptionStream({
+      senderIdentity,
+      sender: this.senderFacts(senderIdentity),
+      trackOwner: this.trackOwner(trackId)?.identity ?? this.trackOwners.get(trackId),
+    });
+    if (!verdict.accept) {
+      const from = JSON.stringify(senderIdentity);
+      const line = `roomscribe: ignored a caption stream from ${from}: ${verdict.reason}`;
+      console.debug(line);
+      if (!this.warnedSenders.has(senderIdentity)) {
+        this.warnedSenders.add(senderIdentity);
+        console.warn(line);
+      }
+      return;
+    }
+    const text = await reader.readAll();
     const segmentId = attrs[wire.ATTR_SEGMENT_ID] ?? reader.info.id;
     this.handlers.caption({
       segmentId,
@@ -174,22 +222,49 @@ export class LiveKitTransport implements Transport {
    * unpublished.
    */
   private speakerLabel(senderIdentity: string, trackId: string): string {
-    const everyone: Participant[] = [
-      this.room.localParticipant,
-      ...this.room.remoteParticipants.values(),
-    ];
-    const owner = everyone.find((p) => p.trackPublications.has(trackId));
+    const owner = this.trackOwner(trackId);
     if (!owner) {
       const remembered = this.trackLabels.get(trackId);
       if (remembered) return remembered;
     }
-    const participant = owner ?? everyone.find((p) => p.identity === senderIdentity);
+    const participant = owner ?? this.participant(senderIdentity);
     const name = participant?.name || participant?.identity || senderIdentity;
     const publication = owner?.trackPublications.get(trackId);
     const label =
       publication?.trackName === wire.TAB_AUDIO_TRACK_NAME ? `${name} (shared audio)` : name;
     if (owner) this.trackLabels.set(trackId, label);
     return label;
+  }
+
+  /** Who publishes `trackId` now (remembered in `trackOwners` for later). */
+  private trackOwner(trackId: string): Participant | undefined {
+    if (!trackId) return undefined;
+    const everyone: Participant[] = [
+      this.room.localParticipant,
+      ...this.room.remoteParticipants.values(),
+    ];
+    const owner = everyone.find((p) => p.trackPublications.has(trackId));
+    if (owner) this.trackOwners.set(trackId, owner.identity);
+    return owner;
+  }
+
+  private participant(identity: string): Participant | undefined {
+    const local = this.room.localParticipant;
+    return identity === local.identity ? local : this.room.remoteParticipants.get(identity);
+  }
+
+  private senderFacts(identity: string): SenderFacts | undefined {
+    const p = this.participant(identity);
+    return p ? factsOf(p) : this.departed.get(identity);
+  }
+
+  private rememberDeparted(p: Participant): void {
+    this.departed.delete(p.identity);
+    this.departed.set(p.identity, factsOf(p));
+    for (const identity of this.departed.keys()) {
+      if (this.departed.size <= MAX_DEPARTED) break;
+      this.departed.delete(identity);
+    }
   }
 
   private participantViews(): ParticipantView[] {
@@ -206,6 +281,14 @@ export class LiveKitTransport implements Transport {
       language: spokenLanguage(p.attributes[wire.ATTR_SPOKEN_LANGUAGE]),
     }));
   }
+}
+
+function factsOf(p: Participant): SenderFacts {
+  return {
+    identity: p.identity,
+    isAgent: p.isAgent,
+    canPublishData: p.permissions?.canPublishData,
+  };
 }
 
 function spokenLanguage(value: string | undefined): string | null {

@@ -3,10 +3,11 @@
 import { getConfig } from "./api.js";
 import { CaptionStore } from "./captions.js";
 import { EmbeddedTransport } from "./embedded-transport.js";
-import { UserError } from "./errors.js";
+import { PasscodeError, UserError } from "./errors.js";
 import { MIME_TYPES, render, type ExportFormat } from "./export.js";
 import { LANGUAGES } from "./languages.js";
 import { LiveKitTransport } from "./livekit-transport.js";
+import { PasscodeMemory, tabStorage } from "./passcode.js";
 import type { ServerConfig } from "./protocol.js";
 import type { Transport, TransportHandlers } from "./transport.js";
 import {
@@ -26,6 +27,7 @@ const PREFS = { room: "roomscribe.room", name: "roomscribe.name", language: "roo
 const form = byId<HTMLFormElement>("join-form");
 const roomInput = byId<HTMLInputElement>("room-input");
 const nameInput = byId<HTMLInputElement>("name-input");
+const passcodeInput = byId<HTMLInputElement>("passcode-input");
 const joinButton = byId<HTMLButtonElement>("join-button");
 const languageSelect = byId<HTMLSelectElement>("language-select");
 const micButton = byId<HTMLButtonElement>("mic-toggle");
@@ -43,6 +45,8 @@ store.subscribe((caption) => {
   live.show(caption);
   transcript.add(caption);
 });
+
+const passcodes = new PasscodeMemory(tabStorage());
 
 let config: ServerConfig | null = null;
 let transport: Transport | null = null;
@@ -70,6 +74,7 @@ function restorePrefs(): void {
   nameInput.value = localStorage.getItem(PREFS.name) ?? "";
   const language = localStorage.getItem(PREFS.language) ?? "auto";
   languageSelect.value = LANGUAGES.some(([code]) => code === language) ? language : "auto";
+  passcodeInput.value = passcodes.recall();
 }
 
 async function loadConfig(): Promise<ServerConfig> {
@@ -79,6 +84,9 @@ async function loadConfig(): Promise<ServerConfig> {
   // Embedded mode has no rooms: one browser, one server.
   byId("room-label").hidden = roomInput.hidden = embedded;
   roomInput.required = !embedded;
+  const needsPasscode = config.passcode_required === true;
+  byId("passcode-label").hidden = passcodeInput.hidden = !needsPasscode;
+  passcodeInput.required = needsPasscode;
   byId("mode-hint").textContent = embedded
     ? "Embedded mode: captions of your own microphone, no LiveKit server."
     : "Everyone who joins this room sees everyone's captions.";
@@ -92,9 +100,10 @@ async function join(event: SubmitEvent): Promise<void> {
   joinButton.disabled = true;
   let next: Transport | undefined;
   try {
-    const { mode } = await loadConfig();
+    const { mode, passcode_required } = await loadConfig();
     const room = mode === "livekit" ? roomInput.value.trim() : "";
-    if (!name || (mode === "livekit" && !room)) return;
+    const passcode = passcode_required === true ? passcodeInput.value : null;
+    if (!name || (mode === "livekit" && !room) || passcode === "") return;
     localStorage.setItem(PREFS.name, name);
     if (room) localStorage.setItem(PREFS.room, room);
     if (transport) await leave();
@@ -105,7 +114,13 @@ async function join(event: SubmitEvent): Promise<void> {
     transport = next;
     resetSession(room);
     joining = true;
-    const { micEnabled } = await next.connect({ room, name, language: languageSelect.value });
+    const { micEnabled } = await next.connect({
+      room,
+      name,
+      language: languageSelect.value,
+      passcode,
+    });
+    if (passcode !== null) passcodes.remember(passcode);
     if (transport !== next) return; // left while joining
     setMic(micEnabled);
     shareButton.hidden = !next.canShareTab;
@@ -120,6 +135,11 @@ async function join(event: SubmitEvent): Promise<void> {
     await leave();
     showCall(null);
     showError(err instanceof Error ? err.message : String(err));
+    if (err instanceof PasscodeError) {
+      passcodes.forget();
+      passcodeInput.focus();
+      passcodeInput.select();
+    }
     if (!(err instanceof UserError)) console.error(err);
   } finally {
     joining = false;

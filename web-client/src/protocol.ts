@@ -30,9 +30,21 @@ export const MESSAGE_HELLO = "hello";
 export const MESSAGE_SET_LANGUAGE = "set_language";
 
 /** `GET /api/config`. */
-export type ServerConfig =
+export type ServerConfig = (
   | { mode: "livekit"; livekit_url: string }
-  | { mode: "embedded" };
+  | { mode: "embedded" }
+) & {
+  /** `POST /api/token` and `/api/offer` need `passcode` (older servers leave it out). */
+  passcode_required?: boolean;
+};
+
+/** `POST /api/token` body. The server chooses the identity. */
+export interface TokenRequest {
+  room: string;
+  name: string;
+  /** Only when the server asks for one (`passcode_required`). */
+  passcode?: string;
+}
 
 /** `POST /api/token` response. */
 export interface TokenResponse {
@@ -40,6 +52,21 @@ export interface TokenResponse {
   url: string;
   identity: string;
   room: string;
+}
+
+/** `POST /api/offer` body (embedded mode). */
+export interface OfferRequest {
+  sdp: string;
+  type: "offer";
+  name: string;
+  language: string;
+  /** Only when the server asks for one (`passcode_required`). */
+  passcode?: string;
+}
+
+/** Body of every 4xx/5xx answer: FastAPI's `{"detail": ...}`. */
+export interface ErrorResponse {
+  detail?: string | { msg?: string }[];
 }
 
 export interface WireWord {

@@ -20,6 +20,8 @@ export interface JoinOptions {
   name: string;
   /** Spoken-language code, or `auto`. */
   language: string;
+  /** The server's passcode, when `/api/config` says one is required; else `null`. */
+  passcode: string | null;
 }
 
 /** Callbacks a transport reports through; set once, at construction. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 
-import { getConfig, getToken } from "../src/api.js";
-import { UserError } from "../src/errors.js";
+import { getConfig, getToken, postOffer } from "../src/api.js";
+import { PasscodeError, UserError } from "../src/errors.js";
 
 const realFetch = globalThis.fetch;
 Object.defineProperty(globalThis, "location", { value: { origin: "http://rs.test" } });
@@ -29,17 +29,17 @@ test("an unreachable server says so", async () => {
 
 test("a refused token shows the server's detail", async () => {
   respond(400, { detail: "room must be 1-64 characters" });
-  await assert.rejects(getToken("bad room", "Ada"), { message: "room must be 1-64 characters" });
+  await assert.rejects(getToken({ room: "bad room", name: "Ada" }), { message: "room must be 1-64 characters" });
 });
 
 test("validation errors are joined", async () => {
   respond(422, { detail: [{ msg: "field required" }, { msg: "too long" }] });
-  await assert.rejects(getToken("r", ""), { message: "field required; too long" });
+  await assert.rejects(getToken({ room: "r", name: "" }), { message: "field required; too long" });
 });
 
 test("server errors carry the status", async () => {
   respond(503, { detail: "LiveKit server is unreachable" });
-  await assert.rejects(getToken("r", "Ada"), { message: "Server error 503: LiveKit server is unreachable" });
+  await assert.rejects(getToken({ room: "r", name: "Ada" }), { message: "Server error 503: LiveKit server is unreachable" });
   respond(500, "<html>oops</html>");
   await assert.rejects(getConfig(), { message: "Server error 500." });
 });
@@ -50,9 +50,41 @@ test("token requests post JSON and return the grant", async () => {
     seen = { url: String(url), init };
     return Response.json({ token: "t", url: "ws://lk", identity: "ada-1", room: "r" });
   };
-  const grant = await getToken("r", "Ada");
+  const grant = await getToken({ room: "r", name: "Ada" });
   assert.equal(grant.identity, "ada-1");
   assert.equal(seen?.url, "/api/token");
   assert.equal(seen?.init?.method, "POST");
   assert.deepEqual(JSON.parse(String(seen?.init?.body)), { room: "r", name: "Ada" });
+});
+
+test("the passcode goes with token and offer requests", async () => {
+  const bodies: unknown[] = [];
+  globalThis.fetch = async (url: string | URL | Request, init?: RequestInit) => {
+    bodies.push([String(url), JSON.parse(String(init?.body))]);
+    return String(url) === "/api/token"
+      ? Response.json({ token: "t", url: "ws://lk", identity: "ada-1", room: "r" })
+      : Response.json({ type: "answer", sdp: "v=0" });
+  };
+  await getToken({ room: "r", name: "Ada", passcode: "s3cret" });
+  const offer = { sdp: "v=0", type: "offer", name: "Ada", language: "auto" } as const;
+  await postOffer({ ...offer, passcode: "s3cret" });
+  assert.deepEqual(bodies, [
+    ["/api/token", { room: "r", name: "Ada", passcode: "s3cret" }],
+    ["/api/offer", { ...offer, passcode: "s3cret" }],
+  ]);
+});
+
+test("a refused passcode is a PasscodeError with the server's message", async () => {
+  respond(401, { detail: "wrong passcode" });
+  await assert.rejects(getToken({ room: "r", name: "Ada", passcode: "nope" }), (err: unknown) => {
+    assert.ok(err instanceof PasscodeError);
+    assert.ok(err instanceof UserError, "shown as is, not logged as a bug");
+    assert.equal(err.message, "wrong passcode");
+    return true;
+  });
+  respond(401, "");
+  await assert.rejects(postOffer({ sdp: "v=0", type: "offer", name: "Ada", language: "auto" }), {
+    name: "PasscodeError",
+    message: "This server needs a passcode to join.",
+  });
 });
