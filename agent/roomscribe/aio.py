@@ -4,11 +4,15 @@
 :meth:`CaptionStream.push` (never blocks), captions come out by async
 iteration. When the consumer is slow, queued interim captions of a segment are
 replaced by newer ones of the same segment; final captions are never dropped.
+:meth:`CaptionStream.aclose` is bounded: a stream whose last final does not
+come in time is dropped from the engine, so its slot is returned either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncIterator
 
@@ -17,6 +21,11 @@ from numpy.typing import NDArray
 
 from roomscribe.asr.engine import Engine, EngineStream
 from roomscribe.asr.events import Caption
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT_S = 10.0
+"""How long :meth:`CaptionStream.aclose` waits for the last final caption."""
 
 
 def pcm16_to_float(data: bytes | memoryview | NDArray[np.int16]) -> NDArray[np.float32]:
@@ -28,11 +37,19 @@ def pcm16_to_float(data: bytes | memoryview | NDArray[np.int16]) -> NDArray[np.f
 class CaptionStream:
     """One audio track's captions, as an async iterator."""
 
-    def __init__(self, engine: Engine, *, language: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        language: str | None = None,
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
+    ) -> None:
         self._loop = asyncio.get_running_loop()
+        self._close_timeout_s = close_timeout_s
         self._queue: deque[Caption] = deque()
         self._wakeup = asyncio.Event()
         self._finished = False
+        self._done = asyncio.Event()
         self._stream: EngineStream = engine.open_stream(
             self._on_caption_threadsafe, language=language, on_closed=self._on_closed_threadsafe
         )
@@ -48,10 +65,31 @@ class CaptionStream:
     def set_language(self, language: str | None) -> None:
         self._stream.set_language(language)
 
-    async def aclose(self) -> None:
-        """Finalize the pending tail; iteration ends after its final caption."""
+    @property
+    def failed(self) -> bool:
+        """The engine gave this stream up (its decodes kept failing)."""
+        return self._stream.failed
+
+    def close_nowait(self) -> None:
+        """Start finalizing the pending tail (no more audio); iteration ends after it."""
         self._stream.close()
-        await asyncio.to_thread(self._stream.closed.wait)
+
+    async def aclose(self) -> None:
+        """Finalize the pending tail; iteration ends after its final caption.
+
+        Returns within ``close_timeout_s``: past it the stream is dropped from
+        the engine (its pending finals are lost, and logged).
+        """
+        self._stream.close()
+        try:
+            async with asyncio.timeout(self._close_timeout_s):
+                await self._done.wait()
+        except TimeoutError:
+            log.warning(
+                "the last captions of a stream did not come within %.0f s", self._close_timeout_s
+            )
+            self._stream.abort()
+            self._finish()
 
     def __aiter__(self) -> AsyncIterator[Caption]:
         return self._iterate()
@@ -66,10 +104,13 @@ class CaptionStream:
             await self._wakeup.wait()
 
     def _on_caption_threadsafe(self, caption: Caption) -> None:
-        self._loop.call_soon_threadsafe(self._enqueue, caption)
+        # a caption after the loop closed (a stream aborted at shutdown) has no reader
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._enqueue, caption)
 
     def _on_closed_threadsafe(self) -> None:
-        self._loop.call_soon_threadsafe(self._finish)
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._finish)
 
     def _enqueue(self, caption: Caption) -> None:
         last = self._queue[-1] if self._queue else None
@@ -82,3 +123,4 @@ class CaptionStream:
     def _finish(self) -> None:
         self._finished = True
         self._wakeup.set()
+        self._done.set()

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import pytest
 
-from roomscribe.asr.engine import CapacityError, Engine, EngineOptions
+from roomscribe.aio import CaptionStream
+from roomscribe.asr.backend import DecodeRequest, DecodeResult
+from roomscribe.asr.engine import CapacityError, Engine, EngineOptions, EngineStream
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import PolicyOptions
-from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
+from tests.asr.fakes import EnergyVad, ToneRecognizer, speaking, synth
 
 
 def test_streams_share_the_engine_thread_and_finalize_on_close() -> None:
@@ -107,3 +112,189 @@ def test_utterance_is_finalized_when_audio_stops_arriving() -> None:
         assert [c.text for c in got if c.final] == ["good morning."]
         s.close()
         assert s.closed.wait(5)
+
+
+# -- failure containment ---------------------------------------------------------------
+
+
+def talk(stream: EngineStream, words: list[str]) -> None:
+    audio = synth(words, tail_s=1.0)
+    for i in range(0, len(audio), 1600):
+        stream.push(audio[i : i + 1600])
+
+
+class CorruptOnce(ToneRecognizer):
+    """Returns one malformed result (no word list) for the first French request."""
+
+    corrupted = False
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        out = super().decode(requests)
+        for i, req in enumerate(requests):
+            if req.language == "fr" and not self.corrupted:
+                self.corrupted = True
+                out[i] = replace(out[i], words=None)  # type: ignore[arg-type]
+        return out
+
+
+def test_exception_applying_a_result_does_not_stop_the_engine() -> None:
+    engine = Engine(CorruptOnce(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
+    got: dict[str, list[Caption]] = {"a": [], "b": []}
+    with engine:
+        a = engine.open_stream(got["a"].append, language="fr")
+        talk(a, ["hello", "there."])
+        a.close()
+        assert a.closed.wait(10)
+        b = engine.open_stream(got["b"].append)
+        talk(b, ["good", "morning."])
+        b.close()
+        assert b.closed.wait(10), "the engine thread stopped"
+        assert engine.healthy
+    assert [c.text for c in got["b"] if c.final] == ["good morning."]
+    assert engine.failed_jobs == 1
+
+
+class FailsAfter(ToneRecognizer):
+    """Decodes of French requests fail after the first ``allowed`` of them."""
+
+    def __init__(self, allowed: int) -> None:
+        super().__init__()
+        self.allowed = allowed
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        for req in requests:
+            if req.language == "fr":
+                if self.allowed <= 0:
+                    raise RuntimeError("model crashed on this stream")
+                self.allowed -= 1
+        return super().decode(requests)
+
+
+def test_stream_whose_decodes_keep_failing_is_finalized_and_marked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = Engine(
+        FailsAfter(allowed=2), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en"))
+    )
+    got: dict[str, list[Caption]] = {"a": [], "b": []}
+    with engine:
+        a = engine.open_stream(got["a"].append, language="fr")
+        b = engine.open_stream(got["b"].append)
+        # ``a`` talks on and on (never closed by us); its decodes start failing
+        audio = speaking(["please", "press", "one", "two", "the", "key."] * 20)
+        for i in range(0, len(audio), 1600):
+            if a.closed.is_set():
+                break
+            a.push(audio[i : i + 1600])
+            time.sleep(0.02)  # let the engine refresh interims between chunks
+        assert a.closed.wait(10)
+        talk(b, ["good", "morning."])
+        b.close()
+        assert b.closed.wait(10)
+    assert a.failed
+    assert not b.failed
+    shown = [c for c in got["a"] if not c.final]
+    finals = [c for c in got["a"] if c.final]
+    assert shown, "the first decodes should have shown text"
+    assert [c.text for c in finals] == [shown[-1].text]
+    assert [c.text for c in got["b"] if c.final] == ["good morning."]
+    assert "giving up a stream after 3 failed decodes in a row" in caplog.text
+
+
+class EngineCrash(BaseException):
+    """Stands in for what ``except Exception`` does not catch."""
+
+
+class Crashing(ToneRecognizer):
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        raise EngineCrash("the model's native code gave up")
+
+
+async def test_engine_thread_death_is_reported_and_releases_streams(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = Engine(Crashing(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
+    engine.start()
+    try:
+        assert engine.healthy
+        captions = CaptionStream(engine, close_timeout_s=60)
+        captions.push(synth(["hello", "there."], tail_s=1.0))
+        assert await poll(lambda: not engine.healthy, 10)
+        assert engine.load == 1.0
+        assert isinstance(engine.failure, EngineCrash)
+        # the stream was released by the dying thread, not by the close timeout
+        async with asyncio.timeout(5):
+            await captions.aclose()
+            assert [c async for c in captions] == []
+        with pytest.raises(CapacityError):
+            engine.open_stream(lambda c: None)
+    finally:
+        engine.close(timeout=5)
+    deaths = [r for r in caplog.records if "engine thread died" in r.getMessage()]
+    assert len(deaths) == 1
+    assert deaths[0].exc_info is not None
+    assert deaths[0].exc_info[0] is EngineCrash
+
+
+async def test_close_is_bounded_when_the_engine_is_stuck() -> None:
+    release = threading.Event()
+
+    class Hanging(ToneRecognizer):
+        def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+            release.wait(30)
+            return super().decode(requests)
+
+    engine = Engine(
+        Hanging(), EnergyVad(), EngineOptions(stall_s=0.5, policy=PolicyOptions(language="en"))
+    )
+    engine.start()
+    try:
+        captions = CaptionStream(engine, close_timeout_s=0.5)
+        captions.push(synth(["hello", "there."], tail_s=1.0))
+        assert await poll(lambda: not engine.healthy, 10), "a hung decode must show as unhealthy"
+        assert engine.load == 1.0
+        await captions.aclose()  # returns after its bound, dropping the stream
+        assert engine.active_streams == 0
+    finally:
+        release.set()
+        engine.close(timeout=5)
+    assert engine.healthy  # closed on purpose
+
+
+async def poll(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+# -- overload ------------------------------------------------------------------------
+
+
+class Slow(ToneRecognizer):
+    """Slower than the audio is pushed: every batch takes 0.2 s."""
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        time.sleep(0.2)
+        return super().decode(requests)
+
+
+def test_engine_reports_full_load_when_it_cannot_keep_up() -> None:
+    opts = PolicyOptions(language="en", max_segment_s=3, hard_max_segment_s=4, max_pending_s=6)
+    engine = Engine(Slow(), EnergyVad(), EngineOptions(max_streams=8, policy=opts))
+    with engine:
+        s = engine.open_stream(lambda c: None)
+        assert engine.load == 1 / 8
+        # a minute of speech arrives much faster than 0.2 s per decode can serve
+        audio = synth(["hello", "there.", "|", "how", "are", "you", "today?", "|"] * 30)
+        for i in range(0, len(audio), 1600):
+            s.push(audio[i : i + 1600])
+        deadline = time.monotonic() + 10
+        while engine.capped_segments == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert engine.capped_segments > 0
+        assert engine.load == 1.0
+        s.close()
+        assert s.closed.wait(30)

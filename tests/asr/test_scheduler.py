@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from roomscribe.asr.backend import SAMPLE_RATE
+from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
@@ -81,3 +83,29 @@ def test_interims_wait_out_a_beginning_pause_only_under_light_load() -> None:
     for _ in range(3):
         crowd.add(pausing())
     assert [a.job.kind for a in crowd.next_batch()] == [JobKind.INTERIM] * 3
+
+
+def test_audio_cap_bounds_memory_when_the_model_is_slower_than_real_time() -> None:
+    cap = 6.0
+    opts = PolicyOptions(language="en", max_segment_s=3, hard_max_segment_s=4, max_pending_s=cap)
+    p = StreamPolicy(EnergyVad(), opts)
+    sched = Scheduler(ToneRecognizer(), SchedulerOptions(max_batch=1))
+    sched.add(p)
+    audio = synth(["hello", "there.", "|", "how", "are", "you", "today?", "|"] * 30)
+    step = 3 * SAMPLE_RATE  # one decode per 3 s of audio: the model cannot keep up
+    finals: list[Caption] = []
+    for i in range(0, len(audio), step):
+        p.feed(audio[i : i + step])
+        for _, captions in sched.run(sched.next_batch()):
+            finals += [c for c in captions if c.final]
+        assert p.pending_s <= cap
+        assert p.kept_s <= cap + opts.left_context_s + step / SAMPLE_RATE
+    p.close()
+    while not p.done:
+        for _, captions in sched.run(sched.next_batch()):
+            finals += [c for c in captions if c.final]
+    assert p.capped_segments > 0
+    assert sched.capped_segments == p.capped_segments
+    # finals kept coming, up to the end of the audio
+    assert finals[-1].end > len(audio) / SAMPLE_RATE - 5
+    assert [c.text.lower() for c in finals[-2:]] == ["hello there.", "how are you today?"]

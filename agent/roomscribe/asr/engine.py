@@ -4,6 +4,14 @@ Transports (LiveKit rooms, embedded aiortc peers) open one
 :class:`EngineStream` per audio track and push 16 kHz mono audio into it from
 any thread; captions come back through the stream's callback, called from the
 engine thread. Async code uses :class:`roomscribe.aio.CaptionStream`.
+
+Failures are contained: an exception in a decode, in applying a result or in
+a caption callback fails at most that stream's job (see
+:mod:`roomscribe.asr.scheduler`), never the thread. If the thread dies anyway
+(a ``BaseException``, a bug in the loop itself) or stops coming round (a
+decode that hangs), :attr:`Engine.healthy` turns false, :attr:`Engine.load`
+reports full, the cause is logged once and every open stream is closed, so
+nothing waits for captions that will never come.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from numpy.typing import NDArray
 from roomscribe.asr.backend import Backend
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
-from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
+from roomscribe.asr.scheduler import Assignment, Scheduler, SchedulerOptions
 from roomscribe.asr.vad import VadModel
 
 log = logging.getLogger(__name__)
@@ -37,6 +45,16 @@ class EngineOptions:
     audio_gap_s: float = 1.0
     """A stream that receives no audio this long (a muted mic sends none) has its
     open utterance finalized, instead of waiting for audio that may never come."""
+    overload_wait_s: float = 4.0
+    """A final that has waited this long (stream time, see
+    :attr:`~roomscribe.asr.policy.StreamPolicy.final_wait_s`) means the engine
+    does not keep up: :attr:`Engine.load` reports full."""
+    overload_hold_s: float = 10.0
+    """... and keeps reporting full this long after the last such sign, so the
+    load does not flap while a backlog drains."""
+    stall_s: float = 60.0
+    """The engine loop not coming round for this long (a decode that hangs)
+    makes it unhealthy."""
     policy: PolicyOptions = field(default_factory=PolicyOptions)
     scheduler: SchedulerOptions = field(default_factory=SchedulerOptions)
 
@@ -63,12 +81,21 @@ class EngineStream:
         """Add 16 kHz mono float32 samples; returns at once."""
         self._engine._push(self, audio)
 
+    @property
+    def failed(self) -> bool:
+        """Decoding this stream kept failing: it was finalized with the text shown, and closed."""
+        return self.policy.failed
+
     def set_language(self, language: str | None) -> None:
         self._engine._locked(lambda: self.policy.set_language(language))
 
     def close(self) -> None:
         """Finalize the pending tail; ``closed`` is set when that is delivered."""
         self._engine._close_stream(self)
+
+    def abort(self) -> None:
+        """Drop the stream now, pending finals and all (a close that took too long)."""
+        self._engine._abort_stream(self)
 
 
 class Engine:
@@ -85,6 +112,13 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._ids = 0
+        self._died: BaseException | None = None
+        self._beat = time.monotonic()
+        """When the engine loop last came round."""
+        self._overloaded_until = 0.0
+        self._capped_seen = 0
+        self.final_wait_s = 0.0
+        """The longest wait of a pending final at the last step (stream seconds)."""
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -92,7 +126,10 @@ class Engine:
         if self._thread is not None:
             return
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="roomscribe-engine", daemon=True)
+        self._beat = time.monotonic()
+        self._thread = threading.Thread(
+            target=self._supervised, name="roomscribe-engine", daemon=True
+        )
         self._thread.start()
 
     def close(self, timeout: float = 30.0) -> None:
@@ -121,9 +158,40 @@ class Engine:
             return len(self._streams)
 
     @property
+    def healthy(self) -> bool:
+        """False once the engine thread died or stalled: no captions will come; restart."""
+        if self._died is not None:
+            return False
+        thread = self._thread
+        if thread is None:
+            return True  # not started, or closed on purpose
+        if not thread.is_alive():
+            return self._stopping
+        return time.monotonic() - self._beat < self.options.stall_s
+
+    @property
+    def failure(self) -> BaseException | None:
+        """What killed the engine thread, if it died."""
+        return self._died
+
+    @property
     def load(self) -> float:
-        """Share of stream capacity in use, 0.0-1.0 (the worker's load)."""
+        """The worker's load, 0.0-1.0: the share of streams in use; 1.0 (full) also
+        while the engine does not keep up (see ``overload_wait_s``, the audio cap)
+        or is not :attr:`healthy`."""
+        if not self.healthy or time.monotonic() < self._overloaded_until:
+            return 1.0
         return min(1.0, self.active_streams / self.options.max_streams)
+
+    @property
+    def failed_jobs(self) -> int:
+        """Decode jobs given up because they failed (since the start)."""
+        return self._scheduler.failed_jobs
+
+    @property
+    def capped_segments(self) -> int:
+        """Segments finalized without a decode because of the audio cap (since the start)."""
+        return self._scheduler.capped_segments
 
     def open_stream(
         self,
@@ -136,6 +204,8 @@ class Engine:
         with self._cond:
             if self._stopping:
                 raise RuntimeError("engine is closed")
+            if self._died is not None:
+                raise CapacityError("the recognition engine stopped")
             if len(self._streams) >= self.options.max_streams:
                 raise CapacityError(f"all {self.options.max_streams} caption streams are in use")
             self._ids += 1
@@ -167,6 +237,15 @@ class Engine:
             stream.policy.close()
             self._cond.notify_all()
 
+    def _abort_stream(self, stream: EngineStream) -> None:
+        with self._cond:
+            if self._streams.get(stream.policy) is not stream:
+                return  # already reaped (and notified)
+            del self._streams[stream.policy]
+            self._scheduler.remove(stream.policy)
+        log.warning("dropped a caption stream that did not finish in time")
+        self._notify_closed([stream])
+
     def _locked(self, fn: Callable[[], None]) -> None:
         with self._cond:
             fn()
@@ -174,37 +253,68 @@ class Engine:
 
     # -- the engine thread -------------------------------------------------------
 
+    def _supervised(self) -> None:
+        try:
+            self._run()
+        except BaseException as e:  # the supervisor must see everything
+            self._die(e)
+
+    def _die(self, error: BaseException) -> None:
+        """The thread is going: say so once, and release everyone waiting on it."""
+        self._died = error
+        log.critical(
+            "the recognition engine thread died; no more captions until restart", exc_info=error
+        )
+        with self._cond:
+            streams = list(self._streams.values())
+            self._streams.clear()
+        self._notify_closed(streams)
+
     def _run(self) -> None:
         while True:
             with self._cond:
+                self._beat = time.monotonic()
                 finished = self._reap()
                 self._end_silent_utterances()
                 batch = self._scheduler.next_batch()
+                self._note_pressure()
                 if not batch:
                     if self._stopping and not self._streams:
                         break
                     if not finished:
                         self._cond.wait(0.05)
             self._notify_closed(finished)
-            if not batch:
+            if batch:
+                self._deliver(self._process(batch))
+
+    def _process(self, batch: list[Assignment]) -> list[tuple[StreamPolicy, list[Caption]]]:
+        """Decode and apply one batch; a failure fails only the jobs it hit."""
+        try:
+            results = self._scheduler.decode(batch)
+        except Exception:
+            log.exception("batched decode failed; retrying its jobs one by one")
+            return self._scheduler.run_isolated(batch, self._cond)
+        with self._cond:
+            return self._scheduler.apply(batch, results)
+
+    def _deliver(self, outputs: list[tuple[StreamPolicy, list[Caption]]]) -> None:
+        for policy, captions in outputs:
+            stream = self._streams.get(policy)
+            if stream is None:
                 continue
-            try:
-                results = self._scheduler.decode(batch)
-            except Exception:
-                log.exception("batched decode failed; retrying its jobs one by one")
-                outputs = self._scheduler.run_isolated(batch, self._cond)
-            else:
-                with self._cond:
-                    outputs = self._scheduler.apply(batch, results)
-            for policy, captions in outputs:
-                stream = self._streams.get(policy)
-                if stream is None:
-                    continue
-                for caption in captions:
-                    try:
-                        stream.on_caption(caption)
-                    except Exception:
-                        log.exception("caption callback failed")
+            for caption in captions:
+                try:
+                    stream.on_caption(caption)
+                except Exception:
+                    log.exception("caption callback failed")
+
+    def _note_pressure(self) -> None:
+        """Report full load while a final waits too long or the audio cap fires."""
+        self.final_wait_s = self._scheduler.final_wait_s()
+        capped = self._scheduler.capped_segments
+        if self.final_wait_s >= self.options.overload_wait_s or capped != self._capped_seen:
+            self._capped_seen = capped
+            self._overloaded_until = time.monotonic() + self.options.overload_hold_s
 
     def _end_silent_utterances(self) -> None:
         deadline = time.monotonic() - self.options.audio_gap_s

@@ -15,6 +15,12 @@ runs.
 The policy never calls a model itself: it hands out :class:`Job` objects and
 takes their results back, so one scheduler can share one model among many
 streams (see :mod:`roomscribe.asr.scheduler`).
+
+Overload: when the model cannot keep up, closed segments queue for their final
+decode and their audio is kept. Past ``max_pending_s`` of such audio the
+oldest waiting segments are finalized at once with the text last shown for
+them (no decode): the captions stay current, memory and the finals backlog stay
+bounded, and what is lost is only speech that was never shown.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ _SENTENCE_END = re.compile(r"[.?!。？！]['\")\]]*$")
 class JobKind(enum.Enum):
     FINAL = "final"
     INTERIM = "interim"
+    SETTLED = "settled"
+    """No decode: finals the policy settled by itself (audio cap, given-up
+    stream); the job only carries their captions to the caller."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +96,16 @@ class PolicyOptions:
     max_context_segment_s: float = 5.0
     """A longer segment is decoded without left context: it carries its own,
     and decoding the context again would only make its final later."""
+    max_pending_s: float = 30.0
+    """Audio awaiting a final decode (from the start of the oldest waiting
+    segment to the newest sample) past this: the oldest waiting segments are
+    finalized with the text last shown for them, without a decode. Above
+    ``hard_max_segment_s`` plus a final decode's usual wait, so one long
+    sentence at normal load never reaches it."""
+
+    def __post_init__(self) -> None:
+        if self.max_pending_s <= self.hard_max_segment_s:
+            raise ValueError("max_pending_s must exceed hard_max_segment_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +124,8 @@ class Job:
     """Final words of that context audio."""
     language_probability: float | None = None
     """Set when ``request.language`` was guessed from interim decodes, not known."""
+    captions: tuple[Caption, ...] = ()
+    """What a :attr:`JobKind.SETTLED` job delivers."""
 
 
 @dataclass(slots=True)
@@ -154,6 +175,16 @@ class StreamPolicy:
         self._closing = False
         self.last_decode_at = 0.0
         """Scheduler bookkeeping: when this stream's last job was handed out."""
+        self.consecutive_failures = 0
+        """Scheduler bookkeeping: this stream's jobs that failed in a row."""
+        self.failed_jobs = 0
+        """Jobs of this stream whose decode (or applying its result) failed for good."""
+        self.failed = False
+        """Given up after repeated failures (see :meth:`give_up`)."""
+        self.capped_segments = 0
+        """Segments finalized without a decode because of ``max_pending_s``."""
+        self.capped_s = 0.0
+        """Seconds of audio those segments spanned."""
 
     # -- input -----------------------------------------------------------------
 
@@ -210,6 +241,103 @@ class StreamPolicy:
     def finalizing(self) -> bool:
         """A closed segment waits for (or is in) its final decode."""
         return bool(self._closed_segments)
+
+    @property
+    def final_wait_s(self) -> float:
+        """Audio received since the oldest segment awaiting its final closed.
+
+        Audio arrives in real time, so this is how long that final has been
+        waiting (in stream time, which replay and live share): the stream's
+        lag behind its speaker.
+        """
+        if not self._closed_segments:
+            return 0.0
+        return max(0.0, self._buffer.end - self._closed_segments[0].end)
+
+    @property
+    def kept_s(self) -> float:
+        """Seconds of this stream's audio held in memory."""
+        return self._buffer.duration
+
+    @property
+    def pending_s(self) -> float:
+        """Audio from the start of the oldest unfinalized segment to the newest sample."""
+        if self._closed_segments:
+            return self._buffer.end - self._closed_segments[0].start
+        if self._open_id is not None:
+            return self._buffer.end - self._open_start
+        return 0.0
+
+    def settled_job(self) -> Job | None:
+        """Apply the audio cap; a :attr:`JobKind.SETTLED` job carrying what it finalized.
+
+        Called between decodes (never while this stream has a job in flight).
+        O(1) unless the cap is exceeded.
+        """
+        if self._in_flight is not None or not self._closed_segments:
+            return None
+        end = self._buffer.end
+        if end - self._closed_segments[0].start <= self._opts.max_pending_s:
+            return None
+        captions: list[Caption] = []
+        first = self._closed_segments[0]
+        last = first
+        while (
+            self._closed_segments
+            and end - self._closed_segments[0].start > self._opts.max_pending_s
+        ):
+            last = self._closed_segments.popleft()
+            self.capped_segments += 1
+            self.capped_s += last.end - last.start
+            captions += self._settle(last.segment_id, last.start, last.end)
+        self._trim()
+        return Job(
+            JobKind.SETTLED,
+            last.segment_id,
+            first.start,
+            last.end,
+            DecodeRequest(audio=np.zeros(0, dtype=np.float32)),
+            first.start,
+            captions=tuple(captions),
+        )
+
+    def _settle(self, segment_id: str, start: float, end: float) -> list[Caption]:
+        """Finalize a closed segment without a decode: with the text last shown, if any."""
+        self._continues.pop(segment_id, None)
+        shown = self._shown_words.pop(segment_id, None)
+        if not shown:
+            return []
+        self._history.extend(shown)
+        return [self._caption(segment_id, shown, True, start, end)]
+
+    def give_up(self) -> Job:
+        """Decoding this stream keeps failing: finalize everything with the text shown, and close.
+
+        Returns a :attr:`JobKind.SETTLED` job carrying those finals; afterwards
+        the stream is :attr:`done` and :attr:`failed`.
+        """
+        self.failed = True
+        self._closing = True
+        self._in_flight = None
+        if self._open_id is not None:
+            self._close_open_segment(self._buffer.end)
+        captions: list[Caption] = []
+        start = end = self._buffer.end
+        while self._closed_segments:
+            seg = self._closed_segments.popleft()
+            start, end = min(start, seg.start), seg.end
+            captions += self._settle(seg.segment_id, seg.start, seg.end)
+        self._shown_words.clear()
+        self._continues.clear()
+        return Job(
+            JobKind.SETTLED,
+            "",
+            start,
+            end,
+            DecodeRequest(audio=np.zeros(0, dtype=np.float32)),
+            start,
+            captions=tuple(captions),
+        )
 
     def final_job(self, *, context: bool = True) -> Job | None:
         """The oldest closed segment's final decode, if any (takes priority).
@@ -295,8 +423,15 @@ class StreamPolicy:
         self._in_flight = job
         return job
 
-    def apply(self, job: Job, result: DecodeResult) -> list[Caption]:
-        """Take a job's result; returns the captions it produces."""
+    def apply(self, job: Job, result: DecodeResult | None) -> list[Caption]:
+        """Take a job's result; returns the captions it produces.
+
+        ``result`` is ``None`` only for a :attr:`JobKind.SETTLED` job (nothing decoded).
+        """
+        if job.kind is JobKind.SETTLED:
+            return list(job.captions)
+        if result is None:
+            raise ValueError("a decode job needs its result")
         if job is not self._in_flight:
             raise ValueError("result for a job this stream did not hand out")
         self._in_flight = None
@@ -338,20 +473,20 @@ class StreamPolicy:
         A failed final decode finalizes the segment with the text last shown
         for it, so nothing already transcribed is lost; a failed interim is
         simply dropped (the next refresh covers the same audio).
+        Also recovers from a result that failed half-applied: the segment is
+        only removed if it is still queued.
         """
-        if job is not self._in_flight:
+        if job.kind is JobKind.SETTLED:
+            return []
+        if job is self._in_flight:
+            self._in_flight = None
+        elif self._in_flight is not None:
             raise ValueError("failure for a job this stream did not hand out")
-        self._in_flight = None
         if job.kind is JobKind.INTERIM:
             return []
-        self._closed_segments.popleft()
-        self._continues.pop(job.segment_id, None)
-        shown = self._shown_words.pop(job.segment_id, None)
-        if not shown:
-            return []
-        caption = self._caption(job.segment_id, shown, True, job.segment_start, job.end)
-        self._history.extend(shown)
-        return [caption]
+        if self._closed_segments and self._closed_segments[0].segment_id == job.segment_id:
+            self._closed_segments.popleft()
+        return self._settle(job.segment_id, job.segment_start, job.end)
 
     def _requeue_uncovered(self, job: Job, words: list[Word]) -> None:
         """If the decode stopped long before the segment's audio ended, decode the rest.

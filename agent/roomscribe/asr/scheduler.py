@@ -8,6 +8,11 @@ per step stays bounded and latency cannot grow without limit. Every stream's
 finals go before anyone's interims, and round-robin by last service time keeps
 one talkative stream from starving the others.
 
+Failures are contained per stream: a job whose decode or result fails is given
+up (:meth:`StreamPolicy.fail`), and a stream whose jobs fail
+``max_failures`` times in a row is finalized with the text it showed and
+closed, marked :attr:`StreamPolicy.failed`; the other streams go on.
+
 Not thread-safe by itself: :class:`roomscribe.asr.engine.Engine` adds the
 locking for live use; file replay drives it from one thread.
 """
@@ -15,13 +20,14 @@ locking for live use; file replay drives it from one thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 
 from roomscribe.asr.backend import Backend, DecodeResult
 from roomscribe.asr.events import Caption
-from roomscribe.asr.policy import Job, StreamPolicy
+from roomscribe.asr.policy import Job, JobKind, StreamPolicy
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,8 @@ class SchedulerOptions:
     Under more load the refreshes are spaced out anyway, and holding them
     measured worse: base x4 final p90 1.45 s against 1.18-1.27 s, tiny.en x8
     first shown p50 0.68 s against 0.50 s."""
+    max_failures: int = 3
+    """A stream whose jobs fail this many times in a row is given up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,10 @@ class Scheduler:
         self._opts = options or SchedulerOptions()
         self._streams: list[StreamPolicy] = []
         self._tick = 0
+        self.failed_jobs = 0
+        """Jobs given up because their decode or result failed (all streams, ever)."""
+        self.capped_segments = 0
+        """Segments finalized without a decode by the audio cap (all streams, ever)."""
 
     @property
     def streams(self) -> Sequence[StreamPolicy]:
@@ -73,44 +85,118 @@ class Scheduler:
         if policy in self._streams:
             self._streams.remove(policy)
 
+    def final_wait_s(self) -> float:
+        """The longest any stream's oldest pending final has waited (stream seconds)."""
+        return max((p.final_wait_s for p in self._streams), default=0.0)
+
     def next_batch(self) -> list[Assignment]:
-        """Hand out the next batch of jobs (marks them in flight)."""
+        """Hand out the next batch of jobs (marks them in flight).
+
+        Streams past their audio cap first get a :attr:`JobKind.SETTLED` job
+        (no decode, not counted in ``max_batch``).
+        """
+        settled: list[Assignment] = []
         batch: list[Assignment] = []
+        for policy in self._streams:
+            before = policy.capped_segments
+            self._plan(settled, policy, policy.settled_job)
+            self.capped_segments += policy.capped_segments - before
         by_age = sorted(self._streams, key=lambda p: p.last_decode_at)
         busy = sum(1 for p in self._streams if p.speaking or p.finalizing)
         context = busy <= self._opts.max_busy_for_context
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
-            job = policy.final_job(context=context)
-            if job is not None:
-                batch.append(Assignment(policy, job))
+            self._plan(batch, policy, partial(policy.final_job, context=context))
         if batch and not self._opts.interims_with_finals:
-            return self._stamp(batch)
+            return settled + self._stamp(batch)
         talking = sum(1 for p in self._streams if p.speaking)
         slowdown = 1.0 + self._opts.interim_slowdown * max(0, talking - 1)
         hold = talking <= self._opts.max_talking_to_hold_at_pauses
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
-            job = policy.interim_job(slowdown, hold_at_pause=hold)
-            if job is not None:
-                batch.append(Assignment(policy, job))
-        return self._stamp(batch)
+            self._plan(batch, policy, partial(policy.interim_job, slowdown, hold_at_pause=hold))
+        return settled + self._stamp(batch)
+
+    def _plan(
+        self, batch: list[Assignment], policy: StreamPolicy, choose: Callable[[], Job | None]
+    ) -> None:
+        """Add the job ``choose`` picks for ``policy``; a policy that raises is failed."""
+        try:
+            job = choose()
+        except Exception:
+            log.exception("choosing the next job of a stream failed")
+            job = self._failure(policy)
+        if job is not None:
+            batch.append(Assignment(policy, job))
 
     def run(self, batch: Sequence[Assignment]) -> list[tuple[StreamPolicy, list[Caption]]]:
         """Decode a batch and apply the results (no locking: single-threaded use)."""
-        results = self.decode(batch)
+        try:
+            results = self.decode(batch)
+        except Exception:
+            log.exception("batched decode failed; retrying its jobs one by one")
+            return self.run_isolated(batch)
         return self.apply(batch, results)
 
-    def decode(self, batch: Sequence[Assignment]) -> list[DecodeResult]:
-        return self.backend.decode([a.job.request for a in batch])
+    def decode(self, batch: Sequence[Assignment]) -> list[DecodeResult | None]:
+        """Decode the batch's jobs in one call (``None`` for jobs that need no decode)."""
+        todo = [a.job.request for a in batch if a.job.kind is not JobKind.SETTLED]
+        decoded = self.backend.decode(todo) if todo else []
+        if len(decoded) != len(todo):
+            raise ValueError(
+                f"the backend returned {len(decoded)} results for {len(todo)} requests"
+            )
+        it = iter(decoded)
+        return [None if a.job.kind is JobKind.SETTLED else next(it) for a in batch]
 
-    @staticmethod
     def apply(
-        batch: Sequence[Assignment], results: Sequence[DecodeResult]
+        self, batch: Sequence[Assignment], results: Sequence[DecodeResult | None]
     ) -> list[tuple[StreamPolicy, list[Caption]]]:
-        return [(a.policy, a.policy.apply(a.job, r)) for a, r in zip(batch, results, strict=True)]
+        """Apply each job's result; a result that fails to apply fails only its stream's job."""
+        return [(a.policy, self._apply(a, r)) for a, r in zip(batch, results, strict=True)]
+
+    def _apply(self, a: Assignment, result: DecodeResult | None) -> list[Caption]:
+        try:
+            captions = a.policy.apply(a.job, result)
+        except Exception:
+            log.exception("applying a %s decode of a stream failed", a.job.kind.value)
+            return self.fail(a)
+        if a.job.kind is not JobKind.SETTLED:
+            a.policy.consecutive_failures = 0
+        return captions
+
+    def fail(self, a: Assignment) -> list[Caption]:
+        """Give up a job that failed for good; the stream too after ``max_failures`` in a row.
+
+        Never raises: whatever the policy's state, the stream ends up either
+        going on or closed.
+        """
+        policy = a.policy
+        try:
+            captions = policy.fail(a.job)
+        except Exception:
+            log.exception("giving up a %s job failed", a.job.kind.value)
+            captions = []
+        job = self._failure(policy)
+        if job is not None:
+            captions += job.captions
+        return captions
+
+    def _failure(self, policy: StreamPolicy) -> Job | None:
+        """Count a failed job; past ``max_failures`` in a row, give the stream up."""
+        self.failed_jobs += 1
+        policy.failed_jobs += 1
+        policy.consecutive_failures += 1
+        if policy.failed or policy.consecutive_failures < self._opts.max_failures:
+            return None
+        log.error(
+            "giving up a stream after %d failed decodes in a row; "
+            "its captions end with the text already shown",
+            policy.consecutive_failures,
+        )
+        return policy.give_up()
 
     def run_isolated(
         self, batch: Sequence[Assignment], lock: AbstractContextManager[object] | None = None
@@ -123,17 +209,18 @@ class Scheduler:
         outputs = []
         for a in batch:
             try:
-                [result] = self.backend.decode([a.job.request])
+                [result] = self.decode([a])
             except Exception:
                 log.exception("decode failed twice; giving up this %s job", a.job.kind.value)
                 with guard:
-                    outputs.append((a.policy, a.policy.fail(a.job)))
+                    outputs.append((a.policy, self.fail(a)))
             else:
                 with guard:
-                    outputs.append((a.policy, a.policy.apply(a.job, result)))
+                    outputs.append((a.policy, self._apply(a, result)))
         return outputs
 
     def _stamp(self, batch: list[Assignment]) -> list[Assignment]:
+        """Round-robin bookkeeping (settled jobs use no compute and are not stamped)."""
         for a in batch:
             self._tick += 1
             a.policy.last_decode_at = self._tick

@@ -1,10 +1,16 @@
-"""One subscribed audio track: ``rtc.AudioStream`` -> ``CaptionStream`` -> publisher."""
+"""One subscribed audio track: ``rtc.AudioStream`` -> ``CaptionStream`` -> publisher.
+
+A pipeline fails alone: when its audio stops (the track ended, or reading it
+raised) its captions are finalized at once, which returns the engine stream;
+every step of :meth:`TrackPipeline.aclose` is bounded and logs what it swallows.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 
 from livekit import rtc
 
@@ -15,6 +21,8 @@ from roomscribe.livekit.publisher import CaptionPublisher, PublisherOptions
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
+STEP_TIMEOUT_S = 5.0
+"""Bound of each step of closing that has no bound of its own."""
 
 
 class TrackPipeline:
@@ -54,9 +62,13 @@ class TrackPipeline:
 
     def start(self) -> None:
         self._captions = CaptionStream(self._engine, language=self._language)
-        self._audio = rtc.AudioStream(self._track, sample_rate=SAMPLE_RATE, num_channels=1)
-        self._publisher.start()
-        name = f"{self.speaker_identity}/{self.track_sid}"
+        try:
+            self._audio = rtc.AudioStream(self._track, sample_rate=SAMPLE_RATE, num_channels=1)
+            self._publisher.start()
+        except BaseException:
+            self._captions.close_nowait()  # returns the engine stream
+            raise
+        name = self.name
         self._audio_task = asyncio.create_task(self._pump_audio(), name=f"audio {name}")
         self._caption_task = asyncio.create_task(self._pump_captions(), name=f"captions {name}")
         log.info("captioning %s (language: %s)", name, self._language or "worker default")
@@ -66,33 +78,66 @@ class TrackPipeline:
         if self._captions is not None:
             self._captions.set_language(language)
 
+    @property
+    def name(self) -> str:
+        return f"{self.speaker_identity}/{self.track_sid}"
+
     async def aclose(self) -> None:
-        """Finalize the pending tail, publish it, release the track."""
+        """Finalize the pending tail, publish it, release the track.
+
+        Every step is bounded (the caption stream and the publisher by their
+        own timeouts), so this returns even when the engine or the room is stuck.
+        """
         if self._audio_task is not None:
             self._audio_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._audio_task
+            await _bounded(self._audio_task, "reading audio", self.name)
             self._audio_task = None
         if self._audio is not None:
-            await self._audio.aclose()
+            await _bounded(self._audio.aclose(), "closing the audio stream", self.name)
             self._audio = None
         if self._captions is not None:
             await self._captions.aclose()
             self._captions = None
         if self._caption_task is not None:
-            await self._caption_task
+            await _bounded(self._caption_task, "forwarding captions", self.name)
             self._caption_task = None
         await self._publisher.aclose()
-        log.info("stopped captioning %s/%s", self.speaker_identity, self.track_sid)
+        log.info("stopped captioning %s", self.name)
 
     async def _pump_audio(self) -> None:
         assert self._audio is not None
         assert self._captions is not None
-        async for event in self._audio:
-            self._captions.push_pcm16(event.frame.data)
+        captions = self._captions
+        try:
+            async for event in self._audio:
+                captions.push_pcm16(event.frame.data)
+        except Exception:
+            log.exception("audio of %s failed; finalizing its captions", self.name)
+        else:
+            log.info("audio of %s ended; finalizing its captions", self.name)
+        # no more audio will come: finalize now, which also returns the engine stream
+        captions.close_nowait()
 
     async def _pump_captions(self) -> None:
         assert self._captions is not None
         captions = self._captions
         async for caption in captions:
-            self._publisher.publish(caption)
+            try:
+                self._publisher.publish(caption)
+            except Exception:
+                log.exception("could not queue a caption of %s", self.name)
+        if captions.failed:
+            log.error("captioning of %s stopped: its decodes kept failing", self.name)
+
+
+async def _bounded(aw: Awaitable[object], what: str, name: str) -> None:
+    """Await a closing step for at most ``STEP_TIMEOUT_S``, logging (not raising) its failure."""
+    task = asyncio.ensure_future(aw)
+    done, _ = await asyncio.wait({task}, timeout=STEP_TIMEOUT_S)
+    if not done:
+        log.warning("%s of %s did not stop within %.0f s", what, name, STEP_TIMEOUT_S)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+    elif not task.cancelled() and task.exception() is not None:
+        log.error("%s of %s failed", what, name, exc_info=task.exception())

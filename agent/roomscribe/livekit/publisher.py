@@ -8,7 +8,10 @@ sent on behalf of the speaker (``sender_identity``) with the attributes of
 Captions go in with :meth:`CaptionPublisher.publish`, which never blocks, so a
 slow room cannot stall the engine. The queue is bounded: a newer interim of a
 segment replaces the queued one, and when the queue is full the oldest interim
-is dropped. Final captions are never dropped or replaced.
+is dropped. Final captions are not replaced; only when the queue holds
+``max_queued_finals`` of them (the room has been stuck for minutes) is the
+oldest dropped, counted and logged, so memory stays bounded. :meth:`aclose`
+gives up after ``close_timeout_s``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ class PublisherOptions:
     """Also send ``publish_transcription`` packets (pre text-stream clients)."""
     send_timeout_s: float = 10.0
     """One update that takes longer is given up (the room is gone or stuck)."""
+    max_queued_finals: int = 256
+    """Final captions queued past this (a stuck room) drop the oldest."""
+    close_timeout_s: float = 10.0
+    """:meth:`CaptionPublisher.aclose` stops sending after this long."""
 
 
 class CaptionPublisher:
@@ -58,6 +65,8 @@ class CaptionPublisher:
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
         """Interim updates dropped because the room was slow."""
+        self.dropped_finals = 0
+        """Final captions dropped because the room was stuck."""
 
     def start(self) -> None:
         if self._task is None:
@@ -78,17 +87,32 @@ class CaptionPublisher:
             self._queue.append(caption)
             if len(self._queue) > self._opts.max_queued:
                 self._drop_oldest_interim()
+            if len(self._queue) > self._opts.max_queued_finals:
+                self._queue.popleft()
+                self.dropped_finals += 1
+                log.warning("room stuck: dropped a final caption of %s", self._speaker)
         self._wakeup.set()
 
     async def aclose(self) -> None:
-        """Send what is queued, then stop."""
+        """Send what is queued (for at most ``close_timeout_s``), then stop."""
         self._closing = True
         self._wakeup.set()
-        if self._task is not None:
-            try:
-                await self._task
-            finally:
-                self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=self._opts.close_timeout_s)
+        if not done:
+            log.warning(
+                "gave up publishing %d caption(s) of %s after %.0f s",
+                len(self._queue),
+                self._speaker,
+                self._opts.close_timeout_s,
+            )
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        elif not task.cancelled() and task.exception() is not None:
+            log.error("publishing captions of %s failed", self._speaker, exc_info=task.exception())
 
     async def cancel(self) -> None:
         """Stop at once, dropping queued updates (the room is gone)."""
