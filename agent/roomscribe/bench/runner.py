@@ -7,10 +7,12 @@ import resource
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from roomscribe.asr.backend import SAMPLE_RATE, Backend
+from roomscribe.asr.engine import EngineOptions
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from roomscribe.asr.vad import SileroModel
@@ -89,6 +91,18 @@ class BenchReport:
     streams: tuple[StreamResult, ...]
     cpu_s: float
     peak_rss_mb: float
+    overload: Overload = field(default_factory=lambda: Overload())
+
+    @property
+    def final_p90_max(self) -> float:
+        """The worst stream's final p90."""
+        return max((s.score.final_p90 for s in self.streams if s.score), default=float("nan"))
+
+    @property
+    def final_by_time_p90_max(self) -> float:
+        return max(
+            (s.score.final_by_time_p90 for s in self.streams if s.score), default=float("nan")
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +111,13 @@ class BenchReport:
             "streams_per_file": self.streams_per_file,
             "cpu_s": round(self.cpu_s, 1),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "final_p90_max": _r(self.final_p90_max),
+            "final_by_time_p90_max": _r(self.final_by_time_p90_max),
+            "load_max": round(self.overload.load_max, 2),
+            "final_wait_max_s": round(self.overload.final_wait_max_s, 2),
+            "overloaded_pct": round(100 * self.overload.overloaded_share, 1),
+            "audio_cap_fired": self.overload.capped_segments,
+            "audio_capped_s": round(self.overload.capped_s, 1),
             "files": [
                 {
                     "file": r.file,
@@ -111,6 +132,40 @@ class BenchReport:
             "streams": [s.as_dict() for s in self.streams],
             "all_keep_up": all(s.keeps_up for s in self.streams),
         }
+
+
+@dataclass(slots=True)
+class Overload:
+    """What the live engine would have said about its load during the run.
+
+    Sampled after every decode step that produced captions: the longest wait
+    of a pending final (stream seconds) over the engine's ``overload_wait_s``.
+    ``load_max`` >= 1.0 means :attr:`~roomscribe.asr.engine.Engine.load`
+    reported full (no new rooms) at some point.
+    """
+
+    overload_wait_s: float = EngineOptions().overload_wait_s
+    final_wait_max_s: float = 0.0
+    samples: int = 0
+    overloaded_samples: int = 0
+    capped_segments: int = 0
+    """Segments the audio cap finalized without a decode."""
+    capped_s: float = 0.0
+
+    @property
+    def load_max(self) -> float:
+        return self.final_wait_max_s / self.overload_wait_s
+
+    @property
+    def overloaded_share(self) -> float:
+        """Share of samples at which the engine reported full because it lagged."""
+        return self.overloaded_samples / self.samples if self.samples else 0.0
+
+    def sample(self, scheduler: Scheduler) -> None:
+        wait = scheduler.final_wait_s()
+        self.samples += 1
+        self.overloaded_samples += wait >= self.overload_wait_s
+        self.final_wait_max_s = max(self.final_wait_max_s, wait)
 
 
 def _r(x: float) -> float | None:
@@ -133,6 +188,7 @@ def run_bench(
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     runs: list[FileRun] = []
     results: list[StreamResult] = []
+    overload = Overload()
     for path in files:
         audio = decode_file(path)
         ref = load_reference(path)
@@ -145,14 +201,17 @@ def run_bench(
             StreamPolicy(vad, policy or PolicyOptions(), stream_id=f"s{i}") for i in range(streams)
         ]
         per_stream: list[list[Emitted]] = [[] for _ in range(streams)]
+        sched = Scheduler(backend, scheduler)
         t0 = time.perf_counter()
         stats = replay(
-            Scheduler(backend, scheduler),
+            sched,
             policies,
             [audio] * streams,
             pace=pace,
-            on_caption=_collector(per_stream),
+            on_caption=_collector(per_stream, partial(overload.sample, sched)),
         )
+        overload.capped_segments += sum(p.capped_segments for p in policies)
+        overload.capped_s += sum(p.capped_s for p in policies)
         runs.append(
             FileRun(
                 path.name, stats.audio_s, stats.compute_s, time.perf_counter() - t0, stats.decodes
@@ -174,12 +233,20 @@ def run_bench(
         streams=tuple(results),
         cpu_s=cpu,
         peak_rss_mb=usage1.ru_maxrss / 1024,
+        overload=overload,
     )
 
 
-def _collector(per_stream: list[list[Emitted]]) -> Callable[[Emitted], None]:
+def _collector(
+    per_stream: list[list[Emitted]], on_step: Callable[[], None]
+) -> Callable[[Emitted], None]:
+    last: list[float] = [-1.0]
+
     def collect(e: Emitted) -> None:
         per_stream[e.stream].append(e)
+        if e.emitted_at != last[0]:  # once per decode step, not per caption
+            last[0] = e.emitted_at
+            on_step()
 
     return collect
 

@@ -98,6 +98,13 @@ def _print_table(data: dict[str, object]) -> None:
         f"model {data['model']}, pace {data['pace']}, {data['streams_per_file']} stream(s) per "
         f"file, CPU {data['cpu_s']} s, peak RSS {data['peak_rss_mb']} MB"
     )
+    print(
+        f"worst stream final p90 {_fmt(data['final_p90_max'])} s (by time "
+        f"{_fmt(data['final_by_time_p90_max'])} s), load max {data['load_max']} "
+        f"(longest final wait {data['final_wait_max_s']} s; >= 1.0 means the worker reports "
+        f"full, {data['overloaded_pct']}% of steps), audio cap fired "
+        f"{data['audio_cap_fired']} time(s) ({data['audio_capped_s']} s of audio)"
+    )
     cols = (
         "file",
         "stream",
