@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
 from livekit import rtc
 
 from roomscribe import protocol
@@ -111,3 +112,35 @@ async def test_slow_room_coalesces_interims_but_keeps_every_final() -> None:
         assert seg not in done
         if s.attributes[protocol.ATTR_FINAL] == "true":
             done.add(seg)
+
+
+def stuck_publisher(**options: int | float) -> tuple[CaptionPublisher, FakeRoom]:
+    """A publisher whose room never finishes a send (and never times one out)."""
+    room = FakeRoom(FakeLocalParticipant(delay_s=3600))
+    pub = CaptionPublisher(
+        room,  # type: ignore[arg-type]
+        speaker_identity="ada",
+        track_sid="TR_1",
+        options=PublisherOptions(send_timeout_s=3600, legacy_packets=False, **options),  # type: ignore[arg-type]
+    )
+    pub.start()
+    return pub, room
+
+
+async def test_close_is_bounded_when_the_room_is_stuck(caplog: pytest.LogCaptureFixture) -> None:
+    pub, _ = stuck_publisher(close_timeout_s=0.2)
+    pub.publish(caption("s1-0", "Hello world.", final=True))
+    pub.publish(caption("s1-1", "Goodbye.", final=True))
+    async with asyncio.timeout(5):
+        await pub.aclose()
+    assert "gave up publishing 1 caption(s) of ada" in caplog.text
+
+
+async def test_finals_backlog_is_bounded_when_the_room_is_stuck() -> None:
+    pub, _ = stuck_publisher(max_queued=2, max_queued_finals=4)
+    pub.publish(caption("s1-0", "first.", final=True))
+    await asyncio.sleep(0.05)  # the first is being sent (forever)
+    for seg in range(1, 11):
+        pub.publish(caption(f"s1-{seg}", f"sentence {seg}.", final=True))
+    assert pub.dropped_finals == 6  # ten queued, four kept: memory stays bounded
+    await pub.cancel()
