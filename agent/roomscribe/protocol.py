@@ -41,6 +41,11 @@ ATTR_END = "roomscribe.end"
 ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language"
 """Participant attribute: language code the participant speaks, or ``auto``."""
 
+ATTR_HEARTBEAT = "roomscribe.heartbeat"
+"""Participant attribute the captioner renews every second; when it stops
+changing, other workers know the captioner's worker died long before LiveKit
+drops the participant (about 20 s)."""
+
 TAB_AUDIO_TRACK_NAME = "roomscribe-tab-audio"
 """Track name the web client gives a shared browser tab's audio."""
 

@@ -13,6 +13,12 @@ Dispatch is explicit (``agent_name="roomscribe"``) and every room gets exactly
 one captioner, joining as :data:`~roomscribe.protocol.AGENT_IDENTITY`: a job
 request is refused when this worker already serves the room or when the room
 already has a participant with that identity (another worker's captioner).
+
+Failures: every worker runs a :class:`~roomscribe.livekit.healer.DispatchHealer`
+that re-dispatches rooms whose captioner died (LiveKit itself never does), and
+``stop()`` (SIGTERM) drains: no new rooms, every room's last captions are
+published, the rooms are left and handed to another worker at once. The health
+endpoint (``/`` on the health port) answers 503 when the engine is unhealthy.
 """
 
 from __future__ import annotations
@@ -21,15 +27,18 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
-from livekit import api
+from aiohttp import web
+from livekit import api, rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType, JobRequest
 
 from roomscribe import protocol
 from roomscribe.asr.engine import Engine
 from roomscribe.livekit.captioner import RoomCaptioner
+from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
 from roomscribe.livekit.publisher import PublisherOptions
 from roomscribe.settings import LiveKitSettings
 
@@ -42,24 +51,28 @@ class WorkerOptions:
     health_port: int = 8081
     """Port of the worker's health endpoint; 0 picks a free one."""
     publisher: PublisherOptions = field(default_factory=PublisherOptions)
+    healer: HealerOptions = field(default_factory=HealerOptions)
     accept_grace_s: float = 15.0
     """A room accepted this recently counts as served even before its job starts."""
     shutdown_timeout_s: float = 20.0
-    """How long a shutdown waits for rooms to publish their last captions."""
+    """How long a drain may wait for rooms to publish their last captions, and
+    then for their jobs to end."""
 
 
 @dataclass(slots=True)
 class _Job:
     room: str
     captioner: RoomCaptioner
+    ctx: JobContext
     loop: asyncio.AbstractEventLoop
 
 
 class CaptionWorker:
     """Registers with LiveKit and captions every room it is dispatched to.
 
-    ``await run()`` serves until ``stop()``; on stop every room's pending
-    captions are finalized and published before the worker disconnects.
+    ``await run()`` serves until ``stop()``; on stop the worker drains: it takes
+    no new rooms, finalizes and publishes every room's pending captions, leaves
+    the rooms and re-dispatches them so another worker carries on.
     """
 
     def __init__(self, engine: Engine, options: WorkerOptions) -> None:
@@ -69,6 +82,8 @@ class CaptionWorker:
         self._jobs: dict[str, _Job] = {}
         self._accepted: dict[str, float] = {}
         self._stop = asyncio.Event()
+        self._healer = DispatchHealer(options.livekit, options.healer)
+        self._health = _HealthServer(options.health_port, self.healthy)
         self._server = AgentServer(
             ws_url=options.livekit.url,
             api_key=options.livekit.api_key,
@@ -80,7 +95,10 @@ class CaptionWorker:
             # rooms on a 2-core machine that is busy decoding).
             load_fnc=self.load,
             load_threshold=1.0,
-            port=options.health_port,
+            # Its own health endpoint cannot know the engine: ours (health_port)
+            # replaces it, so this one listens on a free loopback port only.
+            host="127.0.0.1",
+            port=0,
         )
         self._server.rtc_session(
             self._entrypoint, agent_name=protocol.AGENT_NAME, on_request=self._on_request
@@ -89,22 +107,34 @@ class CaptionWorker:
     def load(self) -> float:
         return self._engine.load
 
+    def healthy(self) -> bool:
+        """Whether the engine still decodes (the health endpoint answers 503 if not)."""
+        return self._engine.healthy
+
     @property
     def health_port(self) -> int:
-        return self._server.worker_info.http_port
+        return self._health.port
 
     async def run(self) -> None:
+        await self._health.start()
+        await self._healer.start()
         run_task = asyncio.create_task(self._server.run(devmode=False), name="agent-server")
         stop_task = asyncio.create_task(self._stop.wait(), name="agent-stop")
         try:
             await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop_task.cancel()
-            await self._finalize_rooms()
+            if run_task.done():
+                await self._finalize_rooms()  # no LiveKit connection: nothing to drain
+            else:
+                await self._drain()
+            await self._healer.aclose()
             await self._server.aclose()
+            await self._health.aclose()
             await run_task
 
     def stop(self) -> None:
+        """Drain and stop (SIGTERM, SIGINT)."""
         self._stop.set()
 
     # -- dispatch --------------------------------------------------------------------
@@ -144,18 +174,41 @@ class CaptionWorker:
         await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
         captioner = RoomCaptioner(self._engine, ctx.room, self._opts.publisher)
         with self._lock:
-            self._jobs[job_id] = _Job(room, captioner, asyncio.get_running_loop())
+            self._jobs[job_id] = _Job(room, captioner, ctx, asyncio.get_running_loop())
             self._accepted.pop(room, None)
+
+        heartbeat = asyncio.create_task(_heartbeat(ctx.room), name=f"heartbeat {room}")
 
         async def on_shutdown() -> None:
             with self._lock:
                 self._jobs.pop(job_id, None)
+            heartbeat.cancel()
             await captioner.aclose()
             log.info("left room %s", room)
 
         ctx.add_shutdown_callback(on_shutdown)
         captioner.start()
         log.info("captioning room %s", room)
+
+    # -- drain -------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        """No new rooms; publish every room's last captions; leave; hand the rooms over."""
+        # Reports the worker full to LiveKit at once, then waits for the jobs to end
+        # (they end when we shut them down below).
+        draining = asyncio.create_task(self._server.drain(timeout=None), name="agent-drain")
+        await self._finalize_rooms()
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            # the room is left before the job's shutdown callbacks run
+            job.loop.call_soon_threadsafe(job.ctx.shutdown, "worker draining")
+        done, _ = await asyncio.wait({draining}, timeout=self._opts.shutdown_timeout_s)
+        if not done:
+            log.warning("rooms still open after %.0f s of draining", self._opts.shutdown_timeout_s)
+            draining.cancel()
+        for room in sorted({job.room for job in jobs}):
+            await self._healer.hand_over(room)
 
     async def _finalize_rooms(self) -> None:
         """Publish every room's last captions while the rooms are still connected."""
@@ -174,3 +227,48 @@ class CaptionWorker:
         for fut in done:
             if not fut.cancelled() and fut.exception() is not None:
                 log.error("finalizing a room failed", exc_info=fut.exception())
+
+
+async def _heartbeat(room: rtc.Room) -> None:
+    """Renew the captioner's heartbeat until the room is left (see :mod:`.healer`)."""
+    while room.isconnected():
+        try:
+            await room.local_participant.set_attributes(
+                {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}"}
+            )
+        except Exception as e:  # a reconnecting room; the next beat tries again
+            log.debug("heartbeat in %s failed: %s", room.name, e)
+        await asyncio.sleep(HEARTBEAT_S)
+
+
+class _HealthServer:
+    """``GET /`` on the health port: 200 ``OK``, or 503 when the worker is unhealthy."""
+
+    def __init__(self, port: int, healthy: Callable[[], bool]) -> None:
+        self._port = port
+        self._healthy = healthy
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self._check)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, port=self._port)
+        await site.start()
+        if self._port == 0:
+            self._port = int(self._runner.addresses[0][1])
+
+    async def aclose(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _check(self, _: web.Request) -> web.Response:
+        if not self._healthy():
+            return web.Response(status=503, text="caption engine is not running")
+        return web.Response(text="OK")

@@ -1,0 +1,249 @@
+"""Give rooms whose captioner died a new one, without anyone joining.
+
+A self-hosted livekit-server never re-dispatches a job whose worker died: the
+dispatch stays "running" and the people in the room get no more captions. Worse,
+the dead captioner stays listed in the room for about 20 s, until the server's
+peer connection times out. So the captioner renews its
+:data:`~roomscribe.protocol.ATTR_HEARTBEAT` attribute every second, and every
+``roomscribe agent`` worker runs a :class:`DispatchHealer`: every couple of
+seconds it looks at the rooms through the server API, and a room that has
+someone publishing audio and a roomscribe dispatch, but whose captioner is gone
+or has not renewed its heartbeat for ``missing_s`` (as seen by this healer's
+own clock, so the workers' clocks need not agree), gets its dispatches deleted,
+the dead captioner removed and a new dispatch created. A dispatch younger than
+``grace_s`` is left alone: its agent may still be joining.
+
+Rooms with audio and *no* roomscribe dispatch are left alone: nobody asked for
+captions there (a deployment minting its own tokens without the room
+configuration), and captioning them anyway would be a surprise.
+
+Several workers heal at once without doubling the captioner: passes are
+jittered, the room is looked at again right before healing, and deleting the
+dead dispatch is the claim (only one worker's delete succeeds; the others get
+``not_found`` and back off). Should two dispatches still race, a worker refuses
+a job for a room that already has the captioner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from livekit import api
+
+from roomscribe import protocol
+from roomscribe.settings import LiveKitSettings
+
+log = logging.getLogger(__name__)
+
+_CAPTIONED_SOURCES = (api.TrackSource.MICROPHONE, api.TrackSource.SCREEN_SHARE_AUDIO)
+
+HEARTBEAT_S = 1.0
+"""How often a captioner renews its heartbeat attribute."""
+
+
+@dataclass(frozen=True, slots=True)
+class HealerOptions:
+    interval_s: float = 1.5
+    """Time between two passes over the rooms (each one jittered by ±25 %); a pass
+    lists the rooms and the participants of each."""
+    missing_s: float = 3.0
+    """How long a room's captioner may be absent or silent before the room is healed
+    (a few :data:`HEARTBEAT_S`)."""
+    grace_s: float = 8.0
+    """A dispatch younger than this may still be starting its agent."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomState:
+    """What the healer needs to know about one room, read from the server API."""
+
+    room: str
+    dispatch_ids: frozenset[str]
+    """The room's roomscribe dispatches."""
+    newest_dispatch_age_s: float
+    captioner: str | None
+    """The captioner's sign of life: its participant sid and heartbeat, ``None`` if absent."""
+    has_audio: bool
+    """Some non-agent participant publishes a microphone or tab-audio track."""
+
+
+def publishes_audio(participant: api.ParticipantInfo) -> bool:
+    """A person (not an agent) with a track the captioner would caption."""
+    if participant.kind == api.ParticipantInfo.Kind.AGENT:
+        return False
+    if participant.identity == protocol.AGENT_IDENTITY:
+        return False
+    return any(
+        t.type == api.TrackType.AUDIO
+        and (t.source in _CAPTIONED_SOURCES or t.name == protocol.TAB_AUDIO_TRACK_NAME)
+        for t in participant.tracks
+    )
+
+
+def _sign_of_life(participant: api.ParticipantInfo) -> str:
+    heartbeat = participant.attributes.get(protocol.ATTR_HEARTBEAT)
+    if heartbeat is None:
+        # A captioner without heartbeats (an older worker) cannot be told dead
+        # from alive: a fresh value every time keeps it alive.
+        heartbeat = str(time.monotonic())
+    return f"{participant.sid}/{heartbeat}"
+
+
+@dataclass(slots=True)
+class _Watch:
+    sign: str | None
+    since: float
+    """When this healer first saw ``sign``."""
+
+
+class DispatchHealer:
+    """Re-dispatches the captioner to orphaned rooms; ``start()`` / ``aclose()``."""
+
+    def __init__(self, settings: LiveKitSettings, options: HealerOptions | None = None) -> None:
+        self._settings = settings
+        self._opts = options or HealerOptions()
+        self._client: api.LiveKitAPI | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._watches: dict[str, _Watch] = {}
+        self.heals = 0
+        """Rooms this healer re-dispatched."""
+
+    async def start(self) -> None:
+        s = self._settings
+        self._client = api.LiveKitAPI(s.url, s.api_key, s.api_secret)
+        self._task = asyncio.create_task(self._run(), name="dispatch-healer")
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _run(self) -> None:
+        while True:
+            # jitter: workers started together must not look at the rooms in lockstep
+            await asyncio.sleep(self._opts.interval_s * random.uniform(0.75, 1.25))
+            try:
+                await self.check()
+            except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
+                log.warning("cannot check the rooms for a missing captioner: %s", e)
+            except Exception:
+                log.exception("checking the rooms for a missing captioner failed")
+
+    async def check(self) -> list[str]:
+        """One pass over the rooms; returns the rooms re-dispatched."""
+        rooms = (await self._api().room.list_rooms(api.ListRoomsRequest())).rooms
+        # every room: the publisher counts in this list lag by seconds
+        live = {r.name for r in rooms}
+        for name in self._watches.keys() - live:
+            del self._watches[name]
+        healed = []
+        for name in sorted(live):
+            captioner, has_audio = await self._people(name)
+            silent_s = self._silent_for(name, captioner, time.monotonic())
+            if not has_audio or silent_s < self._opts.missing_s:
+                continue
+            state = await self.room_state(name)  # only now: one API call per room and pass
+            if (
+                state.dispatch_ids
+                and state.newest_dispatch_age_s >= self._opts.grace_s
+                and await self._heal(state, silent_s)
+            ):
+                healed.append(name)
+        return healed
+
+    def _silent_for(self, room: str, captioner: str | None, now: float) -> float:
+        """How long the room's captioner has shown no sign of life to this healer."""
+        watch = self._watches.get(room)
+        if watch is None or watch.sign != captioner:
+            watch = self._watches[room] = _Watch(captioner, now)
+        return now - watch.since
+
+    async def room_state(self, room: str) -> RoomState:
+        dispatches = [
+            d
+            for d in await self._api().agent_dispatch.list_dispatch(room)
+            if d.agent_name == protocol.AGENT_NAME
+        ]
+        newest_ns = max((d.state.created_at for d in dispatches), default=0)
+        captioner, has_audio = await self._people(room)
+        return RoomState(
+            room=room,
+            dispatch_ids=frozenset(d.id for d in dispatches),
+            newest_dispatch_age_s=time.time() - newest_ns / 1e9,
+            captioner=captioner,
+            has_audio=has_audio,
+        )
+
+    async def _people(self, room: str) -> tuple[str | None, bool]:
+        """The captioner's sign of life (``None`` if absent), and whether anyone speaks."""
+        resp = await self._api().room.list_participants(api.ListParticipantsRequest(room=room))
+        captioners = [p for p in resp.participants if p.identity == protocol.AGENT_IDENTITY]
+        captioner = _sign_of_life(captioners[0]) if captioners else None
+        return captioner, any(publishes_audio(p) for p in resp.participants)
+
+    async def hand_over(self, room: str) -> None:
+        """Re-dispatch a room this worker has just left, so another worker takes it now.
+
+        Used by a draining worker: without it the room would wait for a healer
+        to notice the missing captioner.
+        """
+        try:
+            state = await self.room_state(room)
+            if not state.has_audio:
+                return  # nobody to caption; a later speaker is the healer's
+            if await self._redispatch(state, remove_captioner=False):
+                log.info("handed room %s over to another worker", room)
+        except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
+            log.warning("cannot hand room %s over: %s", room, e)
+
+    async def _heal(self, seen: RoomState, silent_s: float) -> bool:
+        # Another worker may have healed the room (or the captioner spoken up)
+        # since this pass looked at it.
+        now = await self.room_state(seen.room)
+        if now.captioner != seen.captioner or now.dispatch_ids != seen.dispatch_ids:
+            return False
+        if not await self._redispatch(now, remove_captioner=now.captioner is not None):
+            return False
+        self._watches.pop(seen.room, None)
+        self.heals += 1
+        log.warning("room %s had no captioner for %.1f s; re-dispatched", seen.room, silent_s)
+        return True
+
+    async def _redispatch(self, state: RoomState, *, remove_captioner: bool) -> bool:
+        """Replace the room's dispatches; ``False`` if another worker is doing it."""
+        client = self._api()
+        for dispatch_id in state.dispatch_ids:
+            try:
+                await client.agent_dispatch.delete_dispatch(dispatch_id, state.room)
+            except api.TwirpError as e:
+                if e.code == api.TwirpErrorCode.NOT_FOUND:
+                    return False  # another worker claimed this room first
+                raise
+        if remove_captioner:
+            # The dead captioner would stay for ~20 s, and a worker refuses a room
+            # that has one.
+            try:
+                await client.room.remove_participant(
+                    api.RoomParticipantIdentity(room=state.room, identity=protocol.AGENT_IDENTITY)
+                )
+            except api.TwirpError as e:
+                if e.code != api.TwirpErrorCode.NOT_FOUND:
+                    raise
+        await client.agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=state.room)
+        )
+        return True
+
+    def _api(self) -> api.LiveKitAPI:
+        if self._client is None:
+            raise RuntimeError("DispatchHealer is not started")
+        return self._client

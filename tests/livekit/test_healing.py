@@ -1,0 +1,125 @@
+"""A room whose captioner died gets a new one without anyone joining.
+
+Real livekit-server, two real ``roomscribe agent --model tiny.en`` workers, a
+speaker replaying allison-a and a caption listener. The worker captioning the
+room is killed with SIGKILL (as a crash or an OOM kill would); the other
+worker's healer must notice the missing captioner and re-dispatch the room, and
+captions must resume at the listener. The time from the kill to the first
+caption after it is the heal time: printed and written to
+``artifacts/livekit-heal.json`` (a measurement, not an assertion).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+from livekit import api
+
+from roomscribe import protocol
+from tests.conftest import read_wav
+from tests.fixtures.livekit import (
+    AgentWorker,
+    LiveKitServer,
+    running_agent,
+    running_agents,
+    running_livekit_server,
+)
+from tests.livekit.participants import poll_until
+from tests.livekit.talking_room import TalkingRoom, talking_room
+
+pytestmark = pytest.mark.livekit
+
+ROOM = "healing"
+
+
+@dataclass(frozen=True, slots=True)
+class Heal:
+    rejoined_s: float
+    """Kill to the new captioner joining the room."""
+    resumed_s: float
+    """Kill to the first caption at the listener (the gap people see)."""
+
+
+def _logs(workers: list[AgentWorker]) -> str:
+    return "\n\n".join(f"== {w.log_path.name}\n{w.log_text()[-3000:]}" for w in workers)
+
+
+async def kill_and_heal(scene: TalkingRoom, workers: list[AgentWorker]) -> Heal:
+    """Kill the worker captioning the room while someone talks; wait for captions again."""
+    assert await scene.wait_captions_after(scene.now(), 30), _logs(workers)
+    live = [w for w in workers if w.process.poll() is None]
+    serving = [w for w in live if w.serves(ROOM)]
+    assert len(serving) == 1, _logs(workers)
+    victim = serving[0]
+    dead_sid = scene.captioner_sid()
+    killed_at = scene.now()
+    victim.crash()
+
+    await poll_until(lambda: scene.joined_after(killed_at, dead_sid) is not None, 40)
+    joined = scene.joined_after(killed_at, dead_sid)
+    assert joined is not None, f"no captioner joined after the kill\n{_logs(workers)}"
+    resumed = await scene.wait_captions_after(joined, 20)
+    assert resumed is not None, f"no captions after the new captioner joined\n{_logs(workers)}"
+
+    survivors = [w for w in live if w is not victim]
+    assert any(w.serves(ROOM) for w in survivors), _logs(workers)
+    assert any("had no captioner for" in w.log_text() for w in survivors), _logs(workers)
+    return Heal(rejoined_s=joined - killed_at, resumed_s=resumed.t - killed_at)
+
+
+async def _captioners(server: LiveKitServer) -> int:
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
+        resp = await client.room.list_participants(api.ListParticipantsRequest(room=ROOM))
+    return sum(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
+
+
+def _report(heals: list[Heal], path: Path) -> None:
+    resumed = [h.resumed_s for h in heals]
+    summary = {
+        "runs": [asdict(h) for h in heals],
+        "resumed_p50_s": round(statistics.median(resumed), 2),
+        "resumed_max_s": round(max(resumed), 2),
+    }
+    print(f"\n[heal] captions resumed after {', '.join(f'{x:.1f}' for x in resumed)} s")
+    print(f"[heal] p50 {summary['resumed_p50_s']} s, max {summary['resumed_max_s']} s")
+    path.write_text(json.dumps(summary, indent=1))
+
+
+async def test_captions_resume_after_the_serving_worker_is_killed(
+    tmp_path: Path, eval_dir: Path, artifacts_dir: Path
+) -> None:
+    audio = read_wav(eval_dir / "allison-a.wav")
+    logs = [artifacts_dir / f"livekit-heal-worker-{i}.log" for i in range(2)]
+    with (
+        running_livekit_server(tmp_path) as server,
+        running_agents(server, logs) as workers,
+    ):
+        async with talking_room(server, ROOM, audio) as scene:
+            heal = await kill_and_heal(scene, workers)
+            assert await _captioners(server) == 1
+    _report([heal], artifacts_dir / "livekit-heal.json")
+
+
+@pytest.mark.soak
+async def test_heal_time_over_five_kills(
+    tmp_path: Path, eval_dir: Path, artifacts_dir: Path
+) -> None:
+    """Five kills in a row, a fresh worker started after each: heal time p50 and max."""
+    audio = read_wav(eval_dir / "allison-a.wav")
+    heals: list[Heal] = []
+    with ExitStack() as stack:
+        server = stack.enter_context(running_livekit_server(tmp_path))
+        logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
+        workers = list(stack.enter_context(running_agents(server, logs)))
+        async with talking_room(server, ROOM, audio) as scene:
+            for run in range(5):
+                heals.append(await kill_and_heal(scene, workers))
+                log = tmp_path / f"worker-{run + 2}.log"
+                workers.append(stack.enter_context(running_agent(server, log)))
+            assert await _captioners(server) == 1
+    _report(heals, artifacts_dir / "livekit-heal-soak.json")
