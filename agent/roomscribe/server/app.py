@@ -32,8 +32,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Mount
 
+from roomscribe.server.names import MAX_NAME_LENGTH
 from roomscribe.server.security import AccessGuard, AccessOptions
-from roomscribe.server.token import JoinError, TokenService
+from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.settings import AsrSettings, LiveKitSettings
 
 if TYPE_CHECKING:
@@ -72,8 +73,16 @@ class AppOptions:
 class TokenRequest(BaseModel):
     """Body of ``POST /api/token``; the identity is always chosen by the server."""
 
-    room: str = Field(description="1-64 letters, digits, '-' or '_'")
-    name: str = Field(default="", description="display name (from the proxy header if trusted)")
+    # Documented, not enforced by pydantic: validate_join explains a bad value better.
+    room: str = Field(
+        description="1-64 letters, digits, '-' or '_'",
+        json_schema_extra={"pattern": ROOM_PATTERN.pattern},
+    )
+    name: str = Field(
+        default="",
+        description="display name, 1-64 characters (the proxy header's, if trusted)",
+        json_schema_extra={"maxLength": MAX_NAME_LENGTH},
+    )
     passcode: str | None = Field(default=None, description="when /api/config requires one")
 
 
