@@ -56,3 +56,19 @@ def test_unknown_values(value: object, message: str, caplog: pytest.LogCaptureFi
     (record,) = caplog.records
     assert record.getMessage().startswith("participant ada-1: ")
     assert "detecting the language instead" in record.getMessage()
+
+
+def test_a_participant_attribute_goes_through_the_check(caplog: pytest.LogCaptureFixture) -> None:
+    from roomscribe import protocol
+    from roomscribe.livekit.captioner import spoken_language
+
+    class Participant:  # the two fields spoken_language reads from an rtc.Participant
+        def __init__(self, language: str) -> None:
+            self.identity = "ada-3f9a1c2e"
+            self.attributes = {protocol.ATTR_SPOKEN_LANGUAGE: language}
+
+    assert spoken_language(Participant(" de ")) == "de"  # type: ignore[arg-type]
+    assert spoken_language(Participant("auto")) is None  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="roomscribe.languages"):
+        assert spoken_language(Participant("klingon")) is None  # type: ignore[arg-type]
+    assert "participant ada-3f9a1c2e: language must be 'auto'" in caplog.text
