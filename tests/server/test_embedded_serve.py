@@ -20,6 +20,8 @@ from tests.embedded.conftest import CaptionClient, WavTrack, wait_for
 
 pytestmark = [pytest.mark.embedded, pytest.mark.model]
 
+PASSCODE = "open sesame"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -32,7 +34,11 @@ def free_port() -> int:
 def serve(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
-    env |= {"ROOMSCRIBE_MAX_SESSIONS": "2", "ROOMSCRIBE_IDLE_TIMEOUT": "10"}
+    env |= {
+        "ROOMSCRIBE_MAX_SESSIONS": "2",
+        "ROOMSCRIBE_IDLE_TIMEOUT": "10",
+        "ROOMSCRIBE_PASSCODE": PASSCODE,
+    }
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "roomscribe.cli", "serve", "--embedded", "--model", "tiny.en",
@@ -64,13 +70,21 @@ async def test_serve_embedded_end_to_end(
 ) -> None:
     url, proc = serve
     async with httpx.AsyncClient() as http:
-        assert (await http.get(f"{url}/api/config")).json() == {"mode": "embedded"}
+        config = (await http.get(f"{url}/api/config")).json()
+        assert config == {"mode": "embedded", "passcode_required": True}
 
     # 0-9.6 s: two prompts; cut at 7.5 s, in the middle of the second one.
     track = WavTrack(read_wav(eval_dir / "allison-a.wav")[: int(7.5 * 16_000)], after="stall")
     client = CaptionClient(track)
     try:
-        await client.connect(url, name="Ada")
+        sdp = await client.offer_sdp()
+        async with httpx.AsyncClient() as http:
+            r = await http.post(f"{url}/api/offer", json={"sdp": sdp, "type": "offer"})
+        assert r.status_code == 401
+        assert r.json() == {
+            "detail": "this server requires a passcode: send it in the field 'passcode'"
+        }
+        await client.connect(url, name="Ada", passcode=PASSCODE)
         await wait_for(lambda: any(m["final"] for m in client.captions), 20, "a final caption")
         await wait_for(lambda: track.seconds_sent >= 7.4, 10, "the audio to be sent")
         await asyncio.sleep(1.0)
