@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,6 +79,37 @@ def custom_token(
         .with_kind(kind)
         .with_grants(grants)
         .to_jwt()
+    )
+
+
+async def send_caption(
+    sender: rtc.Room, text: str, *, track_id: str, on_behalf_of: str | None = None
+) -> None:
+    """One final caption as the agent's publisher sends it."""
+    attributes = {
+        protocol.ATTR_SEGMENT_ID: f"seg-{secrets.token_hex(3)}",
+        protocol.ATTR_TRACK_ID: track_id,
+        protocol.ATTR_FINAL: "true",
+    }
+    writer = await sender.local_participant.stream_text(
+        topic=protocol.TRANSCRIPTION_TOPIC, sender_identity=on_behalf_of, attributes=attributes
+    )
+    await writer.write(text)
+    await writer.aclose()
+
+
+async def send_legacy_caption(sender: rtc.Room, text: str, *, about: str, track_id: str) -> None:
+    """One final legacy transcription packet about ``about``'s track."""
+    segment = rtc.TranscriptionSegment(
+        id=f"legacy-{secrets.token_hex(3)}",
+        text=text,
+        start_time=0,
+        end_time=1000,
+        language="en",
+        final=True,
+    )
+    await sender.local_participant.publish_transcription(
+        rtc.Transcription(participant_identity=about, track_sid=track_id, segments=[segment])
     )
 
 

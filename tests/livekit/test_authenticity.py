@@ -30,6 +30,8 @@ from tests.livekit.participants import (
     connect_with,
     custom_token,
     poll_until,
+    send_caption,
+    send_legacy_caption,
     settings_of,
 )
 
@@ -97,36 +99,6 @@ async def join(room: Room, token: str) -> rtc.Room:
     )
     assert known, f"the listeners never saw {identity} join"
     return joined
-
-
-async def send_caption(
-    sender: rtc.Room, text: str, *, track_id: str, on_behalf_of: str | None = None
-) -> None:
-    """One final caption as the agent's publisher sends it."""
-    attributes = {
-        protocol.ATTR_SEGMENT_ID: f"seg-{secrets.token_hex(3)}",
-        protocol.ATTR_TRACK_ID: track_id,
-        protocol.ATTR_FINAL: "true",
-    }
-    writer = await sender.local_participant.stream_text(
-        topic=protocol.TRANSCRIPTION_TOPIC, sender_identity=on_behalf_of, attributes=attributes
-    )
-    await writer.write(text)
-    await writer.aclose()
-
-
-async def send_legacy_caption(sender: rtc.Room, text: str, *, about: str, track_id: str) -> None:
-    segment = rtc.TranscriptionSegment(
-        id=f"legacy-{secrets.token_hex(3)}",
-        text=text,
-        start_time=0,
-        end_time=1000,
-        language="en",
-        final=True,
-    )
-    await sender.local_participant.publish_transcription(
-        rtc.Transcription(participant_identity=about, track_sid=track_id, segments=[segment])
-    )
 
 
 async def wait_sentinel(room: Room, sentinel: str) -> None:

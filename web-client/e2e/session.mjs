@@ -5,11 +5,19 @@
 // Config: {
 //   url: "http://127.0.0.1:8000/",          roomscribe serve
 //   room: "e2e",                             room to join
-//   participants: [{name, audio, speaker, language, denyMic, shareTab}],
+//   participants: [{name, audio, speaker, language, denyMic, shareTab, passcode, retryPasscode}],
 //                                            joined in order; audio = WAV for the fake mic;
 //                                            shareTab: mic off, speak through "Caption a tab";
+//                                            passcode: typed into the join form's passcode field;
+//                                            retryPasscode: after that first attempt is refused,
+//                                            join again with this one (firstAttempt in the report);
 //                                            the speaker is waited on, muted, downloaded from
 //   joinOnly: false,                         just join everyone and report (error paths)
+//   hold: false,                             join everyone, print {"ready": true}, then read one
+//                                            JSON line from stdin: {text, ignored, timeoutMs}; wait
+//                                            until the first page shows a caption containing
+//                                            `text` and ignored >= `ignored` caption streams, then
+//                                            report (other processes act on the room meanwhile)
 //   minFinalWords: 20,                       wait until the speaker's transcript has this many words
 //   timeoutMs: 90000,                        give up waiting for captions after this long
 //   outDir: "/tmp/x",                        downloads go here
@@ -18,10 +26,13 @@
 //
 // Output (stdout): {ok, error?, elapsedMs, screenshots, participants: [{name, status, error,
 //   mic, sharingTab, participants, languages, captions, transcript, captionLog, speakersSeen,
-//   joinFormVisible, consoleErrors, pageErrors, downloads?, transcriptAfterDownload?}]}
+//   joinFormVisible, passcodeVisible, storage: {local, session}, consoleErrors, pageErrors, ignoredStreams,
+//   firstAttempt?, downloads?, transcriptAfterDownload?}]}
+// ignoredStreams: the client's console lines about caption streams it did not show.
 import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const CHROMIUM = process.env.ROOMSCRIBE_CHROMIUM ?? "/usr/bin/chromium";
@@ -110,6 +121,8 @@ function snapshot() {
     captionLog: window.__captionLog ?? [],
     speakersSeen: window.__speakersSeen ?? [],
     joinFormVisible: !document.getElementById("join")?.hidden,
+    passcodeVisible: !document.getElementById("passcode-input")?.hidden,
+    storage: { local: { ...localStorage }, session: { ...sessionStorage } },
   };
 }
 
@@ -117,9 +130,14 @@ async function joinCall(browserContext, participant) {
   const page = browserContext.pages()[0] ?? (await browserContext.newPage());
   const consoleErrors = [];
   const pageErrors = [];
+  const ignoredStreams = [];
   page.on("pageerror", (err) => pageErrors.push(String(err)));
   page.on("console", (msg) => {
     if (msg.type() === "error") consoleErrors.push(msg.text());
+    // One debug line per caption stream the client refused (its warning comes once per sender).
+    if (msg.type() === "debug" && msg.text().startsWith("roomscribe: ignored")) {
+      ignoredStreams.push(msg.text());
+    }
   });
   await page.goto(config.url);
   await page.getByTestId("join-form").waitFor();
@@ -130,12 +148,18 @@ async function joinCall(browserContext, participant) {
   if (await room.isVisible()) await room.fill(config.room);
   await page.getByTestId("name-input").fill(participant.name);
   if (participant.language) await page.getByTestId("language-select").selectOption(participant.language);
-  await page.getByTestId("join-button").click();
-  // A refused join shows the error banner instead of connecting.
-  await page
-    .locator('[data-testid="status"][data-state="connected"], [data-testid="error"]:not([hidden])')
-    .first()
-    .waitFor({ timeout: 30_000 });
+  const passcode = page.getByTestId("passcode-input");
+  if (participant.passcode !== undefined) await passcode.fill(participant.passcode);
+  await submitJoin(page);
+  let firstAttempt;
+  if (participant.retryPasscode !== undefined) {
+    firstAttempt = {
+      ...(await page.evaluate(snapshot)),
+      passcodeFocused: await passcode.evaluate((el) => el === document.activeElement),
+    };
+    await passcode.fill(participant.retryPasscode);
+    await submitJoin(page);
+  }
   if (participant.denyMic) {
     await page.locator('[data-testid="error"]:not([hidden])').waitFor({ timeout: 15_000 });
   }
@@ -145,7 +169,20 @@ async function joinCall(browserContext, participant) {
     await page.getByTestId("share-tab").click();
     await page.locator('[data-testid="share-tab"][aria-pressed="true"]').waitFor({ timeout: 15_000 });
   }
-  return { page, consoleErrors, pageErrors };
+  return { page, consoleErrors, pageErrors, ignoredStreams, firstAttempt };
+}
+
+/**
+ * Clicks Join and waits until the join has finished: the call controls are
+ * enabled (connected, mic settled, passcode remembered), or the error banner
+ * shows (a refused join, a denied mic).
+ */
+async function submitJoin(page) {
+  await page.getByTestId("join-button").click();
+  await page
+    .locator('#call:not([hidden]) [data-testid="mic-toggle"]:not([disabled]), [data-testid="error"]:not([hidden])')
+    .first()
+    .waitFor({ timeout: 30_000 });
 }
 
 const finalWords = (page) =>
@@ -197,7 +234,32 @@ async function report(j) {
     ...(await j.page.evaluate(snapshot).catch(() => ({}))),
     consoleErrors: j.consoleErrors,
     pageErrors: j.pageErrors,
+    ignoredStreams: j.ignoredStreams,
+    ...(j.firstAttempt ? { firstAttempt: j.firstAttempt } : {}),
   };
+}
+
+/** `hold`: says it is ready, then waits for what stdin asks to see on the first page. */
+async function hold(joined) {
+  process.stdout.write(JSON.stringify({ ready: true }) + "\n");
+  const lines = createInterface({ input: process.stdin });
+  const { value } = await lines[Symbol.asyncIterator]().next();
+  lines.close();
+  const until = JSON.parse(value ?? "{}");
+  const first = joined[0];
+  const deadline = Date.now() + (until.timeoutMs ?? 20_000);
+  const shown = () =>
+    first.page.evaluate(
+      (text) =>
+        [...document.querySelectorAll('[data-testid="caption"] .text')].some((n) =>
+          n.textContent.includes(text),
+        ),
+      until.text ?? "",
+    );
+  while (Date.now() < deadline) {
+    if (first.ignoredStreams.length >= (until.ignored ?? 0) && (await shown())) break;
+    await first.page.waitForTimeout(100);
+  }
 }
 
 /** Waits for the speaker's captions, mutes, settles, downloads and takes screenshots. */
@@ -258,7 +320,8 @@ async function main() {
       contexts.push({ context, profile });
       joined.push({ participant, ...(await joinCall(context, participant)) });
     }
-    if (config.joinOnly) {
+    if (config.joinOnly || config.hold) {
+      if (config.hold) await hold(joined);
       for (const j of joined) result.participants.push(await report(j));
     } else {
       await converse(joined, result, outDir);
