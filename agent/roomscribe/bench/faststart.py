@@ -27,6 +27,10 @@ How to run (after ``make setup``), against a dev server and one worker::
     .venv/bin/python -m roomscribe.bench.faststart ../shared/eval/allison-a.wav \\
         --rooms 20 --server-log /tmp/lk.log --worker-log /tmp/agent.log
 
+``--create-room`` creates each room with its dispatch through the server API
+right before the join, as a token service can when it mints a new room's
+first token, and counts from that request instead.
+
 It prints p50/p90 per stage (``--json`` for one JSON object). This is a
 measurement, not a test: nothing fails on slow numbers.
 """
@@ -49,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from livekit import rtc
+from livekit import api, rtc
 from numpy.typing import NDArray
 
 from roomscribe import protocol
@@ -69,7 +73,7 @@ class RoomRun:
     room: str
     identity: str
     join: float
-    """When the participant started to join (the room did not exist)."""
+    """The first request for the room: the join, or the API call creating it."""
     marks: dict[str, float] = field(default_factory=dict)
 
     def mark(self, stage: str) -> None:
@@ -91,16 +95,35 @@ async def _talk(source: rtc.AudioSource, audio: NDArray[np.float32]) -> None:
         await source.capture_frame(rtc.AudioFrame(chunk.tobytes(), SAMPLE_RATE, 1, FRAME))
 
 
+async def create_room(settings: LiveKitSettings, room_name: str) -> None:
+    """Create the room with the agent dispatched, through the server API."""
+    dispatch = api.RoomAgentDispatch(agent_name=protocol.AGENT_NAME)
+    async with api.LiveKitAPI(settings.url, settings.api_key, settings.api_secret) as client:
+        await client.room.create_room(api.CreateRoomRequest(name=room_name, agents=[dispatch]))
+
+
 async def measure_room(
-    settings: LiveKitSettings, room_name: str, speech: NDArray[np.float32], timeout_s: float
+    settings: LiveKitSettings,
+    room_name: str,
+    speech: NDArray[np.float32],
+    timeout_s: float,
+    *,
+    create_first: bool = False,
 ) -> RoomRun:
-    """Join a fresh ``room_name``, talk, and time the captioner's arrival and first caption."""
+    """Join a fresh ``room_name``, talk, and time the captioner's arrival and first caption.
+
+    ``create_first``: the room and its dispatch are created through the API before
+    the join (what a token service could do when it mints a new room's first
+    token); the times then count from that request.
+    """
     identity = f"speaker-{room_name}"
-    token = mint_token(
-        settings, JoinRequest(room=room_name, name=identity, identity=identity), dispatch_agent=True
-    )
+    request = JoinRequest(room=room_name, name=identity, identity=identity)
     room = rtc.Room()
     run = RoomRun(room_name, identity, join=time.time())
+    if create_first:
+        await create_room(settings, room_name)
+        run.mark("room created")
+    token = mint_token(settings, request, dispatch_agent=not create_first)
     first_caption = asyncio.Event()
 
     def on_participant(participant: rtc.RemoteParticipant) -> None:
@@ -279,7 +302,10 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     tag = secrets.token_hex(3)
     runs = []
     for i in range(args.rooms):
-        runs.append(await measure_room(settings, f"faststart-{tag}-{i}", speech, args.timeout))
+        name = f"faststart-{tag}-{i}"
+        runs.append(
+            await measure_room(settings, name, speech, args.timeout, create_first=args.create_room)
+        )
         await asyncio.sleep(args.pause)  # let the job end: every room starts on a quiet worker
     server = server_log_lines(args.server_log.read_text()) if args.server_log else []
     worker = worker_log_lines(args.worker_log.read_text()) if args.worker_log else []
@@ -310,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worker-log", type=Path, help="the roomscribe agent's log, for its stages")
     p.add_argument("--timeout", type=float, default=20.0, help="per room, for the first caption")
     p.add_argument("--pause", type=float, default=1.5, help="seconds between two rooms")
+    p.add_argument(
+        "--create-room",
+        action="store_true",
+        help="create each room and its dispatch through the API before joining",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
