@@ -3,6 +3,9 @@
 A pipeline fails alone: when its audio stops (the track ended, or reading it
 raised) its captions are finalized at once, which returns the engine stream;
 every step of :meth:`TrackPipeline.aclose` is bounded and logs what it swallows.
+When the engine gives the stream up (its decodes kept failing), the pipeline
+opens a fresh one, at most once per ``RESTART_INTERVAL_S``, so captions come
+back after a model hiccup without the speaker republishing.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Awaitable
 from livekit import rtc
 
 from roomscribe.aio import CaptionStream
-from roomscribe.asr.engine import Engine
+from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.livekit.publisher import CaptionPublisher, PublisherOptions
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,8 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 STEP_TIMEOUT_S = 5.0
 """Bound of each step of closing that has no bound of its own."""
+RESTART_INTERVAL_S = 10.0
+"""Least time between two fresh engine streams for one track (after failures)."""
 
 
 class TrackPipeline:
@@ -59,6 +64,9 @@ class TrackPipeline:
         self._audio: rtc.AudioStream | None = None
         self._audio_task: asyncio.Task[None] | None = None
         self._caption_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self.restarts = 0
+        """Fresh engine streams opened after the engine gave one up."""
 
     def start(self) -> None:
         self._captions = CaptionStream(self._engine, language=self._language)
@@ -88,6 +96,7 @@ class TrackPipeline:
         Every step is bounded (the caption stream and the publisher by their
         own timeouts), so this returns even when the engine or the room is stuck.
         """
+        self._stopping.set()
         if self._audio_task is not None:
             self._audio_task.cancel()
             await _bounded(self._audio_task, "reading audio", self.name)
@@ -106,28 +115,48 @@ class TrackPipeline:
 
     async def _pump_audio(self) -> None:
         assert self._audio is not None
-        assert self._captions is not None
-        captions = self._captions
         try:
             async for event in self._audio:
-                captions.push_pcm16(event.frame.data)
+                captions = self._captions  # replaced when the engine gave one up
+                if captions is not None:
+                    captions.push_pcm16(event.frame.data)
         except Exception:
             log.exception("audio of %s failed; finalizing its captions", self.name)
         else:
             log.info("audio of %s ended; finalizing its captions", self.name)
         # no more audio will come: finalize now, which also returns the engine stream
-        captions.close_nowait()
+        self._stopping.set()
+        if self._captions is not None:
+            self._captions.close_nowait()
 
     async def _pump_captions(self) -> None:
-        assert self._captions is not None
-        captions = self._captions
-        async for caption in captions:
+        restarted_at = -RESTART_INTERVAL_S
+        while (captions := self._captions) is not None:
+            async for caption in captions:
+                try:
+                    self._publisher.publish(caption)
+                except Exception:
+                    log.exception("could not queue a caption of %s", self.name)
+            if not captions.failed or self._stopping.is_set():
+                return
+            loop = asyncio.get_running_loop()
+            wait = restarted_at + RESTART_INTERVAL_S - loop.time()
+            log.error(
+                "captioning of %s stopped: its decodes kept failing; restarting in %.0f s",
+                self.name,
+                max(0.0, wait),
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), max(0.0, wait))
+            if self._stopping.is_set():
+                return
             try:
-                self._publisher.publish(caption)
-            except Exception:
-                log.exception("could not queue a caption of %s", self.name)
-        if captions.failed:
-            log.error("captioning of %s stopped: its decodes kept failing", self.name)
+                self._captions = CaptionStream(self._engine, language=self._language)
+            except CapacityError as e:
+                log.error("cannot restart captioning %s: %s", self.name, e)
+                return
+            restarted_at = loop.time()
+            self.restarts += 1
 
 
 async def _bounded(aw: Awaitable[object], what: str, name: str) -> None:
