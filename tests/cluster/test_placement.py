@@ -1,12 +1,14 @@
-"""Load-aware placement on a LiveKit cluster: two workers with ``--max-streams 2`` each.
+"""Load-aware placement on a LiveKit cluster: two workers with ``--max-streams 4`` each.
 
 A worker reports its load as engine streams in use / ``ROOMSCRIBE_MAX_STREAMS``
-and LiveKit offers rooms only to workers below 1.0. Worker X is filled by a
-room with two speakers; the next room goes to the other worker, Y; once Y is
-full too, a new room with a speaker gets no captioner (LiveKit does not retry
-a dispatch no worker could take: it stays in the room with no job) until a
-slot frees, and then the dispatch healer of
-:mod:`roomscribe.livekit.healer` re-dispatches it and it is captioned.
+and takes rooms until every stream is in use. Rooms here are filled with
+speakers, each one stream. A full worker's next room goes to the other worker,
+also when that one is past LiveKit's ``agents.target_load`` (0.7 by default:
+LiveKit offers no room to a worker whose reported load is above it). When both
+workers are full, a new room gets no captioner (LiveKit does not retry a
+dispatch no worker could take: it stays in the room with no job) until a slot
+frees; then the dispatch healer of :mod:`roomscribe.livekit.healer`
+re-dispatches it and it is captioned.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from tests.livekit.participants import SAMPLE_RATE, Listener, Speaker, connect, 
 
 pytestmark = pytest.mark.cluster
 
-MAX_STREAMS = 2
+MAX_STREAMS = 4
 FULL = "worker is at full capacity"
 """livekit-agents logs this when it reports the worker full to LiveKit."""
 AVAILABLE = "worker is below capacity"
+LOAD_REPORT_S = 3.0
+"""A worker reports its load to LiveKit every 2.5 s (livekit-agents' status interval)."""
 WAITING_S = 12.0
 """How long the room that no worker can take is watched for a captioner
 (longer than a healer's grace for a fresh dispatch plus one pass)."""
@@ -39,7 +43,7 @@ WAITING_S = 12.0
 
 @pytest.fixture(scope="module")
 def workers(cluster: Cluster, artifacts_dir: Path) -> Iterator[tuple[AgentWorker, ...]]:
-    """One ``roomscribe agent --max-streams 2`` on each node."""
+    """One ``roomscribe agent --max-streams 4`` on each node."""
     env = {"ROOMSCRIBE_MAX_STREAMS": str(MAX_STREAMS)}
     with ExitStack() as stack:
         yield tuple(
@@ -75,54 +79,111 @@ async def speakers_in(node: LiveKitServer, room: str, names: list[str]) -> list[
     return speakers
 
 
+class TalkingRoom:
+    """A new room whose first participant talks from the join on, and a listener."""
+
+    def __init__(self, talker: Speaker, listener: Listener, talking: asyncio.Task[None]) -> None:
+        self.talker = talker
+        self.listener = listener
+        self._talking = talking
+
+    @classmethod
+    async def open(cls, cluster: Cluster, room: str, eval_dir: Path) -> TalkingRoom:
+        node_a, node_b = cluster.nodes
+        # the talker's join creates the room: its token's room configuration is the dispatch
+        talker = Speaker(
+            await connect(node_b, room, "talker", dispatch_agent=True, subscribe=False)
+        )
+        listener = Listener(await connect(node_a, room, "listener", subscribe=False))
+        listener.start()
+        await talker.publish()
+        speech = read_wav(eval_dir / "allison-a.wav")[: 90 * SAMPLE_RATE]
+        return cls(talker, listener, asyncio.create_task(talker.play(speech, time.monotonic())))
+
+    def has_captioner(self) -> bool:
+        return protocol.AGENT_IDENTITY in self.listener.room.remote_participants
+
+    async def captioned(self, timeout_s: float = 30) -> bool:
+        """Whether the talker's speech reaches the listener as a final caption."""
+        return await poll_until(lambda: bool(self.listener.finals("talker")), timeout_s)
+
+    async def aclose(self) -> None:
+        self._talking.cancel()
+        await asyncio.gather(self._talking, return_exceptions=True)
+        await self.talker.aclose()
+        await self.listener.aclose()
+
+
+def names(room: str, n: int) -> list[str]:
+    return [f"{room}-s{i}" for i in range(n)]
+
+
+async def fill(
+    workers: tuple[AgentWorker, ...], node: LiveKitServer, room: str, n: int
+) -> tuple[list[Speaker], int]:
+    """A room with ``n`` speakers; returns them and the index of the worker captioning it."""
+    full_before = [w.log_text().count(FULL) for w in workers]
+    speakers = await speakers_in(node, room, names(room, n))
+    serving = server_of(workers, room)
+    if n == MAX_STREAMS:  # until LiveKit knows, it may offer this worker the next room
+        await wait_logged(workers[serving], FULL, full_before[serving] + 1)
+    else:
+        await asyncio.sleep(LOAD_REPORT_S)
+    return speakers, serving
+
+
+async def close_all(speakers: list[Speaker]) -> None:
+    for s in speakers:
+        await s.aclose()
+
+
+async def test_worker_past_livekit_target_load_still_gets_rooms(
+    cluster: Cluster, workers: tuple[AgentWorker, ...], eval_dir: Path
+) -> None:
+    node_a, node_b = cluster.nodes
+    full, x = await fill(workers, node_a, "busy-full", MAX_STREAMS)
+    # only the other worker is left; 3 of its 4 streams in use is a load of 0.75
+    partly, y = await fill(workers, node_b, "busy-3of4", MAX_STREAMS - 1)
+    assert y != x
+    talking = await TalkingRoom.open(cluster, "busy-next", eval_dir)
+    try:
+        joined = await poll_until(talking.has_captioner, timeout_s=30)
+        assert joined, f"no captioner for a room while worker {y} had a free stream"
+        assert server_of(workers, "busy-next") == y
+        assert await talking.captioned(), workers[y].log_text()[-3000:]
+    finally:
+        await talking.aclose()
+        await close_all([*full, *partly])
+
+
 async def test_full_workers_leave_a_room_waiting_until_a_slot_frees(
     cluster: Cluster, workers: tuple[AgentWorker, ...], eval_dir: Path
 ) -> None:
     node_a, node_b = cluster.nodes
-    # Fill one worker: a room with two speakers.
-    first = await speakers_in(node_a, "placement-1", ["ann", "art"])
-    x = server_of(workers, "placement-1")
-    y = 1 - x
-    await wait_logged(workers[x], FULL, 1)
-
-    # The next room can only go to the other worker; fill it too.
-    second = await speakers_in(node_b, "placement-2", ["bea", "ben"])
-    assert server_of(workers, "placement-2") == y
-    await wait_logged(workers[y], FULL, 1)
+    first, x = await fill(workers, node_a, "wait-1", MAX_STREAMS)
+    second, y = await fill(workers, node_b, "wait-2", MAX_STREAMS)  # the only one left
+    assert y != x
 
     # Both full: a new room with a speaker (talking from the start) has to wait.
-    # (the talker's join creates the room: its token's room configuration is the dispatch)
-    talker = Speaker(
-        await connect(node_b, "placement-3", "cat", dispatch_agent=True, subscribe=False)
-    )
-    listener = Listener(await connect(node_a, "placement-3", "lou", subscribe=False))
-    listener.start()
-    await talker.publish()
-    speech = read_wav(eval_dir / "allison-a.wav")[: 90 * SAMPLE_RATE]
-    talking = asyncio.create_task(talker.play(speech, time.monotonic()))
+    talking = await TalkingRoom.open(cluster, "wait-3", eval_dir)
     try:
-        joined = await poll_until(
-            lambda: protocol.AGENT_IDENTITY in listener.room.remote_participants, WAITING_S
-        )
+        joined = await poll_until(talking.has_captioner, WAITING_S)
         assert not joined, "a full worker took a room it cannot caption"
         async with api.LiveKitAPI(node_a.url, node_a.api_key, node_a.api_secret) as client:
-            dispatches = await client.agent_dispatch.list_dispatch("placement-3")
+            dispatches = await client.agent_dispatch.list_dispatch("wait-3")
         jobs = [len(d.state.jobs) for d in dispatches]
-        print(f"\n[placement] both workers full: dispatches of placement-3 hold jobs {jobs}")
+        print(f"\n[placement] both workers full: dispatches of wait-3 hold jobs {jobs}")
 
-        # A speaker of the first room leaves: its worker has a free slot again.
+        # A speaker of the first room leaves: its worker has a free stream again.
         available_before = workers[x].log_text().count(AVAILABLE)
         await first[0].aclose()
         await wait_logged(workers[x], AVAILABLE, available_before + 1)
-        await listener.wait_agent(timeout_s=60)
-        assert server_of(workers, "placement-3") == x
-        captioned = await poll_until(lambda: bool(listener.finals("cat")), timeout_s=30)
-        assert captioned, f"no caption for the waiting room:\n{workers[x].log_text()[-3000:]}"
+        joined = await poll_until(talking.has_captioner, timeout_s=60)
+        assert joined, f"the waiting room got no captioner:\n{workers[x].log_text()[-3000:]}"
+        assert server_of(workers, "wait-3") == x
+        assert await talking.captioned(), workers[x].log_text()[-3000:]
         for worker in workers:
             assert "not captioning" not in worker.log_text()  # never over capacity
     finally:
-        talking.cancel()
-        await asyncio.gather(talking, return_exceptions=True)
-        for s in [*first[1:], *second, talker]:
-            await s.aclose()
-        await listener.aclose()
+        await talking.aclose()
+        await close_all([*first[1:], *second])
