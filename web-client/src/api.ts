@@ -1,6 +1,6 @@
 /** The roomscribe HTTP API, with failures turned into readable errors. */
 
-import { PasscodeError, UserError } from "./errors.js";
+import { AuthError, UserError } from "./errors.js";
 import type {
   ErrorResponse,
   OfferRequest,
@@ -21,7 +21,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   if (!response.ok) {
     const detail = await readDetail(response);
     if (response.status === 401) {
-      throw new PasscodeError(detail || "This server needs a passcode to join.");
+      throw new AuthError(detail || "This server needs a passcode to join.");
     }
     if (response.status >= 400 && response.status < 500) {
       throw new UserError(detail || `Request refused (${response.status}).`);

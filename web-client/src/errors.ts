@@ -3,7 +3,7 @@ export class UserError extends Error {
   override name = "UserError";
 }
 
-/** The server refused the passcode (HTTP 401); the message is the server's. */
-export class PasscodeError extends UserError {
-  override name = "PasscodeError";
+/** HTTP 401: a missing or wrong passcode (or no sign-on); the message is the server's. */
+export class AuthError extends UserError {
+  override name = "AuthError";
 }

@@ -3,7 +3,7 @@
 import { getConfig } from "./api.js";
 import { CaptionStore } from "./captions.js";
 import { EmbeddedTransport } from "./embedded-transport.js";
-import { PasscodeError, UserError } from "./errors.js";
+import { AuthError, UserError } from "./errors.js";
 import { MIME_TYPES, render, type ExportFormat } from "./export.js";
 import { LANGUAGES } from "./languages.js";
 import { LiveKitTransport } from "./livekit-transport.js";
@@ -135,7 +135,7 @@ async function join(event: SubmitEvent): Promise<void> {
     await leave();
     showCall(null);
     showError(err instanceof Error ? err.message : String(err));
-    if (err instanceof PasscodeError) {
+    if (err instanceof AuthError && !passcodeInput.hidden) {
       passcodes.forget();
       passcodeInput.focus();
       passcodeInput.select();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 
 import { getConfig, getToken, postOffer } from "../src/api.js";
-import { PasscodeError, UserError } from "../src/errors.js";
+import { AuthError, UserError } from "../src/errors.js";
 
 const realFetch = globalThis.fetch;
 Object.defineProperty(globalThis, "location", { value: { origin: "http://rs.test" } });
@@ -74,17 +74,17 @@ test("the passcode goes with token and offer requests", async () => {
   ]);
 });
 
-test("a refused passcode is a PasscodeError with the server's message", async () => {
+test("a refused passcode is an AuthError with the server's message", async () => {
   respond(401, { detail: "wrong passcode" });
   await assert.rejects(getToken({ room: "r", name: "Ada", passcode: "nope" }), (err: unknown) => {
-    assert.ok(err instanceof PasscodeError);
+    assert.ok(err instanceof AuthError);
     assert.ok(err instanceof UserError, "shown as is, not logged as a bug");
     assert.equal(err.message, "wrong passcode");
     return true;
   });
   respond(401, "");
   await assert.rejects(postOffer({ sdp: "v=0", type: "offer", name: "Ada", language: "auto" }), {
-    name: "PasscodeError",
+    name: "AuthError",
     message: "This server needs a passcode to join.",
   });
 });
