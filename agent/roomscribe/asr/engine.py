@@ -52,9 +52,10 @@ class EngineOptions:
     overload_hold_s: float = 10.0
     """... and keeps reporting full this long after the last such sign, so the
     load does not flap while a backlog drains."""
-    stall_s: float = 60.0
+    stall_s: float = 120.0
     """The engine loop not coming round for this long (a decode that hangs)
-    makes it unhealthy."""
+    makes it unhealthy. Far above one batch's decode time even on a starved
+    CPU, because unhealthy means the orchestrator restarts the process."""
     policy: PolicyOptions = field(default_factory=PolicyOptions)
     scheduler: SchedulerOptions = field(default_factory=SchedulerOptions)
 
