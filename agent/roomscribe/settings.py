@@ -113,7 +113,12 @@ def add_asr_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def asr_from_args(args: argparse.Namespace) -> AsrSettings:
-    language = None if args.language in ("", "auto") else args.language
+    from roomscribe.languages import UnknownLanguageError, parse_language
+
+    try:
+        language = parse_language(args.language)
+    except UnknownLanguageError as e:
+        raise SystemExit(f"--language: {e}") from None
     whisper = replace(
         WhisperOptions(),
         model=args.model,
