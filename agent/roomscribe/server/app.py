@@ -7,7 +7,7 @@
   room}``, with the captioning agent dispatched to the room; the server chooses the identity.
 * ``POST /api/offer`` - embedded mode: served by
   :class:`~roomscribe.server.embedded.EmbeddedService`.
-* ``GET /healthz``.
+* ``GET /healthz``; ``GET /metrics`` (Prometheus, see :mod:`roomscribe.metrics`).
 
 Both ``POST`` endpoints go through one :class:`~roomscribe.server.security.AccessGuard`
 (rate limit, origin, content type, passcode or trusted proxy header).
@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Mount
 
+from roomscribe import metrics
 from roomscribe.server.names import MAX_NAME_LENGTH
 from roomscribe.server.security import AccessGuard, AccessOptions
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
@@ -117,6 +118,10 @@ def create_app(options: AppOptions) -> FastAPI:
         if engine is not None and not engine.healthy:
             raise HTTPException(503, "the recognition engine stopped")
         return {"status": "ok", "mode": options.mode}
+
+    @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
+    async def prometheus_metrics() -> PlainTextResponse:
+        return PlainTextResponse(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     @app.get("/api/config")
     async def config() -> dict[str, str | bool]:
