@@ -60,17 +60,25 @@ class TalkingRoom:
 
 @asynccontextmanager
 async def talking_room(
-    server: LiveKitServer, room: str, audio: NDArray[np.float32]
+    server: LiveKitServer,
+    room: str,
+    audio: NDArray[np.float32],
+    *,
+    dispatch: bool = True,
+    agent_timeout_s: float = 30,
 ) -> AsyncIterator[TalkingRoom]:
-    """Listener and speaker in ``room``; ``audio`` plays from when the captioner listens."""
+    """Listener and speaker in ``room``; ``audio`` plays from when the captioner listens.
+
+    With ``dispatch`` the listener's token dispatches the agent when it creates the room.
+    """
     listener = Listener(
-        await connect(server, room, "listener", dispatch_agent=True, subscribe=False)
+        await connect(server, room, "listener", dispatch_agent=dispatch, subscribe=False)
     )
     scene = TalkingRoom(listener, Speaker(await connect(server, room, "talker")))
     listener.room.on("participant_connected", scene._on_participant)
     listener.start()
-    await listener.wait_agent()
     await scene.speaker.publish()
+    await listener.wait_agent(agent_timeout_s)
     await scene.speaker.wait_subscribed()
     t0 = time.monotonic() + 0.1
     listener.t0 = t0

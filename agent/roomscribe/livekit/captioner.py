@@ -74,6 +74,7 @@ class RoomCaptioner:
             "track_unpublished": self._on_track_unpublished,
             "participant_disconnected": self._on_participant_disconnected,
             "participant_attributes_changed": self._on_attributes_changed,
+            "reconnected": self._on_reconnected,
         }
         self._closed = False
 
@@ -173,6 +174,12 @@ class RoomCaptioner:
         for sid, pipeline in list(self._pipelines.items()):
             if pipeline.speaker_identity == participant.identity:
                 self._close_pipeline(sid)
+
+    def _on_reconnected(self) -> None:
+        # After a full reconnect (a livekit-server restart) tracks published
+        # meanwhile come with the room's new state, without track events.
+        for participant in self._room.remote_participants.values():
+            self._on_participant_connected(participant)
 
     def _on_attributes_changed(self, changed: dict[str, str], participant: rtc.Participant) -> None:
         if protocol.ATTR_SPOKEN_LANGUAGE not in changed:

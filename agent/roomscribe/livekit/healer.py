@@ -15,7 +15,11 @@ the dead captioner removed and a new dispatch created. A dispatch younger than
 
 Rooms with audio and *no* roomscribe dispatch are left alone: nobody asked for
 captions there (a deployment minting its own tokens without the room
-configuration), and captioning them anyway would be a surprise.
+configuration), and captioning them anyway would be a surprise. With one
+exception: a room this healer saw captioned within ``remember_s`` that comes
+back without a dispatch. That is what a livekit-server restart does (rooms and
+dispatches live in its memory; people reconnect with their old tokens, which
+rarely carry the dispatch), so such a room is dispatched again.
 
 Several workers heal at once without doubling the captioner: passes are
 jittered, the room is looked at again right before healing, and deleting the
@@ -56,6 +60,8 @@ class HealerOptions:
     (a few :data:`HEARTBEAT_S`)."""
     grace_s: float = 8.0
     """A dispatch younger than this may still be starting its agent."""
+    remember_s: float = 600.0
+    """A room seen captioned this recently gets its dispatch back if it loses it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,9 @@ class DispatchHealer:
         self._client: api.LiveKitAPI | None = None
         self._task: asyncio.Task[None] | None = None
         self._watches: dict[str, _Watch] = {}
+        self._captioned: dict[str, float] = {}
+        """Room name -> when this healer last saw a captioner in it."""
+        self._failing = False
         self.heals = 0
         """Rooms this healer re-dispatched."""
 
@@ -134,9 +143,15 @@ class DispatchHealer:
             try:
                 await self.check()
             except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
-                log.warning("cannot check the rooms for a missing captioner: %s", e)
+                if not self._failing:  # once per outage, not every pass
+                    log.warning("cannot check the rooms for a missing captioner: %s", e)
+                self._failing = True
+                continue
             except Exception:
                 log.exception("checking the rooms for a missing captioner failed")
+            if self._failing:
+                log.info("checking the rooms for a missing captioner again")
+                self._failing = False
 
     async def check(self) -> list[str]:
         """One pass over the rooms; returns the rooms re-dispatched."""
@@ -145,18 +160,26 @@ class DispatchHealer:
         live = {r.name for r in rooms}
         for name in self._watches.keys() - live:
             del self._watches[name]
+        now = time.monotonic()
+        for name, seen in list(self._captioned.items()):
+            if now - seen > self._opts.remember_s:
+                del self._captioned[name]
         healed = []
         for name in sorted(live):
             captioner, has_audio = await self._people(name)
-            silent_s = self._silent_for(name, captioner, time.monotonic())
+            now = time.monotonic()
+            if captioner is not None:
+                self._captioned[name] = now
+            silent_s = self._silent_for(name, captioner, now)
             if not has_audio or silent_s < self._opts.missing_s:
                 continue
             state = await self.room_state(name)  # only now: one API call per room and pass
-            if (
-                state.dispatch_ids
-                and state.newest_dispatch_age_s >= self._opts.grace_s
-                and await self._heal(state, silent_s)
-            ):
+            if state.dispatch_ids:
+                if state.newest_dispatch_age_s >= self._opts.grace_s and await self._heal(
+                    state, silent_s
+                ):
+                    healed.append(name)
+            elif name in self._captioned and await self._restore(state):
                 healed.append(name)
         return healed
 
@@ -216,6 +239,23 @@ class DispatchHealer:
         self._watches.pop(seen.room, None)
         self.heals += 1
         log.warning("room %s had no captioner for %.1f s; re-dispatched", seen.room, silent_s)
+        return True
+
+    async def _restore(self, seen: RoomState) -> bool:
+        """Dispatch a room that was captioned before and came back without a dispatch."""
+        now = await self.room_state(seen.room)
+        if now.dispatch_ids or now.captioner is not None:
+            return False  # another worker was faster
+        await self._api().agent_dispatch.create_dispatch(
+            api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=seen.room)
+        )
+        self._watches.pop(seen.room, None)
+        self.heals += 1
+        log.warning(
+            "room %s was captioned before but has no dispatch now (a server restart?); "
+            "dispatched again",
+            seen.room,
+        )
         return True
 
     async def _redispatch(self, state: RoomState, *, remove_captioner: bool) -> bool:

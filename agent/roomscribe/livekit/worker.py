@@ -44,6 +44,13 @@ from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
 
+_RETRY_FOREVER = 2**31
+
+LIVEKIT_TARGET_LOAD = 0.7
+"""livekit-server's default ``agents.target_load``. The server offers a room only to
+nodes whose workers report a load below it (weighted by the headroom left), so a
+worker reporting 0.75 with a stream still free would get no room at all."""
+
 
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
@@ -92,9 +99,14 @@ class CaptionWorker:
             num_idle_processes=1,
             # Our load is the share of engine streams in use; refuse rooms only
             # when every stream is taken (the CPU-based default would refuse
-            # rooms on a 2-core machine that is busy decoding).
-            load_fnc=self.load,
-            load_threshold=1.0,
+            # rooms on a 2-core machine that is busy decoding). Scaled to
+            # LiveKit's target load: see reported_load.
+            load_fnc=self.reported_load,
+            load_threshold=LIVEKIT_TARGET_LOAD,
+            # By default a worker gives up after 16 tries (about 2 minutes) and
+            # exits; ours waits for the LiveKit server however long it is down,
+            # retrying every 10 s, and registers again when it is back.
+            max_retry=_RETRY_FOREVER,
             # Its own health endpoint cannot know the engine: ours (health_port)
             # replaces it, so this one listens on a free loopback port only.
             host="127.0.0.1",
@@ -106,6 +118,11 @@ class CaptionWorker:
 
     def load(self) -> float:
         return self._engine.load
+
+    def reported_load(self) -> float:
+        """The load LiveKit sees: the share of streams in use, scaled so that a full
+        worker reports :data:`LIVEKIT_TARGET_LOAD`."""
+        return self._engine.load * LIVEKIT_TARGET_LOAD
 
     def healthy(self) -> bool:
         """Whether the engine still decodes (the health endpoint answers 503 if not)."""
@@ -230,14 +247,15 @@ class CaptionWorker:
 
 
 async def _heartbeat(room: rtc.Room) -> None:
-    """Renew the captioner's heartbeat until the room is left (see :mod:`.healer`)."""
-    while room.isconnected():
-        try:
-            await room.local_participant.set_attributes(
-                {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}"}
-            )
-        except Exception as e:  # a reconnecting room; the next beat tries again
-            log.debug("heartbeat in %s failed: %s", room.name, e)
+    """Renew the captioner's heartbeat until cancelled (see :mod:`.healer`)."""
+    while True:
+        if room.isconnected():  # not while the room reconnects
+            try:
+                await room.local_participant.set_attributes(
+                    {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}"}
+                )
+            except Exception as e:  # the next beat tries again
+                log.debug("heartbeat in %s failed: %s", room.name, e)
         await asyncio.sleep(HEARTBEAT_S)
 
 
