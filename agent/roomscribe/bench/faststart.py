@@ -12,12 +12,12 @@ on the participant's side, in seconds after the join began:
   (an interim one; the speaker has then talked for about that long).
 
 With ``--server-log`` (livekit-server's output) and ``--worker-log`` (the
-``roomscribe agent`` log), the stages in between are read from the logs (same
-machine, same clock): the server receives the join, the worker receives the
-job request, the server assigns the job (the worker accepted), the
-captioner's own join reaches the server, and the worker starts captioning the
-room and the track. Rooms run one at a time, so a worker log line without a
-room name belongs to the room being measured.
+``roomscribe agent`` log; each option once per node or worker), the stages in
+between are read from the logs (same machine, same clock): the server receives
+the join, the worker receives the job request, the server assigns the job (the
+worker accepted), the captioner's own join reaches the server, and the worker
+starts captioning the room and the track. Rooms run one at a time, so a worker
+log line without a room name belongs to the room being measured.
 
 How to run (after ``make setup``), against a dev server and one worker::
 
@@ -307,8 +307,8 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             await measure_room(settings, name, speech, args.timeout, create_first=args.create_room)
         )
         await asyncio.sleep(args.pause)  # let the job end: every room starts on a quiet worker
-    server = server_log_lines(args.server_log.read_text()) if args.server_log else []
-    worker = worker_log_lines(args.worker_log.read_text()) if args.worker_log else []
+    server = [line for p in args.server_log for line in server_log_lines(p.read_text())]
+    worker = [line for p in args.worker_log for line in worker_log_lines(p.read_text())]
     log_marks = []
     for i, run in enumerate(runs):
         until = runs[i + 1].join if i + 1 < len(runs) else float("inf")
@@ -332,8 +332,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", default=env("LIVEKIT_URL", "ws://127.0.0.1:7880"))
     p.add_argument("--api-key", default=env("LIVEKIT_API_KEY", "devkey"))
     p.add_argument("--api-secret", default=env("LIVEKIT_API_SECRET", "secret"))
-    p.add_argument("--server-log", type=Path, help="livekit-server's output, for its stages")
-    p.add_argument("--worker-log", type=Path, help="the roomscribe agent's log, for its stages")
+    p.add_argument(
+        "--server-log",
+        type=Path,
+        action="append",
+        default=[],
+        help="livekit-server's output, for its stages (once per node)",
+    )
+    p.add_argument(
+        "--worker-log",
+        type=Path,
+        action="append",
+        default=[],
+        help="a roomscribe agent's log, for its stages (once per worker)",
+    )
     p.add_argument("--timeout", type=float, default=20.0, help="per room, for the first caption")
     p.add_argument("--pause", type=float, default=1.5, help="seconds between two rooms")
     p.add_argument(
