@@ -10,8 +10,9 @@ seconds it looks at the rooms through the server API, and a room that has
 someone publishing audio and a roomscribe dispatch, but whose captioner is gone
 or has not renewed its heartbeat for ``missing_s`` (as seen by this healer's
 own clock, so the workers' clocks need not agree), gets its dispatches deleted,
-the dead captioner removed and a new dispatch created. A dispatch younger than
-``grace_s`` is left alone: its agent may still be joining.
+the dead captioner removed and a new dispatch created. A room with no
+captioner at all whose dispatch is younger than ``grace_s`` is left alone: its
+agent may still be joining.
 
 Rooms with audio and *no* roomscribe dispatch are left alone: nobody asked for
 captions there (a deployment minting its own tokens without the room
@@ -52,14 +53,15 @@ HEARTBEAT_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class HealerOptions:
-    interval_s: float = 1.5
+    interval_s: float = 1.0
     """Time between two passes over the rooms (each one jittered by ±25 %); a pass
     lists the rooms and the participants of each."""
     missing_s: float = 3.0
     """How long a room's captioner may be absent or silent before the room is healed
     (a few :data:`HEARTBEAT_S`)."""
     grace_s: float = 8.0
-    """A dispatch younger than this may still be starting its agent."""
+    """A dispatch younger than this may still be starting its agent (a captioner
+    that heartbeats, then falls silent, needs no grace)."""
     remember_s: float = 600.0
     """A room seen captioned this recently gets its dispatch back if it loses it."""
 
@@ -175,9 +177,10 @@ class DispatchHealer:
                 continue
             state = await self.room_state(name)  # only now: one API call per room and pass
             if state.dispatch_ids:
-                if state.newest_dispatch_age_s >= self._opts.grace_s and await self._heal(
-                    state, silent_s
-                ):
+                joining = (
+                    state.captioner is None and state.newest_dispatch_age_s < self._opts.grace_s
+                )
+                if not joining and await self._heal(state, silent_s):
                     healed.append(name)
             elif name in self._captioned and await self._restore(state):
                 healed.append(name)
