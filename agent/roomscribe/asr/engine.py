@@ -273,18 +273,22 @@ class Engine:
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                self._beat = time.monotonic()
-                finished = self._reap()
-                self._end_silent_utterances()
-                batch = self._scheduler.next_batch()
-                self._note_pressure()
-                if not batch:
-                    if self._stopping and not self._streams:
-                        break
-                    if not finished:
-                        self._cond.wait(0.05)
-            self._notify_closed(finished)
+            finished: list[EngineStream] = []
+            try:
+                with self._cond:
+                    self._beat = time.monotonic()
+                    finished = self._reap()
+                    self._end_silent_utterances()
+                    batch = self._scheduler.next_batch()
+                    self._note_pressure()
+                    if not batch:
+                        if self._stopping and not self._streams:
+                            break
+                        if not finished:
+                            self._cond.wait(0.05)
+            finally:
+                # reaped streams are notified even if this step fails
+                self._notify_closed(finished)
             if batch:
                 self._deliver(self._process(batch))
 
