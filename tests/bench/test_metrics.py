@@ -51,3 +51,34 @@ def test_reference_end_with_trailing_silence_is_still_reached() -> None:
     events = [caption(1.8, "a", "Press one now.", 0.5, 1.3)]
     s = score(events, REFERENCE)
     assert s.final_by_time == pytest.approx((-0.2,))
+
+
+def test_a_recurring_word_is_aligned_only_against_speech_already_begun() -> None:
+    # "conference" recurs: aligned against the whole reference, the misheard first
+    # caption ties its "conference" with the second utterance's (not yet spoken)
+    # one, so the first utterance would count as final only when the next arrived
+    reference = Reference(
+        "Welcome to the conference. Conference.",
+        (
+            Utterance(0.5, 2.0, "Welcome to the conference."),
+            Utterance(3.0, 5.0, "Conference."),
+        ),
+    )
+    events = [
+        caption(2.4, "a", "Well come to the conference.", 0.5, 1.9),
+        caption(5.6, "b", "Conference.", 3.0, 4.9),
+    ]
+    s = score(events, reference)
+    assert s.final == pytest.approx((0.4, 0.6))
+    assert s.first_shown == pytest.approx((0.4, 0.6))
+    assert s.final_by_time == pytest.approx((0.4, 0.6))
+
+
+def test_a_caption_before_any_speech_matches_nothing() -> None:
+    events = [
+        caption(0.2, "a", "Press one now.", 0.0, 0.2, final=False),
+        caption(2.3, "a", "Press one now.", 0.5, 1.9),
+    ]
+    s = score(events, REFERENCE)
+    assert s.first_shown == pytest.approx((0.3,))
+    assert s.final == pytest.approx((0.3,))

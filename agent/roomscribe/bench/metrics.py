@@ -7,6 +7,11 @@
   seconds after the utterance ended until that word was first shown (any
   caption) and until it was first part of a final caption. A word counts as
   shown when the alignment of the shown text against the reference matches it.
+  The alignment is causal: a caption emitted at time t is aligned only against
+  the reference utterances that had begun by t, so a recurring word ("...the
+  conference.") cannot tie with a later, not yet spoken occurrence and count
+  as matched only once the next utterance forces the alignment (the
+  independent scorer ``captions_score.py`` does the same).
 * Final latency by time: the seconds after each reference utterance ended
   until the final caption with its last speech arrived (of the finals whose
   words overlap the utterance, the one reaching furthest; a final must start
@@ -121,20 +126,32 @@ def score(
     norm = normalizer(language)
     ref_words: list[str] = []
     last_word_end: dict[int, float] = {}
+    # (utterance start, reference words up to its end), for the causal alignment
+    begun: list[tuple[float, int]] = []
     for u in reference.utterances:
         w = words(u.text, norm)
         if w:
             ref_words += w
             last_word_end[len(ref_words) - 1] = u.end
+            begun.append((u.start, len(ref_words)))
     if not reference.utterances:
         ref_words = words(reference.text, norm)
     ref_joined = " ".join(ref_words)
 
-    def matched(text: str) -> set[int]:
+    def spoken_by(t: float) -> int:
+        """How many reference words belong to utterances begun by time ``t``."""
+        n = 0
+        for start, upto in begun:
+            if start <= t:
+                n = upto
+        return n
+
+    def matched(text: str, t: float) -> set[int]:
         hyp = words(text, norm)
-        if not hyp or not ref_words:
+        spoken = ref_words[: spoken_by(t)]
+        if not hyp or not spoken:
             return set()
-        out = jiwer.process_words(ref_joined, " ".join(hyp))
+        out = jiwer.process_words(" ".join(spoken), " ".join(hyp))
         hit: set[int] = set()
         for chunk in out.alignments[0]:
             if chunk.type == "equal":
@@ -156,12 +173,12 @@ def score(
         if not last_word_end:
             continue
         shown = " ".join(current[s] for s in order)
-        for pos in matched(shown):
+        for pos in matched(shown, e.emitted_at):
             if pos in last_word_end and pos not in first_any:
                 first_any[pos] = e.emitted_at - last_word_end[pos]
         if e.caption.final:
             firm = " ".join(finals[s] for s in order if s in finals)
-            for pos in matched(firm):
+            for pos in matched(firm, e.emitted_at):
                 if pos in last_word_end and pos not in first_final:
                     first_final[pos] = e.emitted_at - last_word_end[pos]
     transcript = " ".join(finals[s] for s in order if s in finals)
