@@ -9,7 +9,9 @@ on the participant's side, in seconds after the join began:
 * **captioner visible**: the captioner participant appears in the room;
 * **subscribed**: the captioner subscribed to the microphone;
 * **first caption**: the first ``lk.transcription`` stream for the speaker
-  (an interim one; the speaker has then talked for about that long).
+  (an interim one; the speaker has then talked for about that long);
+* **first final**: the first final caption, and whether it starts with the
+  first word said (speech sent before the captioner subscribed is not heard).
 
 With ``--server-log`` (livekit-server's output) and ``--worker-log`` (the
 ``roomscribe agent`` log; each option once per node or worker), the stages in
@@ -75,6 +77,8 @@ class RoomRun:
     join: float
     """The first request for the room: the join, or the API call creating it."""
     marks: dict[str, float] = field(default_factory=dict)
+    first_final: str = ""
+    """The text of the first final caption: does it start with the first word said?"""
 
     def mark(self, stage: str) -> None:
         self.marks.setdefault(stage, time.time())
@@ -124,15 +128,26 @@ async def measure_room(
         await create_room(settings, room_name)
         run.mark("room created")
     token = mint_token(settings, request, dispatch_agent=not create_first)
-    first_caption = asyncio.Event()
+    first_final = asyncio.Event()
+    reading: set[asyncio.Task[None]] = set()
 
     def on_participant(participant: rtc.RemoteParticipant) -> None:
         if participant.identity == protocol.AGENT_IDENTITY:
             run.mark("captioner visible")
 
+    async def read_final(reader: rtc.TextStreamReader) -> None:
+        text = await reader.read_all()
+        if not first_final.is_set():
+            run.mark("first final")
+            run.first_final = text
+            first_final.set()
+
     def on_caption(reader: rtc.TextStreamReader, sender: str) -> None:
         run.mark("first caption")  # the room's only speaker is us
-        first_caption.set()
+        if (reader.info.attributes or {}).get(protocol.ATTR_FINAL) == "true":
+            task = asyncio.create_task(read_final(reader))
+            reading.add(task)
+            task.add_done_callback(reading.discard)
 
     room.on("participant_connected", on_participant)
     room.on("local_track_subscribed", lambda *_: run.mark("subscribed"))
@@ -151,11 +166,11 @@ async def measure_room(
         await room.local_participant.publish_track(track, options)
         run.mark("published")
         with contextlib.suppress(TimeoutError):  # a missing stage in the report
-            await asyncio.wait_for(first_caption.wait(), timeout_s)
+            await asyncio.wait_for(first_final.wait(), timeout_s)
     finally:
-        if talking is not None:
-            talking.cancel()
-            await asyncio.gather(talking, return_exceptions=True)
+        for task in [*reading, *([talking] if talking else [])]:
+            task.cancel()
+        await asyncio.gather(*reading, *([talking] if talking else []), return_exceptions=True)
         await room.disconnect()
         await source.aclose()
     return run
@@ -275,6 +290,18 @@ def summarize(
     }
 
 
+def first_words(runs: Sequence[RoomRun], audio: Path) -> dict[str, Any]:
+    """How many rooms' first final caption starts with the first word the speaker said."""
+    reference = load_reference(audio)
+    said = reference.utterances[0].text.split()[0].lower() if reference else ""
+    heard = [r.first_final.split()[0].lower().strip(".,!?") if r.first_final else "" for r in runs]
+    return {
+        "first_word_said": said,
+        "rooms_with_it_first": sum(h == said for h in heard),
+        "first_finals": [r.first_final for r in runs],
+    }
+
+
 def print_report(report: dict[str, Any]) -> None:
     print(f"fast start over {report['rooms']} fresh rooms (seconds after the join began)")
     print(f"{'stage':30} {'p50':>7} {'p90':>7} {'min':>7} {'max':>7} {'rooms':>6}")
@@ -283,6 +310,11 @@ def print_report(report: dict[str, Any]) -> None:
             f"{stage:30} {s['p50']:7.3f} {s['p90']:7.3f} {s['min']:7.3f} {s['max']:7.3f}"
             f" {s['rooms']:6d}"
         )
+    words = report["first_words"]
+    print(
+        f"first final starts with the first word said ({words['first_word_said']!r}):"
+        f" {words['rooms_with_it_first']} of {report['rooms']} rooms"
+    )
 
 
 def speech_from_first_utterance(path: Path) -> tuple[NDArray[np.float32], float]:
@@ -314,6 +346,7 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         until = runs[i + 1].join if i + 1 < len(runs) else float("inf")
         log_marks.append({**server_stages(server, run), **worker_stages(worker, run, until)})
     report = summarize(runs, log_marks, lead)
+    report["first_words"] = first_words(runs, args.audio)
     report["runs"] = [
         {**run.since_join(), **{stage: t - run.join for stage, t in marks.items()}}
         for run, marks in zip(runs, log_marks, strict=True)
@@ -346,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="a roomscribe agent's log, for its stages (once per worker)",
     )
-    p.add_argument("--timeout", type=float, default=20.0, help="per room, for the first caption")
+    p.add_argument("--timeout", type=float, default=20.0, help="per room, for the first final")
     p.add_argument("--pause", type=float, default=1.5, help="seconds between two rooms")
     p.add_argument(
         "--create-room",
