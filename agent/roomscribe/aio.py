@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 
 import numpy as np
 from numpy.typing import NDArray
 
+from roomscribe.asr.backend import SAMPLE_RATE
 from roomscribe.asr.engine import Engine, EngineStream
 from roomscribe.asr.events import Caption
 
@@ -42,6 +44,7 @@ class CaptionStream:
         engine: Engine,
         *,
         language: str | None = None,
+        vocabulary: tuple[str, ...] | None = None,
         close_timeout_s: float = CLOSE_TIMEOUT_S,
     ) -> None:
         self._loop = asyncio.get_running_loop()
@@ -50,20 +53,40 @@ class CaptionStream:
         self._wakeup = asyncio.Event()
         self._finished = False
         self._done = asyncio.Event()
+        self._pushed_s = 0.0
+        self._last_push = time.monotonic()
         self._stream: EngineStream = engine.open_stream(
-            self._on_caption_threadsafe, language=language, on_closed=self._on_closed_threadsafe
+            self._on_caption_threadsafe,
+            language=language,
+            vocabulary=vocabulary,
+            on_closed=self._on_closed_threadsafe,
         )
 
     def push(self, audio: NDArray[np.float32]) -> None:
         """Add 16 kHz mono float32 audio."""
         self._stream.push(audio)
+        self._pushed_s += len(audio) / SAMPLE_RATE
+        self._last_push = time.monotonic()
 
     def push_pcm16(self, data: bytes | memoryview | NDArray[np.int16]) -> None:
         """Add 16 kHz mono 16-bit PCM."""
-        self._stream.push(pcm16_to_float(data))
+        self.push(pcm16_to_float(data))
+
+    def age_of(self, stream_time_s: float) -> float:
+        """Seconds since the audio at ``stream_time_s`` (a caption's ``end``) arrived.
+
+        Live audio arrives in real time, so the sample at ``t`` came in
+        ``pushed - t`` seconds of audio before the latest push: this is the
+        caption's latency after the speech it holds (the ``final_latency`` metric).
+        """
+        return time.monotonic() - self._last_push + max(0.0, self._pushed_s - stream_time_s)
 
     def set_language(self, language: str | None) -> None:
         self._stream.set_language(language)
+
+    def set_vocabulary(self, terms: tuple[str, ...]) -> None:
+        """Terms likely to be spoken (names, acronyms), for the decodes from now on."""
+        self._stream.set_vocabulary(terms)
 
     @property
     def failed(self) -> bool:

@@ -16,9 +16,12 @@ Metrics (the names Grafana sees; counters get Prometheus' ``_total`` suffix):
 * ``roomscribe_final_latency_seconds`` (histogram): end of an utterance's
   speech to its final caption being published.
 * ``roomscribe_finals_total``: final captions published.
-* ``roomscribe_interim_refreshes_skipped_total``: interim refreshes skipped
-  because the model was busy.
-* ``roomscribe_decode_failures_total``: decodes that raised.
+* ``roomscribe_interim_refreshes_skipped_total``: steps in which a talking
+  stream got no interim refresh because finals or a full batch took the model.
+* ``roomscribe_decode_failures_total``: decode jobs given up because the
+  decode or its result failed.
+* ``roomscribe_audio_cap_segments_total``: segments finalized undecoded (with
+  their shown text) because a stream's pending audio hit its cap.
 * ``roomscribe_dispatch_heals_total``: rooms dispatched again after losing
   their captioner.
 """
@@ -27,11 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from roomscribe.asr.engine import Engine
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 """roomscribe's own registry (not the process-global default, which livekit-agents uses)."""
@@ -45,14 +52,6 @@ FINAL_LATENCY = Histogram(
     registry=REGISTRY,
 )
 FINALS = Counter("roomscribe_finals", "Final captions published.", registry=REGISTRY)
-INTERIMS_SKIPPED = Counter(
-    "roomscribe_interim_refreshes_skipped",
-    "Interim caption refreshes skipped because the model was busy.",
-    registry=REGISTRY,
-)
-DECODE_FAILURES = Counter(
-    "roomscribe_decode_failures", "Decodes that raised an exception.", registry=REGISTRY
-)
 DISPATCH_HEALS = Counter(
     "roomscribe_dispatch_heals",
     "Rooms whose captioner was gone and that were dispatched again.",
@@ -70,6 +69,22 @@ class EngineSnapshot:
     alive: bool
     load: float
     finals_waiting: int
+    decode_failures: int = 0
+    interims_skipped: int = 0
+    capped_segments: int = 0
+
+    @classmethod
+    def of(cls, engine: Engine) -> EngineSnapshot:
+        return cls(
+            streams_active=engine.active_streams,
+            streams_capacity=engine.options.max_streams,
+            alive=engine.healthy,
+            load=engine.load,
+            finals_waiting=engine.finals_waiting,
+            decode_failures=engine.failed_jobs,
+            interims_skipped=engine.interims_skipped,
+            capped_segments=engine.capped_segments,
+        )
 
 
 class EngineCollector(Collector):
@@ -81,8 +96,23 @@ class EngineCollector(Collector):
     def describe(self) -> list[GaugeMetricFamily]:
         return []  # unchecked: registered once per engine, read lazily
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         s = self._snapshot()
+        yield CounterMetricFamily(
+            "roomscribe_decode_failures",
+            "Decode jobs given up because the decode or its result failed.",
+            value=s.decode_failures,
+        )
+        yield CounterMetricFamily(
+            "roomscribe_interim_refreshes_skipped",
+            "Steps in which a talking stream got no interim refresh (the model was busy).",
+            value=s.interims_skipped,
+        )
+        yield CounterMetricFamily(
+            "roomscribe_audio_cap_segments",
+            "Segments finalized with their shown text, undecoded, by the pending-audio cap.",
+            value=s.capped_segments,
+        )
         yield GaugeMetricFamily(
             "roomscribe_streams_active", "Audio streams being captioned.", value=s.streams_active
         )
@@ -107,8 +137,13 @@ class EngineCollector(Collector):
 _engine_collector: EngineCollector | None = None
 
 
+def watch(engine: Engine) -> None:
+    """Report this engine's gauges and counters at every scrape."""
+    watch_engine(lambda: EngineSnapshot.of(engine))
+
+
 def watch_engine(snapshot: Callable[[], EngineSnapshot]) -> None:
-    """Report this engine's gauges (the process has one engine; a new one replaces it)."""
+    """Report an engine's numbers (the process has one engine; a new one replaces it)."""
     global _engine_collector
     if _engine_collector is not None:
         REGISTRY.unregister(_engine_collector)

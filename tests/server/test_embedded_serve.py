@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import read_wav
 from tests.embedded.conftest import CaptionClient, WavTrack, wait_for
@@ -88,6 +89,14 @@ async def test_serve_embedded_end_to_end(
         await wait_for(lambda: any(m["final"] for m in client.captions), 20, "a final caption")
         await wait_for(lambda: track.seconds_sent >= 7.4, 10, "the audio to be sent")
         await asyncio.sleep(1.0)
+        async with httpx.AsyncClient() as http:
+            scrape = (await http.get(f"{url}/metrics")).text
+        assert _sample(scrape, "roomscribe_streams_active") == 1
+        assert _sample(scrape, "roomscribe_streams_capacity") >= 1
+        assert _sample(scrape, "roomscribe_engine_alive") == 1
+        assert _sample(scrape, "roomscribe_finals_total") >= 1
+        assert _sample(scrape, "roomscribe_final_latency_seconds_count") >= 1
+        assert 0 < _sample(scrape, "roomscribe_final_latency_seconds_sum") < 30
         # Ctrl-C: the server finalizes the open sentence and sends it before closing the peer.
         proc.send_signal(signal.SIGINT)
         await asyncio.to_thread(proc.wait, 30)
@@ -99,3 +108,12 @@ async def test_serve_embedded_end_to_end(
         assert {m["speaker"] for m in client.captions} == {"Ada"}
     finally:
         await client.close()
+
+
+def _sample(exposition: str, name: str) -> float:
+    """The value of an unlabelled sample in Prometheus text format."""
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == name and not sample.labels:
+                return float(sample.value)
+    raise AssertionError(f"{name} not in the scrape:\n{exposition}")

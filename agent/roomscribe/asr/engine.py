@@ -90,6 +90,10 @@ class EngineStream:
     def set_language(self, language: str | None) -> None:
         self._engine._locked(lambda: self.policy.set_language(language))
 
+    def set_vocabulary(self, terms: tuple[str, ...]) -> None:
+        """Terms likely to be spoken (names, acronyms); used by decodes from now on."""
+        self._engine._locked(lambda: self.policy.set_vocabulary(tuple(terms)))
+
     def close(self) -> None:
         """Finalize the pending tail; ``closed`` is set when that is delivered."""
         self._engine._close_stream(self)
@@ -190,6 +194,17 @@ class Engine:
         return self._scheduler.failed_jobs
 
     @property
+    def interims_skipped(self) -> int:
+        """Steps in which a talking stream got no interim refresh (since the start)."""
+        return self._scheduler.interims_skipped
+
+    @property
+    def finals_waiting(self) -> int:
+        """Streams with speech waiting for its final decode."""
+        with self._cond:
+            return sum(1 for s in self._streams.values() if s.policy.finalizing)
+
+    @property
     def capped_segments(self) -> int:
         """Segments finalized without a decode because of the audio cap (since the start)."""
         return self._scheduler.capped_segments
@@ -199,9 +214,12 @@ class Engine:
         on_caption: Callable[[Caption], None],
         *,
         language: str | None = None,
+        vocabulary: tuple[str, ...] | None = None,
         on_closed: Callable[[], None] | None = None,
     ) -> EngineStream:
-        """Start a stream; raises :class:`CapacityError` when the engine is full."""
+        """Start a stream; raises :class:`CapacityError` when the engine is full.
+
+        ``language`` and ``vocabulary`` override the engine's policy options."""
         with self._cond:
             if self._stopping:
                 raise RuntimeError("engine is closed")
@@ -213,6 +231,8 @@ class Engine:
             opts = self.options.policy
             if language is not None:
                 opts = replace(opts, language=language)
+            if vocabulary is not None:
+                opts = replace(opts, vocabulary=tuple(vocabulary))
             policy = StreamPolicy(self._vad, opts, stream_id=f"s{self._ids}")
             stream = EngineStream(self, policy, on_caption, on_closed)
             self._streams[policy] = stream

@@ -73,6 +73,9 @@ class Scheduler:
         """Jobs given up because their decode or result failed (all streams, ever)."""
         self.capped_segments = 0
         """Segments finalized without a decode by the audio cap (all streams, ever)."""
+        self.interims_skipped = 0
+        """Steps in which a talking stream got no interim refresh because final decodes
+        or a full batch took the model (all streams, ever)."""
 
     @property
     def streams(self) -> Sequence[StreamPolicy]:
@@ -109,6 +112,7 @@ class Scheduler:
                 break
             self._plan(batch, policy, partial(policy.final_job, context=context))
         if batch and not self._opts.interims_with_finals:
+            self._count_skipped(batch)
             return settled + self._stamp(batch)
         talking = sum(1 for p in self._streams if p.speaking)
         slowdown = 1.0 + self._opts.interim_slowdown * max(0, talking - 1)
@@ -117,7 +121,14 @@ class Scheduler:
             if len(batch) >= self._opts.max_batch:
                 break
             self._plan(batch, policy, partial(policy.interim_job, slowdown, hold_at_pause=hold))
+        if len(batch) >= self._opts.max_batch:
+            self._count_skipped(batch)
         return settled + self._stamp(batch)
+
+    def _count_skipped(self, batch: Sequence[Assignment]) -> None:
+        """Talking streams left out of a step that finals (or a full batch) took."""
+        served = {a.policy for a in batch}
+        self.interims_skipped += sum(1 for p in self._streams if p.speaking and p not in served)
 
     def _plan(
         self, batch: list[Assignment], policy: StreamPolicy, choose: Callable[[], Job | None]

@@ -17,8 +17,10 @@ from collections.abc import Awaitable
 
 from livekit import rtc
 
+from roomscribe import metrics
 from roomscribe.aio import CaptionStream
 from roomscribe.asr.engine import CapacityError, Engine
+from roomscribe.asr.events import Caption
 from roomscribe.livekit.publisher import CaptionPublisher, PublisherOptions
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ class TrackPipeline:
             speaker_identity=speaker_identity,
             track_sid=track.sid,
             options=publisher_options,
+            on_sent=self._on_sent,
         )
         self._captions: CaptionStream | None = None
         self._audio: rtc.AudioStream | None = None
@@ -85,6 +88,12 @@ class TrackPipeline:
         self._language = language
         if self._captions is not None:
             self._captions.set_language(language)
+
+    def _on_sent(self, caption: Caption) -> None:
+        captions = self._captions
+        if caption.final and captions is not None:
+            metrics.FINALS.inc()
+            metrics.FINAL_LATENCY.observe(captions.age_of(caption.end))
 
     @property
     def name(self) -> str:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from livekit import rtc
@@ -54,11 +55,14 @@ class CaptionPublisher:
         speaker_identity: str,
         track_sid: str,
         options: PublisherOptions | None = None,
+        on_sent: Callable[[Caption], None] | None = None,
     ) -> None:
+        """``on_sent(caption)`` is called after each caption reached the room."""
         self._room = room
         self._speaker = speaker_identity
         self._track_sid = track_sid
         self._opts = options or PublisherOptions()
+        self._on_sent = on_sent
         self._queue: deque[Caption] = deque()
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -138,6 +142,8 @@ class CaptionPublisher:
                 try:
                     async with asyncio.timeout(self._opts.send_timeout_s):
                         await self._send(caption)
+                    if self._on_sent is not None:
+                        self._on_sent(caption)
                 except Exception as e:
                     if not self._room.isconnected():
                         log.info("room disconnected; dropping captions of %s", self._speaker)

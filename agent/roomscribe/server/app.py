@@ -168,6 +168,7 @@ async def _embedded(app: FastAPI, options: AppOptions, guard: AccessGuard) -> As
     engine = await asyncio.to_thread(build_engine, options.asr or AsrSettings())
     engine.start()
     app.state.engine = engine
+    metrics.watch(engine)
     service = EmbeddedService(engine, options.embedded or EmbeddedOptions(), access=guard)
     try:
         await service.start()

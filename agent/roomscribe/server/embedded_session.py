@@ -41,6 +41,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from roomscribe import metrics
 from roomscribe.aio import CaptionStream
 from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.asr.events import Caption
@@ -328,6 +329,9 @@ class EmbeddedSession:
     async def _pump(self, pipe: _TrackPipe) -> None:
         async for caption in pipe.captions:
             self._emit(self._message(caption, pipe))
+            if caption.final:
+                metrics.FINALS.inc()
+                metrics.FINAL_LATENCY.observe(pipe.captions.age_of(caption.end))
 
     def _message(self, caption: Caption, pipe: _TrackPipe) -> dict[str, Any]:
         return caption_message(caption, speaker=self.speaker, track_id=pipe.track.id)
