@@ -1,6 +1,10 @@
 # The two commands of the README:
 #   make run   - set up everything, then start livekit-server + agent + web server
 #   make test  - set up everything, then lint, type-check and run every test
+#                (except the long `soak` ones)
+#   make soak  - the long runs (marker `soak`): a 30-minute soak with 4 talkers (base),
+#                50 churn cycles over 4 rooms, heal time over 5 worker kills; results
+#                in artifacts/ (soak-30min.json, livekit-churn-50.json, livekit-heal-soak.json)
 SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
@@ -9,7 +13,7 @@ EXAMPLE_DIR := web-client/examples/components-react
 EXAMPLE_STAMP := $(EXAMPLE_DIR)/dist/.built
 SYSTEM_STAMP := .cache/system-deps
 
-.PHONY: run test setup check lint typecheck webcheck pytest bench lock clean
+.PHONY: run test soak setup check lint typecheck webcheck pytest bench lock clean
 
 run: setup
 	$(PY) -m roomscribe.cli dev
@@ -57,6 +61,10 @@ webcheck:
 
 pytest:
 	$(PY) -m pytest
+
+# pyproject's addopts deselect `soak`; an explicit -m replaces that selection.
+soak: setup
+	$(PY) -m pytest -m soak -v -s
 
 bench: $(VENV_STAMP)
 	$(PY) -m roomscribe.cli bench ../shared/eval/allison-a.wav ../shared/eval/allison-b.wav

@@ -136,6 +136,8 @@ class Listener:
     t0: float = field(default_factory=time.monotonic)
     captions: list[Received] = field(default_factory=list)
     legacy_finals: int = 0
+    aborted: list[Received] = field(default_factory=list)
+    """Caption streams that closed before their end (their sender left mid-stream)."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def start(self) -> None:
@@ -151,19 +153,24 @@ class Listener:
         self.legacy_finals += sum(1 for s in segments if s.final)
 
     async def _read(self, reader: rtc.TextStreamReader, sender: str) -> None:
-        text = await reader.read_all()
+        try:
+            text = await reader.read_all()
+        except rtc.StreamError as e:
+            self.aborted.append(self._received(reader, sender, f"<aborted: {e}>"))
+            return
+        self.captions.append(self._received(reader, sender, text))
+
+    def _received(self, reader: rtc.TextStreamReader, sender: str, text: str) -> Received:
         attrs = reader.info.attributes or {}
-        self.captions.append(
-            Received(
-                t=time.monotonic() - self.t0,
-                sender=sender,
-                track_id=attrs.get(protocol.ATTR_TRACK_ID, ""),
-                segment_id=attrs.get(protocol.ATTR_SEGMENT_ID, ""),
-                final=attrs.get(protocol.ATTR_FINAL) == "true",
-                text=text,
-                start=float(attrs.get(protocol.ATTR_START, "nan")),
-                end=float(attrs.get(protocol.ATTR_END, "nan")),
-            )
+        return Received(
+            t=time.monotonic() - self.t0,
+            sender=sender,
+            track_id=attrs.get(protocol.ATTR_TRACK_ID, ""),
+            segment_id=attrs.get(protocol.ATTR_SEGMENT_ID, ""),
+            final=attrs.get(protocol.ATTR_FINAL) == "true",
+            text=text,
+            start=float(attrs.get(protocol.ATTR_START, "nan")),
+            end=float(attrs.get(protocol.ATTR_END, "nan")),
         )
 
     def finals(self, sender: str) -> list[Received]:
@@ -201,6 +208,7 @@ class Speaker:
         self.room = room
         self.source = rtc.AudioSource(SAMPLE_RATE, 1)
         self.track_sid = ""
+        self.track: rtc.LocalAudioTrack | None = None
         self._subscribed = asyncio.Event()
 
     @property
@@ -212,14 +220,29 @@ class Speaker:
         name: str = "microphone",
         source: rtc.TrackSource.ValueType = rtc.TrackSource.SOURCE_MICROPHONE,
     ) -> None:
-        self.room.on("local_track_subscribed", lambda *_: self._subscribed.set())
-        track = rtc.LocalAudioTrack.create_audio_track(name, self.source)
+        if self.track is None:  # the first publication of this speaker
+            self.room.on("local_track_subscribed", lambda *_: self._subscribed.set())
+        self._subscribed.clear()
+        self.track = rtc.LocalAudioTrack.create_audio_track(name, self.source)
         options = rtc.TrackPublishOptions(source=source)
-        publication = await self.room.local_participant.publish_track(track, options)
+        publication = await self.room.local_participant.publish_track(self.track, options)
         self.track_sid = publication.sid
 
     async def unpublish(self) -> None:
         await self.room.local_participant.unpublish_track(self.track_sid)
+
+    async def republish(self) -> None:
+        """Unpublish the microphone and publish a new one (new track sid, same source)."""
+        await self.unpublish()
+        await self.publish()
+
+    def mute(self, muted: bool = True) -> None:
+        """Mute (or unmute) the published track, as a client's mute button does."""
+        assert self.track is not None, "publish first"
+        if muted:
+            self.track.mute()
+        else:
+            self.track.unmute()
 
     async def wait_subscribed(self, timeout_s: float = 20) -> None:
         """Until the agent subscribed, so its stream time matches our audio time."""
