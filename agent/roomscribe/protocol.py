@@ -8,6 +8,10 @@ Everything that crosses a process boundary is named here, once:
   :data:`ATTR_SEGMENT_ID`, :data:`ATTR_TRACK_ID` and :data:`ATTR_FINAL`
   (``"true"``/``"false"``). The payload is the segment's full current text.
   roomscribe adds :data:`ATTR_LANGUAGE`, :data:`ATTR_START` and :data:`ATTR_END`.
+  A *revision* of a final segment (the revision pass re-decoded it with more
+  context) is a new text stream with the same :data:`ATTR_SEGMENT_ID`,
+  :data:`ATTR_FINAL` ``"true"`` and :data:`ATTR_REVISION` ``"1"``, ``"2"``...:
+  clients that replace text by segment id show the revised text unchanged.
 * **Participant attributes** the web client sets: :data:`ATTR_SPOKEN_LANGUAGE`.
 * **Embedded mode** (aiortc, no LiveKit server): captions travel on an
   RTCDataChannel labelled :data:`DATA_CHANNEL_LABEL` as JSON objects built by
@@ -37,6 +41,8 @@ ATTR_FINAL = "lk.transcription_final"
 ATTR_LANGUAGE = "roomscribe.language"
 ATTR_START = "roomscribe.start"
 ATTR_END = "roomscribe.end"
+ATTR_REVISION = "roomscribe.revision"
+"""Text-stream attribute of a revised final: the revision number (absent on live captions)."""
 
 ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language"
 """Participant attribute: language code the participant speaks, or ``auto``."""
@@ -66,6 +72,8 @@ def caption_attributes(caption: Caption, track_id: str) -> dict[str, str]:
     }
     if caption.language:
         attrs[ATTR_LANGUAGE] = caption.language
+    if caption.revision:
+        attrs[ATTR_REVISION] = str(caption.revision)
     return attrs
 
 
@@ -81,6 +89,7 @@ def caption_message(caption: Caption, *, speaker: str, track_id: str) -> dict[st
         "start": round(caption.start, 3),
         "end": round(caption.end, 3),
         "language": caption.language,
+        "revision": caption.revision,
         "words": word_records(caption.words),
     }
 

@@ -32,6 +32,9 @@ class DecodeRequest:
     context_text: str = ""
     """What was transcribed in those first ``context_s`` seconds (the text
     after ``prompt``), for a decode that has to do without their audio."""
+    vocabulary: tuple[str, ...] = ()
+    """Terms likely to be spoken (names, product words, acronyms) that the
+    recognizer should prefer over similar-sounding words."""
 
 
 @dataclass(frozen=True, slots=True)

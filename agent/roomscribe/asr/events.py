@@ -21,8 +21,10 @@ class Caption:
 
     ``text`` is the segment's full current text. Interim captions
     (``final=False``) may be replaced by later updates with the same
-    ``segment_id``; once a ``final=True`` caption is emitted, that segment never
-    changes again.
+    ``segment_id``. A ``final=True`` caption with ``revision`` 0 is the live
+    final; the revision pass may later re-decode that speech with more context
+    and emit ``final=True`` captions with the same ``segment_id`` and
+    ``revision`` 1, 2, ... whose text replaces it (the transcript of record).
     """
 
     segment_id: str
@@ -32,3 +34,5 @@ class Caption:
     start: float
     end: float
     language: str | None
+    revision: int = 0
+    """0 for live captions; n >= 1 for the n-th revision of a final segment."""

@@ -61,6 +61,9 @@ class PolicyOptions:
     guards: GuardOptions = field(default_factory=GuardOptions)
     language: str | None = None
     """Language code; ``None`` detects it once per stream."""
+    vocabulary: tuple[str, ...] = ()
+    """Terms likely to be spoken (names, product words, acronyms), given to
+    every decode of the stream (see :attr:`DecodeRequest.vocabulary`)."""
     lock_language_probability: float = 0.6
     """A detected language this sure is kept for the rest of the stream."""
     min_language_audio_s: float = 1.0
@@ -167,6 +170,8 @@ class StreamPolicy:
         self._history: deque[Word] = deque(maxlen=_HISTORY_WORDS)
         """The latest final words: decoding context (prompt and left audio)."""
         self._language = self._opts.language
+        self.vocabulary = self._opts.vocabulary
+        """Terms every decode of this stream is given (see :meth:`set_vocabulary`)."""
         self._detected: str | None = None
         self._language_votes: dict[str, int] = {}
         self._heard_languages: dict[str, list[float]] = {}
@@ -202,6 +207,10 @@ class StreamPolicy:
         if language is None:
             self._detected = None
             self._language_votes.clear()
+
+    def set_vocabulary(self, terms: tuple[str, ...]) -> None:
+        """Replace the stream's vocabulary; decodes handed out from now on use it."""
+        self.vocabulary = tuple(terms)
 
     def feed(self, audio: NDArray[np.float32]) -> None:
         """Append 16 kHz mono float32 audio and run the VAD over it."""
@@ -418,6 +427,7 @@ class StreamPolicy:
             final=kind is JobKind.FINAL,
             context_s=start - audio_start,
             context_text=_join(list(heard)),
+            vocabulary=self.vocabulary,
         )
         job = Job(kind, segment_id, audio_start, end, request, start, heard, probability)
         self._in_flight = job

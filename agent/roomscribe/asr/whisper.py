@@ -26,6 +26,8 @@ _PREPEND = "\"'“¿([{-"
 _APPEND = "\"'.。,，!！?？:：”)]}、"
 _FRAMES_PER_S = 100
 _LEFT_CONTEXT_SLACK_S = 0.6
+_MAX_VOCABULARY_TOKENS = 120
+"""Whisper's prompt holds at most 223 tokens; the rest is for the context."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,9 @@ class WhisperBackend:
         out: dict[int, DecodeResult] = {}
         for code, lang_idx in by_lang.items():
             tok = self._tokenizer(code)
-            prompts = {i: self._prompt(tok, requests[i].prompt) for i in lang_idx}
+            prompts = {
+                i: self._prompt(tok, requests[i].prompt, requests[i].vocabulary) for i in lang_idx
+            }
             # CTranslate2 needs <|startoftranscript|> at the same position in a
             # batch: one generate call per prompt length (contexts are cut to a
             # fixed token budget, so streams with history share one call).
@@ -259,7 +263,7 @@ class WhisperBackend:
             tok = self._tokenizer(code)
             enc = _select(encoder_output, idx)
             retry: dict[int, DecodeResult] = {}
-            prompts = [self._prompt(tok, "") for _ in idx]
+            prompts = [self._prompt(tok, "", requests[i].vocabulary) for i in idx]
             self._generate(tok, enc, idx, prompts, requests, num_frames, langs, code, True, retry)
             for i in idx:
                 if retry[i].avg_logprob > out[i].avg_logprob:
@@ -315,11 +319,21 @@ class WhisperBackend:
                 compression_ratio=get_compression_ratio(text) if text else 0.0,
             )
 
-    def _prompt(self, tok: Any, context: str) -> list[int]:
+    def _prompt(self, tok: Any, context: str, vocabulary: tuple[str, ...] = ()) -> list[int]:
+        """Decoder prompt: vocabulary terms, then the latest context, then the task tokens.
+
+        The terms go first and are never cut (as faster-whisper's ``hotwords``),
+        the context is cut to ``prompt_tokens`` from its end.
+        """
         prompt: list[int] = []
-        if context:
-            prev = tok.encode(" " + context.strip())
-            prompt = [tok.sot_prev, *prev[-self._opts.prompt_tokens :]]
+        terms = tok.encode(" " + ", ".join(vocabulary)) if vocabulary else []
+        prev = tok.encode(" " + context.strip()) if context else []
+        if terms or prev:
+            prompt = [
+                tok.sot_prev,
+                *terms[:_MAX_VOCABULARY_TOKENS],
+                *prev[-self._opts.prompt_tokens :],
+            ]
         return [*prompt, *tok.sot_sequence, tok.no_timestamps]
 
     def _align(
