@@ -52,6 +52,14 @@ ATTR_HEARTBEAT = "roomscribe.heartbeat"
 changing, other workers know the captioner's worker died long before LiveKit
 drops the participant (about 20 s)."""
 
+BACKLOG_TOPIC = "roomscribe.backlog"
+"""Text stream from the agent to one late joiner alone (``destination_identities``):
+a JSON list of the room's final segments so far (last 30 minutes, revised text),
+oldest first; fields in :meth:`roomscribe.livekit.transcript.RecordedSegment.as_json`."""
+
+METADATA_VOCABULARY = "roomscribe.vocabulary"
+"""Key of the room metadata (a JSON object) holding the room's vocabulary terms."""
+
 TAB_AUDIO_TRACK_NAME = "roomscribe-tab-audio"
 """Track name the web client gives a shared browser tab's audio."""
 
