@@ -5,11 +5,15 @@
   or ``{"mode": "embedded", "passcode_required": bool}``.
 * ``POST /api/token`` - LiveKit mode: ``{room, name, passcode?}`` -> ``{token, url, identity,
   room}``, with the captioning agent dispatched to the room; the server chooses the identity.
+* ``POST /api/vocabulary`` - LiveKit mode: ``{room, terms, token, passcode?}`` ->
+  ``{room, terms}``; sets the room's vocabulary in its metadata. ``token`` is the
+  caller's LiveKit join token for that room (see
+  :mod:`~roomscribe.server.room_vocabulary`).
 * ``POST /api/offer`` - embedded mode: served by
   :class:`~roomscribe.server.embedded.EmbeddedService`.
 * ``GET /healthz``; ``GET /metrics`` (Prometheus, see :mod:`roomscribe.metrics`).
 
-Both ``POST`` endpoints go through one :class:`~roomscribe.server.security.AccessGuard`
+Every ``POST`` endpoint goes through one :class:`~roomscribe.server.security.AccessGuard`
 (rate limit, origin, content type, passcode or trusted proxy header).
 
 In embedded mode the app loads the recognition engine in its lifespan and closes
@@ -34,6 +38,7 @@ from starlette.routing import BaseRoute, Mount
 
 from roomscribe import metrics
 from roomscribe.server.names import MAX_NAME_LENGTH
+from roomscribe.server.room_vocabulary import RoomVocabularyService
 from roomscribe.server.security import AccessGuard, AccessOptions
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.settings import AsrSettings, LiveKitSettings
@@ -94,17 +99,39 @@ class TokenResponse(BaseModel):
     room: str
 
 
+class VocabularyRequest(BaseModel):
+    """Body of ``POST /api/vocabulary``."""
+
+    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    # Limits documented, enforced by roomscribe.vocabulary (clearer messages than pydantic's).
+    terms: list[str] = Field(
+        description="at most 30 terms of 1-40 letters, digits, spaces and - ' . &; "
+        "600 characters in all; [] clears the vocabulary",
+        json_schema_extra={"maxItems": 30},
+    )
+    token: str = Field(description="the caller's LiveKit join token for this room")
+    passcode: str | None = Field(default=None, description="when /api/config requires one")
+
+
+class VocabularyResponse(BaseModel):
+    room: str
+    terms: list[str]
+
+
 def create_app(options: AppOptions) -> FastAPI:
     tokens = TokenService(options.livekit) if options.livekit is not None else None
+    vocabularies = RoomVocabularyService(options.livekit) if options.livekit is not None else None
     guard = AccessGuard(options.access)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if tokens is not None:
+        if tokens is not None and vocabularies is not None:
             await tokens.start()
+            await vocabularies.start()
             try:
                 yield
             finally:
+                await vocabularies.aclose()
                 await tokens.aclose()
         else:
             async with _embedded(app, options, guard):
@@ -146,6 +173,17 @@ def create_app(options: AppOptions) -> FastAPI:
         return TokenResponse(
             token=grant.token, url=grant.url, identity=grant.identity, room=grant.room
         )
+
+    @app.post("/api/vocabulary", dependencies=[Depends(guard.screen)])
+    async def vocabulary(body: VocabularyRequest, request: Request) -> VocabularyResponse:
+        guard.authorize(request, body.passcode)
+        if vocabularies is None:
+            raise HTTPException(409, "the server runs in embedded mode: rooms have no vocabulary")
+        try:
+            terms = await vocabularies.set_terms(body.room, body.token, body.terms)
+        except JoinError as e:
+            raise HTTPException(e.status, e.message) from e
+        return VocabularyResponse(room=body.room, terms=list(terms))
 
     if (options.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=options.web_dir, html=True), name="web")
