@@ -29,7 +29,7 @@ from tests.fixtures.livekit import (
     running_agents,
     running_livekit_server,
 )
-from tests.livekit.participants import poll_until
+from tests.livekit.participants import SAMPLE_RATE, poll_until
 from tests.livekit.talking_room import TalkingRoom, talking_room
 
 pytestmark = pytest.mark.livekit
@@ -103,6 +103,27 @@ async def test_captions_resume_after_the_serving_worker_is_killed(
             heal = await kill_and_heal(scene, workers)
             assert await _captioners(server) == 1
     _report([heal], artifacts_dir / "livekit-heal.json")
+
+
+async def test_a_captioned_room_that_comes_back_without_a_dispatch_gets_one(
+    tmp_path: Path, eval_dir: Path, artifacts_dir: Path
+) -> None:
+    """What a server restart does to rooms, quickly: the room is gone with its dispatch
+    (deleted here), and people come back with tokens that dispatch nothing."""
+    audio = read_wav(eval_dir / "allison-a.wav")[: int(30 * SAMPLE_RATE)]
+    with (
+        running_livekit_server(tmp_path) as server,
+        running_agent(server, artifacts_dir / "livekit-heal-restore.log") as worker,
+    ):
+        async with talking_room(server, ROOM, audio) as scene:
+            assert await scene.wait_captions_after(0.0, 30), worker.log_text()[-3000:]
+            async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
+                await client.room.delete_room(api.DeleteRoomRequest(room=ROOM))
+        assert await poll_until(lambda: f"left room {ROOM}" in worker.log_text(), 20)
+        async with talking_room(server, ROOM, audio, dispatch=False) as scene:
+            caption = await scene.wait_captions_after(0.0, 30)
+        assert caption is not None, worker.log_text()[-3000:]
+        assert "was captioned before but has no dispatch now" in worker.log_text()
 
 
 @pytest.mark.soak

@@ -12,9 +12,8 @@ already exists gets an explicit dispatch through the AgentDispatch API, unless
 it already has one, so the agent is dispatched exactly once per room.
 
 A dispatch outlives its agent: when a worker crashes, LiveKit keeps the job
-"running" and never hands the room to another worker. A dispatch older than
-``stale_dispatch_s`` with no captioner in the room is therefore replaced on
-the next join.
+"running" and never hands the room to another worker. The agent workers heal
+such rooms themselves (:mod:`roomscribe.livekit.healer`), without anyone joining.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -116,10 +114,8 @@ def mint_token(settings: LiveKitSettings, join: JoinRequest, *, dispatch_agent: 
 class TokenService:
     """Mints join tokens and dispatches the agent; ``start()`` / ``aclose()``."""
 
-    def __init__(self, settings: LiveKitSettings, *, stale_dispatch_s: float = 30.0) -> None:
+    def __init__(self, settings: LiveKitSettings) -> None:
         self.settings = settings
-        self._stale_dispatch_s = stale_dispatch_s
-        """A dispatch this old whose captioner is not in the room is replaced."""
         self._client: api.LiveKitAPI | None = None
 
     async def start(self) -> None:
@@ -160,27 +156,9 @@ class TokenService:
             for d in await self._client.agent_dispatch.list_dispatch(room)
             if d.agent_name == protocol.AGENT_NAME
         ]
-        if dispatches and await self._captioner_missing(room, dispatches):
-            for d in dispatches:
-                log.warning(
-                    "room %s: the captioning agent of dispatch %s is gone; dispatching again",
-                    room,
-                    d.id,
-                )
-                await self._client.agent_dispatch.delete_dispatch(d.id, room)
-            dispatches = []
         if not dispatches:
             log.info("dispatching the captioning agent to existing room %s", room)
             await self._client.agent_dispatch.create_dispatch(
                 api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=room)
             )
         return True
-
-    async def _captioner_missing(self, room: str, dispatches: list[api.AgentDispatch]) -> bool:
-        """All dispatches are old enough to have joined, yet no captioner is in the room."""
-        assert self._client is not None
-        newest_ns = max(d.state.created_at for d in dispatches)
-        if time.time() - newest_ns / 1e9 < self._stale_dispatch_s:
-            return False  # an agent may still be on its way
-        resp = await self._client.room.list_participants(api.ListParticipantsRequest(room=room))
-        return not any(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
