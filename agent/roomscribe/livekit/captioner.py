@@ -4,6 +4,12 @@ Subscribes to each remote participant's microphone and shared-tab audio (present
 at join or published later), follows their
 :data:`~roomscribe.protocol.ATTR_SPOKEN_LANGUAGE` attribute, and finalizes a
 track's captions when it is unpublished or its participant leaves.
+
+Keeps the room's transcript of record (:class:`RoomTranscript`, every final
+that reached the room, revised text included) and sends it to each participant
+who joins later, addressed to them alone on :data:`~roomscribe.protocol.BACKLOG_TOPIC`.
+Applies the room's vocabulary (room metadata, see :mod:`roomscribe.vocabulary`)
+to every track, at start and whenever the metadata changes.
 """
 
 from __future__ import annotations
@@ -18,13 +24,18 @@ from livekit.rtc.room import EventTypes
 
 from roomscribe import protocol
 from roomscribe.asr.engine import CapacityError, Engine
+from roomscribe.asr.events import Caption
 from roomscribe.livekit.pipeline import TrackPipeline
 from roomscribe.livekit.publisher import PublisherOptions
+from roomscribe.livekit.transcript import RoomTranscript
+from roomscribe.vocabulary import VocabularyError, from_metadata
 
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 30.0
 """How long :meth:`RoomCaptioner.aclose` waits for its pipelines to publish their last captions."""
+BACKLOG_TIMEOUT_S = 30.0
+"""Sending one late joiner's backlog is given up after this long."""
 
 
 def is_captioned(publication: rtc.TrackPublication) -> bool:
@@ -59,6 +70,7 @@ class RoomCaptioner:
         publisher_options: PublisherOptions | None = None,
         *,
         close_timeout_s: float = CLOSE_TIMEOUT_S,
+        transcript: RoomTranscript | None = None,
     ) -> None:
         self._engine = engine
         self._room = room
@@ -66,8 +78,13 @@ class RoomCaptioner:
         self._publisher_options = publisher_options
         self._pipelines: dict[str, TrackPipeline] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        self.transcript = transcript or RoomTranscript()
+        """Finals the room received; what late joiners are sent."""
+        self._backlogs: set[asyncio.Task[None]] = set()
+        self.vocabulary: tuple[str, ...] | None = None
+        """The room's vocabulary as applied (``None``: the room has set none)."""
         self._handlers: dict[EventTypes, Callable[..., Any]] = {
-            "participant_connected": self._on_participant_connected,
+            "participant_connected": self._on_participant_joined,
             "track_published": self._on_track_published,
             "track_subscribed": self._on_track_subscribed,
             "track_unsubscribed": self._on_track_unsubscribed,
@@ -75,6 +92,7 @@ class RoomCaptioner:
             "participant_disconnected": self._on_participant_disconnected,
             "participant_attributes_changed": self._on_attributes_changed,
             "reconnected": self._on_reconnected,
+            "room_metadata_changed": self._on_room_metadata_changed,
         }
         self._closed = False
 
@@ -86,6 +104,7 @@ class RoomCaptioner:
         """Register the room handlers and subscribe to the tracks already published."""
         for event, handler in self._handlers.items():
             self._room.on(event, handler)
+        self._apply_vocabulary(self._room.metadata)
         for participant in self._room.remote_participants.values():
             self._on_participant_connected(participant)
 
@@ -96,6 +115,8 @@ class RoomCaptioner:
         self._closed = True
         for event, handler in self._handlers.items():
             self._room.off(event, handler)
+        for backlog in self._backlogs:
+            backlog.cancel()
         for sid in list(self._pipelines):
             self._close_pipeline(sid)
         if not self._closing:
@@ -111,6 +132,15 @@ class RoomCaptioner:
             await asyncio.wait(pending)
 
     # -- room events (synchronous callbacks) -------------------------------------
+
+    def _on_participant_joined(self, participant: rtc.RemoteParticipant) -> None:
+        self._on_participant_connected(participant)
+        if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and len(self.transcript):
+            task = asyncio.create_task(
+                self._send_backlog(participant.identity), name=f"backlog {participant.identity}"
+            )
+            self._backlogs.add(task)
+            task.add_done_callback(self._backlogs.discard)
 
     def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
         if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
@@ -146,6 +176,8 @@ class RoomCaptioner:
             speaker_identity=participant.identity,
             language=spoken_language(participant),
             publisher_options=self._publisher_options,
+            vocabulary=self.vocabulary,
+            on_sent=self._recorder(participant, track.sid),
         )
         try:
             pipeline.start()
@@ -190,7 +222,56 @@ class RoomCaptioner:
                 log.info("%s now speaks %s", participant.identity, language or "auto")
                 pipeline.set_language(language)
 
+    def _on_room_metadata_changed(self, old_metadata: str, new_metadata: str) -> None:
+        self._apply_vocabulary(new_metadata)
+
     # -- helpers -------------------------------------------------------------------
+
+    def _apply_vocabulary(self, metadata: str) -> None:
+        """Validate the room's vocabulary again (untrusted metadata); hand it to every track."""
+        try:
+            terms = from_metadata(metadata)
+        except VocabularyError as e:
+            log.warning("room %s: ignoring its vocabulary: %s", self._room.name, e)
+            return
+        if terms == (self.vocabulary or ()):
+            return
+        self.vocabulary = terms
+        log.info("room %s vocabulary: %d term(s) %s", self._room.name, len(terms), list(terms))
+        for pipeline in self._pipelines.values():
+            pipeline.set_vocabulary(terms)
+
+    def _recorder(self, participant: rtc.Participant, track_sid: str) -> Callable[[Caption], None]:
+        """The ``on_sent`` hook of one track: finals go into the transcript of record."""
+
+        def record(caption: Caption) -> None:
+            try:
+                self.transcript.record(
+                    caption,
+                    speaker=participant.identity,
+                    speaker_name=participant.name or participant.identity,
+                    track_id=track_sid,
+                )
+            except Exception:  # the record must never stop the captions
+                log.exception("could not record a caption of %s", participant.identity)
+
+        return record
+
+    async def _send_backlog(self, identity: str) -> None:
+        """The transcript so far, to ``identity`` alone (a late joiner)."""
+        segments = len(self.transcript.segments())
+        payload = self.transcript.backlog_payload()
+        try:
+            async with asyncio.timeout(BACKLOG_TIMEOUT_S):
+                writer = await self._room.local_participant.stream_text(
+                    destination_identities=[identity], topic=protocol.BACKLOG_TOPIC
+                )
+                await writer.write(payload)
+                await writer.aclose()
+        except Exception as e:  # they still get live captions
+            log.warning("could not send the backlog to %s: %s", identity, e)
+            return
+        log.info("sent %s the backlog: %d segment(s)", identity, segments)
 
     def _close_pipeline(self, track_sid: str) -> None:
         pipeline = self._pipelines.pop(track_sid, None)

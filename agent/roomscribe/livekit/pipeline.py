@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from livekit import rtc
 
@@ -49,13 +49,20 @@ class TrackPipeline:
         speaker_identity: str,
         language: str | None,
         publisher_options: PublisherOptions | None = None,
+        vocabulary: tuple[str, ...] | None = None,
+        on_sent: Callable[[Caption], None] | None = None,
     ) -> None:
+        """``vocabulary``: terms the recognizer favours (``None``: the engine's own).
+        ``on_sent(caption)`` is called for every caption that reached the room
+        (its ``segment_id`` as published)."""
         self._engine = engine
         self._room = room
         self._track = track
         self.speaker_identity = speaker_identity
         self.track_sid = track.sid
         self._language = language
+        self._vocabulary = vocabulary
+        self._sent_hook = on_sent
         self._publisher = CaptionPublisher(
             room,
             speaker_identity=speaker_identity,
@@ -72,7 +79,7 @@ class TrackPipeline:
         """Fresh engine streams opened after the engine gave one up."""
 
     def start(self) -> None:
-        self._captions = CaptionStream(self._engine, language=self._language)
+        self._captions = self._open_captions()
         try:
             self._audio = rtc.AudioStream(self._track, sample_rate=SAMPLE_RATE, num_channels=1)
             self._publisher.start()
@@ -89,7 +96,18 @@ class TrackPipeline:
         if self._captions is not None:
             self._captions.set_language(language)
 
+    def set_vocabulary(self, terms: tuple[str, ...]) -> None:
+        """Terms the recognizer favours from now on (the room's vocabulary)."""
+        self._vocabulary = terms
+        if self._captions is not None:
+            self._captions.set_vocabulary(terms)
+
+    def _open_captions(self) -> CaptionStream:
+        return CaptionStream(self._engine, language=self._language, vocabulary=self._vocabulary)
+
     def _on_sent(self, caption: Caption) -> None:
+        if self._sent_hook is not None:
+            self._sent_hook(caption)
         captions = self._captions
         if caption.final and captions is not None:
             metrics.FINALS.inc()
@@ -160,7 +178,7 @@ class TrackPipeline:
             if self._stopping.is_set():
                 return
             try:
-                self._captions = CaptionStream(self._engine, language=self._language)
+                self._captions = self._open_captions()
             except CapacityError as e:
                 log.error("cannot restart captioning %s: %s", self.name, e)
                 return
