@@ -25,10 +25,12 @@ def test_srt_and_vtt_cues() -> None:
     w = CaptionWriter("srt", out)
     w.write(Caption("s1-0", "Hel", False, (), 1.0, 1.2, "en"), 1.3)  # interim: not a cue
     w.write(CAP, 2.6)
+    w.close()
     assert out.getvalue() == "1\n00:00:01,000 --> 00:00:02,250\nHello there.\n\n"
     out = io.StringIO()
     w = CaptionWriter("vtt", out)
     w.write(CAP, 2.6)
+    w.close()
     assert out.getvalue() == "WEBVTT\n\n00:00:01.000 --> 00:00:02.250\nHello there.\n\n"
 
 
@@ -41,3 +43,28 @@ def test_jsonl_has_the_scorer_fields() -> None:
     assert rec["final"] is True
     assert rec["text"] == "Hello there."
     assert rec["words"][1] == {"start": 1.5, "end": 2.25, "text": " there.", "probability": 0.8}
+
+
+def test_downloads_use_the_revised_text_and_jsonl_logs_the_revision() -> None:
+    later = Caption("s1-1", "Press to.", True, (), 3.0, 3.6, "en")
+    revised = Caption("s1-1", "Press two.", True, (), 3.0, 3.6, "en", revision=1)
+    for fmt, expected in (
+        (
+            "srt",
+            "1\n00:00:01,000 --> 00:00:02,250\nHello there.\n\n"
+            "2\n00:00:03,000 --> 00:00:03,600\nPress two.\n\n",
+        ),
+        ("text", "[00:01.00] Hello there.\n[00:03.00] Press two.\n"),
+    ):
+        out = io.StringIO()
+        w = CaptionWriter(fmt, out)
+        for c, at in ((CAP, 2.6), (later, 4.0), (revised, 9.0)):
+            w.write(c, at)
+        w.close()
+        assert out.getvalue() == expected
+    out = io.StringIO()
+    w = CaptionWriter("jsonl", out)
+    w.write(later, 4.0)
+    w.write(revised, 9.0)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(r["text"], r["revision"]) for r in records] == [("Press to.", 0), ("Press two.", 1)]

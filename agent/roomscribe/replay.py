@@ -5,6 +5,10 @@
 virtual clock at real-time speed, idle waiting is skipped, and every
 computation (VAD and decoding) advances the clock by the real time it took,
 so caption times equal what a live listener on this machine would see.
+``cpu``: like ``simulated``, but a computation advances the clock by the CPU
+time it used divided by the number of cores: what it would have taken on this
+machine with nothing else running. For measuring on a shared, loaded machine
+(estimates: single-threaded steps are charged half on two cores).
 ``none``: all audio is available at once; measures raw throughput.
 
 Several streams replay together on one scheduler (one shared model), which is
@@ -14,6 +18,7 @@ how ``bench --streams N`` measures capacity.
 from __future__ import annotations
 
 import enum
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +29,7 @@ from numpy.typing import NDArray
 from roomscribe.asr.backend import SAMPLE_RATE
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import StreamPolicy
+from roomscribe.asr.revision import Reviewed
 from roomscribe.asr.scheduler import Scheduler
 
 CHUNK_S = 0.02
@@ -32,6 +38,7 @@ CHUNK_S = 0.02
 class Pace(enum.Enum):
     REALTIME = "realtime"
     SIMULATED = "simulated"
+    CPU = "cpu"
     NONE = "none"
 
 
@@ -42,6 +49,15 @@ class Emitted:
     stream: int
     emitted_at: float
     caption: Caption
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A segment the revision pass read again, ``at`` seconds after the stream began."""
+
+    stream: int
+    at: float
+    reviewed: Reviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,13 @@ class _Clock:
         self._pace = pace
         self._virtual = 0.0
         self._t0 = time.perf_counter()
+        self._cores = os.cpu_count() or 1
+
+    def elapsed_since(self, wall0: float, cpu0: float) -> float:
+        """What a computation that started at these readings costs on this clock."""
+        if self._pace is Pace.CPU:
+            return (time.process_time() - cpu0) / self._cores
+        return time.perf_counter() - wall0
 
     def now(self) -> float:
         if self._pace is Pace.REALTIME:
@@ -86,8 +109,13 @@ def replay(
     *,
     pace: Pace,
     on_caption: Callable[[Emitted], None],
+    on_review: Callable[[Review], None] | None = None,
 ) -> ReplayStats:
-    """Stream each audio into its policy and run the scheduler until all are final."""
+    """Stream each audio into its policy and run the scheduler until all are final.
+
+    Revision captions come through ``on_caption`` too; ``on_review`` hears of
+    every segment the revision pass read again (changed or not).
+    """
     if len(policies) != len(audios):
         raise ValueError("one audio per policy")
     for p in policies:
@@ -106,7 +134,7 @@ def replay(
 
     while True:
         now = clock.now()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i, (policy, audio) in enumerate(zip(policies, audios, strict=True)):
             while offsets[i] < len(audio) and arrival(i) <= now:
                 policy.feed(audio[offsets[i] : offsets[i] + chunk])
@@ -116,7 +144,7 @@ def replay(
         batch = scheduler.next_batch()
         if batch:
             outputs = scheduler.run(batch)
-            elapsed = time.perf_counter() - t0
+            elapsed = clock.elapsed_since(t0, c0)
             compute += elapsed
             decodes += len(batch)
             clock.spent(elapsed)
@@ -124,8 +152,11 @@ def replay(
             for policy, captions in outputs:
                 for c in captions:
                     on_caption(Emitted(index[id(policy)], at, c))
+                if on_review is not None and policy.reviser is not None:
+                    for r in policy.reviser.take_reviewed():
+                        on_review(Review(index[id(policy)], at, r))
             continue
-        elapsed = time.perf_counter() - t0
+        elapsed = clock.elapsed_since(t0, c0)
         compute += elapsed
         clock.spent(elapsed)
         if all(p.done for p in policies):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from roomscribe.asr.backend import SAMPLE_RATE
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
+from roomscribe.asr.revision import RevisionOptions
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
 
@@ -87,7 +88,13 @@ def test_interims_wait_out_a_beginning_pause_only_under_light_load() -> None:
 
 def test_audio_cap_bounds_memory_when_the_model_is_slower_than_real_time() -> None:
     cap = 6.0
-    opts = PolicyOptions(language="en", max_segment_s=3, hard_max_segment_s=4, max_pending_s=cap)
+    opts = PolicyOptions(
+        language="en",
+        max_segment_s=3,
+        hard_max_segment_s=4,
+        max_pending_s=cap,
+        revision=RevisionOptions(enabled=False),  # its own bound: tests/asr/test_revision.py
+    )
     p = StreamPolicy(EnergyVad(), opts)
     sched = Scheduler(ToneRecognizer(), SchedulerOptions(max_batch=1))
     sched.add(p)

@@ -39,6 +39,7 @@ from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.buffer import AudioBuffer
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
+from roomscribe.asr.revision import Reviser, RevisionOptions, RevisionWindow
 from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
 _HISTORY_WORDS = 80
@@ -51,6 +52,8 @@ class JobKind(enum.Enum):
     SETTLED = "settled"
     """No decode: finals the policy settled by itself (audio cap, given-up
     stream); the job only carries their captions to the caller."""
+    REVISION = "revision"
+    """Re-decode of already-final speech (see :mod:`roomscribe.asr.revision`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ class PolicyOptions:
 
     vad: VadOptions = field(default_factory=VadOptions)
     guards: GuardOptions = field(default_factory=GuardOptions)
+    revision: RevisionOptions = field(default_factory=RevisionOptions)
     language: str | None = None
     """Language code; ``None`` detects it once per stream."""
     vocabulary: tuple[str, ...] = ()
@@ -129,6 +133,8 @@ class Job:
     """Set when ``request.language`` was guessed from interim decodes, not known."""
     captions: tuple[Caption, ...] = ()
     """What a :attr:`JobKind.SETTLED` job delivers."""
+    window: RevisionWindow | None = None
+    """The segments a :attr:`JobKind.REVISION` job reads again."""
 
 
 @dataclass(slots=True)
@@ -178,8 +184,14 @@ class StreamPolicy:
         """Languages the open segment's interim decodes detected -> their probabilities."""
         self._in_flight: Job | None = None
         self._closing = False
+        self.reviser = (
+            Reviser(self._opts.revision, self._opts.guards) if self._opts.revision.enabled else None
+        )
+        """The stream's revision pass (``None`` when disabled or the stream was given up)."""
         self.last_decode_at = 0.0
         """Scheduler bookkeeping: when this stream's last job was handed out."""
+        self.last_revision_at = 0.0
+        """Scheduler bookkeeping: when this stream's last revision was handed out."""
         self.consecutive_failures = 0
         """Scheduler bookkeeping: this stream's jobs that failed in a row."""
         self.failed_jobs = 0
@@ -224,6 +236,8 @@ class StreamPolicy:
             elif self._open_id is not None:
                 self._close_open_segment(event.time + self._opts.tail_pad_s)
         self._cap_open_segment()
+        if self.reviser is not None:
+            self.reviser.cap(self._buffer.end)
         self._trim()
 
     def end_utterance(self) -> None:
@@ -238,11 +252,18 @@ class StreamPolicy:
         self._closing = True
         if self._open_id is not None:
             self._close_open_segment(self._buffer.end)
+        if self.reviser is not None:
+            self.reviser.close()
 
     @property
     def done(self) -> bool:
-        """Closed, and every segment has had its final caption."""
-        return self._closing and not self._closed_segments and self._in_flight is None
+        """Closed, every segment has had its final caption and the last revision ran."""
+        return (
+            self._closing
+            and not self._closed_segments
+            and self._in_flight is None
+            and (self.reviser is None or self.reviser.finished)
+        )
 
     # -- jobs ------------------------------------------------------------------
 
@@ -317,7 +338,10 @@ class StreamPolicy:
         if not shown:
             return []
         self._history.extend(shown)
-        return [self._caption(segment_id, shown, True, start, end)]
+        caption = self._caption(segment_id, shown, True, start, end)
+        if self.reviser is not None:
+            self.reviser.add(caption)
+        return [caption]
 
     def give_up(self) -> Job:
         """Decoding this stream keeps failing: finalize everything with the text shown, and close.
@@ -328,6 +352,7 @@ class StreamPolicy:
         self.failed = True
         self._closing = True
         self._in_flight = None
+        self.reviser = None
         if self._open_id is not None:
             self._close_open_segment(self._buffer.end)
         captions: list[Caption] = []
@@ -372,6 +397,24 @@ class StreamPolicy:
                 break
             n += 1
         return tuple(itertools.islice(self._history, len(self._history) - n, None))
+
+    def revision_job(self) -> Job | None:
+        """Re-decode a window of final speech, if one is due (lowest priority)."""
+        reviser = self.reviser
+        if reviser is None or not reviser.due(self._buffer.end):
+            return None
+        window, prompt = reviser.window()
+        start = max(self._buffer.start, window.start)
+        request = DecodeRequest(
+            audio=self._buffer.slice(start, window.end),
+            prompt=prompt,
+            language=self.language or window.language,
+            final=True,
+            vocabulary=self.vocabulary,
+        )
+        return Job(
+            JobKind.REVISION, window.segments[0], start, window.end, request, start, window=window
+        )
 
     @property
     def speaking(self) -> bool:
@@ -442,6 +485,12 @@ class StreamPolicy:
             return list(job.captions)
         if result is None:
             raise ValueError("a decode job needs its result")
+        if job.kind is JobKind.REVISION:
+            if self.reviser is None or job.window is None:
+                return []  # the stream was given up meanwhile
+            captions = self.reviser.apply(job.window, result, job.start)
+            self._trim()
+            return captions
         if job is not self._in_flight:
             raise ValueError("result for a job this stream did not hand out")
         self._in_flight = None
@@ -487,6 +536,10 @@ class StreamPolicy:
         only removed if it is still queued.
         """
         if job.kind is JobKind.SETTLED:
+            return []
+        if job.kind is JobKind.REVISION:
+            if self.reviser is not None and job.window is not None:
+                self.reviser.fail(job.window)
             return []
         if job is self._in_flight:
             self._in_flight = None
@@ -653,6 +706,8 @@ class StreamPolicy:
         words = _sentence_case(words, self._history[-1] if self._history else None)
         caption = self._caption(seg_id, words, True, start, end, language)
         self._history.extend(words)
+        if self.reviser is not None:
+            self.reviser.add(caption)
         return [caption]
 
     def _caption(
@@ -680,6 +735,9 @@ class StreamPolicy:
             vad = self._opts.vad
             keep = self._vad.processed_s - (vad.pad_s + vad.min_speech_s + 0.1)
         keep -= self._opts.left_context_s
+        revising = self.reviser.keep_from if self.reviser is not None else None
+        if revising is not None:
+            keep = min(keep, revising)
         if self._in_flight is not None:
             keep = min(keep, self._in_flight.start)
         self._buffer.trim_before(keep)

@@ -6,7 +6,9 @@ never has more than one job in flight and an interim job always covers the
 latest audio, so under load interim refreshes are skipped, never queued: work
 per step stays bounded and latency cannot grow without limit. Every stream's
 finals go before anyone's interims, and round-robin by last service time keeps
-one talkative stream from starving the others.
+one talkative stream from starving the others. Revisions of final speech
+(:mod:`roomscribe.asr.revision`) come last: one at a time, only in a step
+with no live work and (by default) while no stream talks or waits for a final.
 
 Failures are contained per stream: a job whose decode or result fails is given
 up (:meth:`StreamPolicy.fail`), and a stream whose jobs fail
@@ -53,6 +55,9 @@ class SchedulerOptions:
     first shown p50 0.68 s against 0.50 s."""
     max_failures: int = 3
     """A stream whose jobs fail this many times in a row is given up."""
+    revise_while_talking: bool = False
+    """Let a revision start while some stream talks (its interims and final may
+    wait for it); by default revisions use only the pauses of every stream."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,25 @@ class Scheduler:
             self._plan(batch, policy, partial(policy.interim_job, slowdown, hold_at_pause=hold))
         if len(batch) >= self._opts.max_batch:
             self._count_skipped(batch)
+        if not batch:
+            self._plan_revision(batch)
+            return settled + batch
         return settled + self._stamp(batch)
+
+    def _plan_revision(self, batch: list[Assignment]) -> None:
+        """One revision, if the model is free: no stream talks (unless allowed) or finalizes."""
+        busy = any(
+            p.finalizing or (p.speaking and not self._opts.revise_while_talking)
+            for p in self._streams
+        )
+        if busy:
+            return
+        for policy in sorted(self._streams, key=lambda p: p.last_revision_at):
+            self._plan(batch, policy, policy.revision_job)
+            if batch:
+                self._tick += 1
+                policy.last_revision_at = self._tick
+                return
 
     def _count_skipped(self, batch: Sequence[Assignment]) -> None:
         """Talking streams left out of a step that finals (or a full batch) took."""

@@ -1,4 +1,11 @@
-"""Run the streaming core over reference recordings and measure it."""
+"""Run the streaming core over reference recordings and measure it.
+
+Two transcripts per stream: the live one (captions as they were first
+finalized; its WER and latencies are what a listener sees live) and the one of
+record (after the revision pass replaced finals, ``revised_wer``), with the
+revision lag: seconds after a segment's speech ended until its revision was
+published or it was confirmed unchanged.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +24,10 @@ from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from roomscribe.asr.vad import SileroModel
 from roomscribe.audio.decode import decode_file
-from roomscribe.bench.metrics import StreamScore, score
+from roomscribe.bench.metrics import StreamScore, final_transcript, percentile, score, wer
 from roomscribe.bench.reference import load_reference
 from roomscribe.formats import caption_record
-from roomscribe.replay import Emitted, Pace, replay
+from roomscribe.replay import Emitted, Pace, Review, replay
 
 KEEP_UP_LAG_S = 2.0
 """A stream keeps up when its final p90 and its drain after the audio end stay under this."""
@@ -32,8 +39,9 @@ class StreamResult:
     stream: int
     score: StreamScore | None
     drain_s: float
-    """Seconds after the audio ended until the stream's last caption."""
+    """Seconds after the audio ended until the stream's last live caption."""
     events: tuple[Emitted, ...] = field(repr=False)
+    revision: RevisionScore | None = None
 
     @property
     def keeps_up(self) -> bool:
@@ -65,7 +73,34 @@ class StreamResult:
                 hyp_words=s.hyp_words,
                 ref_words=s.ref_words,
             )
+        if self.revision is not None:
+            out.update(self.revision.as_dict())
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionScore:
+    """The transcript of record of one stream, after the revision pass."""
+
+    wer: float | None
+    """WER after revisions (``None`` without a reference)."""
+    lags: tuple[float, ...]
+    """Per reviewed segment: seconds after its speech ended until it was revised or confirmed."""
+    revised: int
+    """Segments whose text a revision changed."""
+    confirmed: int
+    dropped: int
+    """Unrevised segments given up (the pass fell behind, or left over at close)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "revised_wer": None if self.wer is None else round(self.wer, 4),
+            "revision_lag_p50": _r(percentile(self.lags, 0.5)),
+            "revision_lag_p90": _r(percentile(self.lags, 0.9)),
+            "segments_revised": self.revised,
+            "segments_confirmed": self.confirmed,
+            "segments_dropped": self.dropped,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +236,7 @@ def run_bench(
             StreamPolicy(vad, policy or PolicyOptions(), stream_id=f"s{i}") for i in range(streams)
         ]
         per_stream: list[list[Emitted]] = [[] for _ in range(streams)]
+        reviews: list[list[Review]] = [[] for _ in range(streams)]
         sched = Scheduler(backend, scheduler)
         t0 = time.perf_counter()
         stats = replay(
@@ -209,6 +245,7 @@ def run_bench(
             [audio] * streams,
             pace=pace,
             on_caption=_collector(per_stream, partial(overload.sample, sched)),
+            on_review=partial(_collect_review, reviews),
         )
         overload.capped_segments += sum(p.capped_segments for p in policies)
         overload.capped_s += sum(p.capped_s for p in policies)
@@ -218,10 +255,27 @@ def run_bench(
             )
         )
         for i, events in enumerate(per_stream):
-            last = max((e.emitted_at for e in events), default=stats.audio_s)
-            sc = score(events, ref, ref.language) if ref is not None else None
+            live = [e for e in events if not e.caption.revision]
+            last = max((e.emitted_at for e in live), default=stats.audio_s)
+            sc = score(live, ref, ref.language) if ref is not None else None
+            reviser = policies[i].reviser
+            revision = None
+            if reviser is not None:
+                revised_wer = None
+                if ref is not None:
+                    ref_text = " ".join(u.text for u in ref.utterances) or ref.text
+                    revised_wer = wer(ref_text, final_transcript(events), ref.language)
+                revision = RevisionScore(
+                    revised_wer,
+                    tuple(r.at - r.reviewed.end for r in reviews[i]),
+                    reviser.revised_segments,
+                    reviser.confirmed_segments,
+                    reviser.dropped_segments,
+                )
             results.append(
-                StreamResult(path.name, i, sc, max(0.0, last - stats.audio_s), tuple(events))
+                StreamResult(
+                    path.name, i, sc, max(0.0, last - stats.audio_s), tuple(events), revision
+                )
             )
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
@@ -249,6 +303,10 @@ def _collector(
             on_step()
 
     return collect
+
+
+def _collect_review(reviews: list[list[Review]], review: Review) -> None:
+    reviews[review.stream].append(review)
 
 
 def write_events(report: BenchReport, directory: Path) -> list[Path]:

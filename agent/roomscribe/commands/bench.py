@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 HELP = "Measure WER, caption latency, real-time factor and capacity on reference recordings."
@@ -24,6 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="default: simulated for one stream, realtime for several",
     )
     parser.add_argument("--seconds", type=float, help="only the first SECONDS of each file")
+    parser.add_argument(
+        "--no-revision",
+        action="store_true",
+        help="live captions only (no revision pass), to compare",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--plot",
@@ -62,12 +68,15 @@ def run(args: argparse.Namespace) -> int:
     pace = (
         Pace(args.pace) if args.pace else (Pace.SIMULATED if args.streams == 1 else Pace.REALTIME)
     )
+    policy = settings.engine_options().policy
+    if args.no_revision:
+        policy = replace(policy, revision=replace(policy.revision, enabled=False))
     report = run_bench(
         backend,
         args.files,
         streams=args.streams,
         pace=pace,
-        policy=settings.engine_options().policy,
+        policy=policy,
         scheduler=settings.engine_options().scheduler,
         seconds=args.seconds,
         model=settings.whisper.model,
@@ -114,6 +123,10 @@ def _print_table(data: dict[str, object]) -> None:
         "final_p50",
         "final_p90",
         "final_by_time_p90",
+        "revised_wer",
+        "revision_lag_p50",
+        "revision_lag_p90",
+        "segments_revised",
         "finalized",
         "utterances",
         "drain_s",
@@ -121,7 +134,7 @@ def _print_table(data: dict[str, object]) -> None:
     )
     print(" | ".join(cols))
     for s in data["streams"]:  # type: ignore[attr-defined]
-        print(" | ".join(_fmt(s.get(c), pct=c == "wer") for c in cols))
+        print(" | ".join(_fmt(s.get(c), pct=c in ("wer", "revised_wer")) for c in cols))
     for f in data["files"]:  # type: ignore[attr-defined]
         print(f"{f['file']}: {f['audio_s']} s audio, compute {f['compute_s']} s, RTF {f['rtf']}")
     if "plot" in data:

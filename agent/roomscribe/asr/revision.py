@@ -1,0 +1,304 @@
+"""The revision pass: re-read already-final speech the way offline Whisper does.
+
+Live finals are decoded sentence by sentence, as soon as the speaker pauses;
+that is what makes them fast, and what costs them accuracy against offline
+Whisper, which reads 30 s windows holding several sentences with the text
+before them as prompt. When the model has nothing live to do, the
+:class:`Reviser` of a stream decodes its unrevised final speech that way
+(windows of up to ``max_window_s`` cut at segment boundaries, a final decode
+with beam search, the revised text before it as prompt, the stream's
+language), maps the words back to the segments by their times and returns a
+revision caption (same ``segment_id``, ``final=True``, ``revision`` n) for
+every segment whose text changed. Segments whose text stayed the same are
+recorded as confirmed.
+
+Bounded: at most ``keep_s`` of final speech waits for revision. Under
+sustained load the pass falls behind and the oldest unrevised segments are
+dropped (counted, their live text stands). One window per stream is in flight
+at a time, so a segment is never revised twice concurrently.
+
+The reviser never calls a model: :class:`roomscribe.asr.policy.StreamPolicy`
+hands out its jobs and the scheduler runs them only when no live work waits.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from roomscribe.asr.backend import DecodeResult
+from roomscribe.asr.events import Caption, Word
+from roomscribe.asr.guards import GuardOptions, clean
+
+_PROMPT_WORDS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionOptions:
+    """When and how final speech is re-decoded."""
+
+    enabled: bool = True
+    max_window_s: float = 28.0
+    """Most audio one revision decode covers (Whisper's window is 30 s)."""
+    min_window_s: float = 8.0
+    """Unrevised final speech (first segment start to last segment end) that
+    makes a revision due; less waits for more context, unless the stream
+    paused ``idle_s`` or closes."""
+    idle_s: float = 2.0
+    """Audio since the last final segment ended that makes a revision due anyway."""
+    keep_s: float = 60.0
+    """Most final speech kept for revision (from the oldest unrevised segment
+    to the newest sample); older unrevised segments are dropped."""
+    prompt_chars: int = 200
+    """Revised text before the window given as prompt."""
+    min_word_ratio: float = 0.6
+    """A revision with fewer words than this share of the live finals' words
+    (a decode that stopped early or lost the audio) is not trusted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewed:
+    """A segment the revision pass has read again (for the revision lag metric)."""
+
+    segment_id: str
+    end: float
+    """Stream time the segment's speech ended."""
+    changed: bool
+    """A revision caption was emitted; else the live text was confirmed."""
+
+
+@dataclass(slots=True)
+class _Final:
+    segment_id: str
+    start: float
+    end: float
+    words: tuple[Word, ...]
+    text: str
+    language: str | None
+    revision: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionWindow:
+    """The segments one revision decode covers (what the reviser has in flight)."""
+
+    segments: tuple[str, ...]
+    start: float
+    end: float
+    language: str | None
+    """What the live finals of its first segment were tagged with."""
+
+
+class Reviser:
+    """The revision pass of one stream (not thread-safe; the policy owns it)."""
+
+    def __init__(self, options: RevisionOptions, guards: GuardOptions | None = None) -> None:
+        self._opts = options
+        self._guards = guards or GuardOptions()
+        self._pending: deque[_Final] = deque()
+        """Final segments waiting for revision, oldest first."""
+        self._in_flight: tuple[RevisionWindow, list[_Final]] | None = None
+        self._history: deque[Word] = deque(maxlen=_PROMPT_WORDS)
+        """The latest revised (or confirmed) words: the prompt of the next window."""
+        self._reviewed: list[Reviewed] = []
+        self._closing = False
+        self.revised_segments = 0
+        """Segments whose text a revision changed."""
+        self.confirmed_segments = 0
+        """Segments a revision read again and left unchanged."""
+        self.dropped_segments = 0
+        """Unrevised segments given up (``keep_s`` exceeded, or left over at close)."""
+        self.dropped_s = 0.0
+        self.rejected_windows = 0
+        """Revision decodes not trusted (far fewer words than the live finals)."""
+
+    # -- input -----------------------------------------------------------------
+
+    def add(self, caption: Caption) -> None:
+        """A live final caption: its segment waits for revision."""
+        if not caption.final or not caption.text:
+            return
+        self._pending.append(
+            _Final(
+                caption.segment_id,
+                caption.start,
+                caption.end,
+                caption.words,
+                caption.text,
+                caption.language,
+            )
+        )
+        if self._closing:
+            self._keep_last_window()
+
+    def close(self) -> None:
+        """End of audio: at most the last window is revised, then nothing.
+
+        Bounded, so closing a stream never waits for a backlog of revisions.
+        """
+        self._closing = True
+        self._keep_last_window()
+
+    def _keep_last_window(self) -> None:
+        latest = self._pending[-1].end if self._pending else 0.0
+        while self._pending and latest - self._pending[0].start > self._opts.max_window_s:
+            self._drop(self._pending.popleft())
+
+    def cap(self, audio_end: float) -> None:
+        """Drop the oldest unrevised segments beyond ``keep_s`` of audio (memory bound)."""
+        while self._pending and audio_end - self._pending[0].start > self._opts.keep_s:
+            self._drop(self._pending.popleft())
+
+    def _drop(self, seg: _Final) -> None:
+        self.dropped_segments += 1
+        self.dropped_s += seg.end - seg.start
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def keep_from(self) -> float | None:
+        """Earliest stream time whose audio the pass still needs (``None``: none)."""
+        if self._in_flight is not None:
+            return self._in_flight[0].start
+        return self._pending[0].start if self._pending else None
+
+    @property
+    def finished(self) -> bool:
+        """Nothing waits for revision and nothing is in flight."""
+        return not self._pending and self._in_flight is None
+
+    @property
+    def in_flight(self) -> RevisionWindow | None:
+        return self._in_flight[0] if self._in_flight is not None else None
+
+    def take_reviewed(self) -> list[Reviewed]:
+        """Segments read again since the last call (revised or confirmed)."""
+        out, self._reviewed = self._reviewed, []
+        return out
+
+    # -- jobs ------------------------------------------------------------------
+
+    def due(self, audio_end: float) -> bool:
+        """A window is ready: enough final speech, a pause, or the end of the stream."""
+        if self._in_flight is not None or not self._pending:
+            return False
+        first, last = self._pending[0], self._pending[-1]
+        return (
+            self._closing
+            or last.end - first.start >= self._opts.min_window_s
+            or audio_end - last.end >= self._opts.idle_s
+        )
+
+    def window(self) -> tuple[RevisionWindow, str]:
+        """Mark the next window in flight; returns it and its prompt.
+
+        Call only when :meth:`due`. The window starts at the oldest unrevised
+        segment and takes whole segments up to ``max_window_s`` (at least one).
+        """
+        if self._in_flight is not None or not self._pending:
+            raise RuntimeError("no revision window is ready")
+        first = self._pending[0]
+        segs: list[_Final] = []
+        for seg in self._pending:
+            if segs and seg.end - first.start > self._opts.max_window_s:
+                break
+            segs.append(seg)
+        for _ in segs:
+            self._pending.popleft()
+        window = RevisionWindow(
+            tuple(s.segment_id for s in segs), first.start, segs[-1].end, first.language
+        )
+        self._in_flight = (window, segs)
+        prompt = "".join(w.text for w in self._history).strip()[-self._opts.prompt_chars :]
+        return window, prompt.strip()
+
+    def apply(self, window: RevisionWindow, result: DecodeResult, offset: float) -> list[Caption]:
+        """Take a revision decode (word times relative to ``offset``); returns revision captions."""
+        segs = self._take(window)
+        words = [
+            Word(w.start + offset, w.end + offset, w.text, w.probability) for w in result.words
+        ]
+        words = clean(replace(result, words=tuple(words)), self._guards)
+        live_words = sum(len(s.words) for s in segs)
+        if not words or len(words) < self._opts.min_word_ratio * live_words:
+            self.rejected_windows += 1
+            return self._confirm(segs)
+        assigned = assign(words, [(s.start, s.end) for s in segs])
+        last_end = words[-1].end
+        captions: list[Caption] = []
+        for i, (seg, new) in enumerate(zip(segs, assigned, strict=True)):
+            if not new and seg.start >= last_end and i > 0:
+                # the decode ended before this segment: it and the ones after
+                # it go to the next window
+                for rest in reversed(segs[i:]):
+                    self._pending.appendleft(rest)
+                break
+            captions += self._review(seg, new)
+        if self._closing:
+            # at close, one window only: what it did not reach keeps its live text
+            while self._pending:
+                self._drop(self._pending.popleft())
+        return captions
+
+    def fail(self, window: RevisionWindow) -> None:
+        """The revision decode failed: the live text of its segments stands."""
+        self._confirm(self._take(window))
+
+    def _take(self, window: RevisionWindow) -> list[_Final]:
+        if self._in_flight is None or self._in_flight[0] is not window:
+            raise ValueError("result for a revision window this stream did not hand out")
+        segs = self._in_flight[1]
+        self._in_flight = None
+        return segs
+
+    def _confirm(self, segs: Sequence[_Final]) -> list[Caption]:
+        for seg in segs:
+            self._review(seg, [])
+        return []
+
+    def _review(self, seg: _Final, new: list[Word]) -> list[Caption]:
+        """Record a segment read again; a revision caption if its text changed."""
+        text = "".join(w.text for w in new).strip()
+        if not new or text == seg.text:
+            self.confirmed_segments += 1
+            self._history.extend(seg.words)
+            self._reviewed.append(Reviewed(seg.segment_id, seg.end, False))
+            return []
+        self.revised_segments += 1
+        self._history.extend(new)
+        seg.revision += 1
+        self._reviewed.append(Reviewed(seg.segment_id, seg.end, True))
+        return [
+            Caption(
+                seg.segment_id,
+                text,
+                True,
+                tuple(new),
+                new[0].start,
+                new[-1].end,
+                seg.language,
+                revision=seg.revision,
+            )
+        ]
+
+
+def assign(words: Sequence[Word], spans: Sequence[tuple[float, float]]) -> list[list[Word]]:
+    """Give each word to the segment its middle falls in (in a gap: the nearer one)."""
+    out: list[list[Word]] = [[] for _ in spans]
+    if not spans:
+        return out
+    for w in words:
+        mid = (w.start + w.end) / 2
+        best = 0
+        for i, (start, end) in enumerate(spans):
+            if mid >= start:
+                best = i
+            if start <= mid < end:
+                break
+            if mid < start:
+                # in the gap before segment i: the nearer of i-1 and i
+                best = i - 1 if i > 0 and mid - spans[i - 1][1] < start - mid else i
+                break
+        out[best].append(w)
+    return out

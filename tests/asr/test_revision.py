@@ -1,0 +1,252 @@
+"""The revision pass: the reviser alone, then policy + scheduler on a scripted backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+
+from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest, DecodeResult
+from roomscribe.asr.events import Caption, Word
+from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
+from roomscribe.asr.revision import Reviser, RevisionOptions, assign
+from roomscribe.asr.scheduler import Scheduler
+from roomscribe.replay import Emitted, Pace, Review, replay
+from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, synth
+
+
+def words(spec: Sequence[tuple[str, float]]) -> tuple[Word, ...]:
+    """Words of 0.3 s starting at the given times."""
+    return tuple(Word(t, t + 0.3, " " + text, 0.9) for text, t in spec)
+
+
+def final(segment_id: str, spec: Sequence[tuple[str, float]]) -> Caption:
+    ws = words(spec)
+    text = "".join(w.text for w in ws).strip()
+    return Caption(segment_id, text, True, ws, ws[0].start, ws[-1].end, "en")
+
+
+def result(spec: Sequence[tuple[str, float]], offset: float = 0.0) -> DecodeResult:
+    shifted = [(t, s - offset) for t, s in spec]
+    return DecodeResult(words(shifted), "en", 1.0, 0.01, -0.2, 1.2)
+
+
+def test_only_segments_whose_words_changed_are_revised_with_their_ids() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0))
+    reviser.add(final("s-0", [("Dial", 1.0), ("one.", 1.4)]))
+    reviser.add(final("s-1", [("do", 3.0), ("lock.", 3.4)]))
+    reviser.add(final("s-2", [("Goodbye.", 5.0)]))
+    assert reviser.due(6.0)
+    window, prompt = reviser.window()
+    assert window.segments == ("s-0", "s-1", "s-2")
+    assert prompt == ""
+    decoded = result(
+        [("Dial", 1.0), ("one.", 1.4), ("to", 3.0), ("lock.", 3.4), ("Goodbye.", 5.0)],
+        offset=window.start,
+    )
+    captions = reviser.apply(window, decoded, window.start)
+    assert [(c.segment_id, c.text, c.final, c.revision) for c in captions] == [
+        ("s-1", "to lock.", True, 1)
+    ]
+    assert (reviser.revised_segments, reviser.confirmed_segments) == (1, 2)
+    reviewed = reviser.take_reviewed()
+    assert [(r.segment_id, r.changed) for r in reviewed] == [
+        ("s-0", False),
+        ("s-1", True),
+        ("s-2", False),
+    ]
+    assert reviser.finished
+
+
+def test_a_segment_is_never_in_two_windows_at_once() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0))
+    reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
+    window, _ = reviser.window()
+    reviser.add(final("s-1", [("three", 3.0), ("four", 3.4)]))
+    assert not reviser.due(10.0)  # one window in flight per stream
+    with pytest.raises(RuntimeError):
+        reviser.window()
+    reviser.apply(window, result([("one", 1.0), ("two", 1.4)]), 0.0)
+    second, prompt = reviser.window()
+    assert second.segments == ("s-1",)
+    assert prompt == "one two"  # the text before the window, as revised
+    with pytest.raises(ValueError, match="did not hand out"):
+        reviser.apply(window, result([]), 0.0)  # the first window's result, again
+
+
+def test_the_decode_ending_early_leaves_the_rest_for_the_next_window() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, min_word_ratio=0.3))
+    reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
+    reviser.add(final("s-1", [("three", 3.0), ("four", 3.4)]))
+    window, _ = reviser.window()
+    assert reviser.apply(window, result([("One", 1.0), ("two", 1.4)]), 0.0)[0].text == "One two"
+    assert not reviser.finished
+    again, _ = reviser.window()
+    assert again.segments == ("s-1",)
+
+
+def test_a_decode_that_lost_the_words_is_not_trusted() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0))
+    reviser.add(final("s-0", [("one", 1.0), ("two", 1.4), ("three", 1.8), ("four", 2.2)]))
+    window, _ = reviser.window()
+    assert reviser.apply(window, result([("Thank", 1.0)]), 0.0) == []
+    assert reviser.rejected_windows == 1
+    assert reviser.confirmed_segments == 1
+
+
+def test_waits_for_enough_speech_or_a_pause() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=8.0, idle_s=2.0))
+    reviser.add(final("s-0", [("one", 1.0)]))
+    assert not reviser.due(2.0)
+    assert reviser.due(3.4)  # 2 s after the segment ended
+    reviser.add(final("s-1", [("two", 9.0)]))
+    assert reviser.due(9.5)  # 8 s of final speech
+
+
+def test_memory_is_bounded_and_drops_are_counted() -> None:
+    reviser = Reviser(RevisionOptions(keep_s=60.0))
+    for i in range(100):
+        reviser.add(final(f"s-{i}", [("word", 2.0 * i)]))
+        reviser.cap(2.0 * i + 1.0)
+    kept_from = reviser.keep_from
+    assert kept_from is not None
+    assert 199.0 - kept_from <= 60.0
+    assert reviser.dropped_segments == 70
+
+
+def test_at_close_only_the_last_window_is_revised() -> None:
+    reviser = Reviser(RevisionOptions(max_window_s=28.0))
+    for i in range(30):
+        reviser.add(final(f"s-{i}", [("word", 2.0 * i)]))
+    reviser.close()
+    window, _ = reviser.window()
+    assert window.end - window.start <= 28.0
+    assert window.segments[-1] == "s-29"
+    assert reviser.dropped_segments == 30 - len(window.segments)
+    reviser.apply(window, result([("word", 2.0 * i) for i in range(30)]), 0.0)
+    assert reviser.finished
+
+
+def test_words_go_to_the_segment_they_fall_in_or_the_nearer_one() -> None:
+    spans = [(1.0, 2.0), (3.0, 4.0)]
+    ws = words([("a", 0.2), ("b", 1.5), ("c", 2.0), ("d", 2.6), ("e", 3.5), ("f", 5.0)])
+    assert ["".join(w.text for w in g) for g in assign(ws, spans)] == [" a b c", " d e f"]
+
+
+# -- policy + scheduler -----------------------------------------------------------
+
+
+@dataclass
+class Misheard(ToneRecognizer):
+    """Hears "two" as "one" in short (live) decodes; ``clear_s`` or more of audio, right."""
+
+    clear_s: float = 3.0
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        out = super().decode(requests)
+        fixed = []
+        for req, res in zip(requests, out, strict=True):
+            if len(req.audio) / SAMPLE_RATE < self.clear_s:
+                res = replace(
+                    res,
+                    words=tuple(
+                        replace(w, text=" one") if w.text == " two" else w for w in res.words
+                    ),
+                )
+            fixed.append(res)
+        return fixed
+
+
+def run(
+    audio: np.ndarray, options: PolicyOptions
+) -> tuple[list[Emitted], list[Review], StreamPolicy]:
+    policy = StreamPolicy(EnergyVad(), options)
+    events: list[Emitted] = []
+    reviews: list[Review] = []
+    replay(
+        Scheduler(Misheard()),
+        [policy],
+        [audio],
+        pace=Pace.NONE,
+        on_caption=events.append,
+        on_review=reviews.append,
+    )
+    return events, reviews, policy
+
+
+def test_revision_replaces_only_the_misheard_segment() -> None:
+    audio = synth(["hello", "there.", "|", "press", "two", "|", "good", "morning."])
+    opts = PolicyOptions(language="en", revision=RevisionOptions(min_window_s=2.0))
+    events, reviews, policy = run(audio, opts)
+    live = {
+        e.caption.segment_id: e.caption.text
+        for e in events
+        if e.caption.final and not e.caption.revision
+    }
+    revisions = [e.caption for e in events if e.caption.revision]
+    assert "press one" in [t.lower() for t in live.values()]
+    assert len(revisions) >= 1
+    for c in revisions:
+        assert c.final
+        assert c.segment_id in live
+        assert "two" in c.text.lower()
+    assert {c.segment_id for c in revisions} == {
+        sid for sid, text in live.items() if "one" in text.lower()
+    }
+    assert {r.reviewed.segment_id for r in reviews} == set(live)
+    assert policy.done
+    assert policy.reviser is not None
+    assert policy.reviser.finished
+
+
+def test_no_revision_while_a_stream_talks_or_waits_for_its_final() -> None:
+    vad = EnergyVad()
+    quiet = StreamPolicy(vad, PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5)))
+    talker = StreamPolicy(vad, PolicyOptions(language="en"))
+    sched = Scheduler(ToneRecognizer())
+    sched.add(quiet)
+    sched.add(talker)
+    quiet.feed(synth(["hello", "there."]))
+    while quiet.finalizing or quiet.speaking:
+        sched.run(sched.next_batch())
+    quiet.feed(silence(1.0))
+    talker.feed(synth(["good", "morning."], tail_s=0.0))
+    assert talker.speaking
+    kinds = {a.job.kind for a in sched.next_batch()}
+    assert JobKind.REVISION not in kinds
+    talker.feed(silence(1.0))
+    while talker.finalizing or talker.speaking:
+        batch = sched.next_batch()
+        assert JobKind.REVISION not in {a.job.kind for a in batch}
+        sched.run(batch)
+    [revision] = sched.next_batch()
+    assert revision.job.kind is JobKind.REVISION
+    assert revision.policy is quiet
+    assert sched.next_batch() == []  # never the same segments twice at once
+    sched.run([revision])
+    assert quiet.reviser is not None
+    assert quiet.reviser.confirmed_segments == 1
+
+
+def test_kept_audio_stays_bounded_when_revisions_never_get_the_model() -> None:
+    keep = 20.0
+    opts = PolicyOptions(language="en", revision=RevisionOptions(keep_s=keep))
+    talker = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
+    p = StreamPolicy(EnergyVad(), opts)
+    sched = Scheduler(ToneRecognizer())
+    sched.add(p)
+    sched.add(talker)  # talks all the time: no revision may start
+    audio = synth(["hello", "there.", "|", "how", "are", "you", "today?", "|"] * 20)
+    chatter = synth(["please", "press", "one", "two", "the", "key."] * 200, tail_s=0.0)
+    step = SAMPLE_RATE // 2
+    for i in range(0, len(audio), step):
+        p.feed(audio[i : i + step])
+        talker.feed(chatter[i : i + step])
+        batch = sched.next_batch()
+        assert JobKind.REVISION not in {a.job.kind for a in batch}
+        sched.run(batch)
+        assert p.kept_s <= keep + opts.left_context_s + 1.0
+    assert p.reviser is not None
+    assert p.reviser.dropped_segments > 0
