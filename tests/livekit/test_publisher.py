@@ -144,3 +144,20 @@ async def test_finals_backlog_is_bounded_when_the_room_is_stuck() -> None:
         pub.publish(caption(f"s1-{seg}", f"sentence {seg}.", final=True))
     assert pub.dropped_finals == 6  # ten queued, four kept: memory stays bounded
     await pub.cancel()
+
+
+async def test_a_revision_is_a_new_final_stream_of_the_same_segment() -> None:
+    room = FakeRoom(FakeLocalParticipant())
+    pub = CaptionPublisher(room, speaker_identity="ada", track_sid="TR_1")  # type: ignore[arg-type]
+    pub.start()
+    pub.publish(caption("s1-0", "Press to.", final=True))
+    pub.publish(Caption("s1-0", "Press two.", True, (), 1.0, 2.5, "en", revision=1))
+    await pub.aclose()
+
+    live, revised = room.local_participant.streams
+    assert (live.text, revised.text) == ("Press to.", "Press two.")
+    assert revised.attributes[protocol.ATTR_SEGMENT_ID] == live.attributes[protocol.ATTR_SEGMENT_ID]
+    assert revised.attributes[protocol.ATTR_FINAL] == "true"
+    assert revised.attributes[protocol.ATTR_REVISION] == "1"
+    assert protocol.ATTR_REVISION not in live.attributes
+    assert room.local_participant.legacy[-1].segments[0].text == "Press two."

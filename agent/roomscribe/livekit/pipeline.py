@@ -109,7 +109,7 @@ class TrackPipeline:
         if self._sent_hook is not None:
             self._sent_hook(caption)
         captions = self._captions
-        if caption.final and captions is not None:
+        if caption.final and not caption.revision and captions is not None:
             metrics.FINALS.inc()
             metrics.FINAL_LATENCY.observe(captions.age_of(caption.end))
 

@@ -12,6 +12,11 @@ is dropped. Final captions are not replaced; only when the queue holds
 ``max_queued_finals`` of them (the room has been stuck for minutes) is the
 oldest dropped, counted and logged, so memory stays bounded. :meth:`aclose`
 gives up after ``close_timeout_s``.
+
+Revisions (a final re-decoded by the revision pass, ``caption.revision`` >= 1)
+are sent like finals: a new text stream with the same ``lk.segment_id``,
+``lk.transcription_final`` ``"true"`` and ``roomscribe.revision``, so a front
+end that replaces text by segment id shows the revised text as it is.
 """
 
 from __future__ import annotations

@@ -329,7 +329,7 @@ class EmbeddedSession:
     async def _pump(self, pipe: _TrackPipe) -> None:
         async for caption in pipe.captions:
             self._emit(self._message(caption, pipe))
-            if caption.final:
+            if caption.final and not caption.revision:  # revisions are not live latency
                 metrics.FINALS.inc()
                 metrics.FINAL_LATENCY.observe(pipe.captions.age_of(caption.end))
 
