@@ -2,7 +2,10 @@
  * Caption store: one entry per segment, updated in place.
  *
  * Every update carries the segment's full current text, so an update replaces
- * the entry rather than appending to it. A final segment never changes again.
+ * the entry rather than appending to it. A final segment changes again only
+ * through a revision (the server re-read the speech with more context): a
+ * final update with a higher `revision` replaces its text, and the transcript
+ * and downloads show the revised text.
  * Server times are seconds since *that track's* stream started; the store maps
  * them onto one session clock so captions from different speakers interleave.
  */
@@ -21,6 +24,8 @@ export interface CaptionUpdate {
   start: number | null;
   end: number | null;
   language: string | null;
+  /** 0 (or absent) for live captions; n >= 1 for the n-th revision of a final. */
+  revision?: number;
 }
 
 export interface Caption {
@@ -35,6 +40,8 @@ export interface Caption {
   start: number;
   end: number;
   language: string | null;
+  /** 0 for what was shown live; n >= 1 once the n-th revision replaced the text. */
+  revision: number;
 }
 
 export type CaptionListener = (caption: Caption) => void;
@@ -58,7 +65,9 @@ export class CaptionStore {
   apply(update: CaptionUpdate): Caption | null {
     const key = `${update.trackId}\u0000${update.segmentId}`;
     const previous = this.captions.get(key);
-    if (previous?.final) return null;
+    const revision = update.revision ?? 0;
+    // a final changes only by a newer revision (late or repeated ones are ignored)
+    if (previous?.final && !(update.final && revision > previous.revision)) return null;
     const { start, end } = this.sessionTimes(update, previous);
     const caption: Caption = {
       key,
@@ -70,6 +79,7 @@ export class CaptionStore {
       start,
       end,
       language: update.language,
+      revision,
     };
     this.captions.set(key, caption);
     for (const listener of this.listeners) listener(caption);

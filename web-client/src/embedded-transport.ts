@@ -124,6 +124,7 @@ export class EmbeddedTransport implements Transport {
         start: msg.start,
         end: msg.end,
         language: msg.language,
+        revision: msg.revision,
       });
     }
   }

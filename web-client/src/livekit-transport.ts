@@ -213,6 +213,7 @@ export class LiveKitTransport implements Transport {
       start: parseSeconds(attrs[wire.ATTR_START]),
       end: parseSeconds(attrs[wire.ATTR_END]),
       language: attrs[wire.ATTR_LANGUAGE] || null,
+      revision: wire.parseRevision(attrs[wire.ATTR_REVISION]),
     });
   }
 

@@ -14,6 +14,8 @@ export const ATTR_FINAL = "lk.transcription_final";
 export const ATTR_LANGUAGE = "roomscribe.language";
 export const ATTR_START = "roomscribe.start";
 export const ATTR_END = "roomscribe.end";
+/** Revision number of a revised final ("1", "2"...); absent on live captions. */
+export const ATTR_REVISION = "roomscribe.revision";
 
 /** Participant attribute: language code the participant speaks, or `auto`. */
 export const ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language";
@@ -87,12 +89,20 @@ export interface CaptionMessage {
   start: number;
   end: number;
   language: string | null;
+  /** 0 for live captions; n >= 1 for the n-th revision of a final segment. */
+  revision: number;
   words: WireWord[];
 }
 
 export interface ErrorMessage {
   type: typeof MESSAGE_ERROR;
   message: string;
+}
+
+/** A revision number from the wire (attribute string or JSON number); 0 when absent or bad. */
+export function parseRevision(value: unknown): number {
+  const n = typeof value === "string" ? Number(value) : value;
+  return typeof n === "number" && Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 /** Parses one data-channel message; unknown or malformed messages give `null`. */
@@ -124,6 +134,7 @@ export function parseDataChannelMessage(raw: string): CaptionMessage | ErrorMess
       start: typeof msg.start === "number" ? msg.start : 0,
       end: typeof msg.end === "number" ? msg.end : 0,
       language: typeof msg.language === "string" ? msg.language : null,
+      revision: parseRevision(msg.revision),
       words: Array.isArray(msg.words) ? (msg.words as WireWord[]) : [],
     };
   }

@@ -88,7 +88,23 @@ export function renderParticipants(list: readonly ParticipantView[]): void {
   ul.replaceChildren(...items);
 }
 
-/** Live caption panel: the latest segments, interim ones replaced in place. */
+/** How long a revised caption is marked (class `revised`) after its text was replaced. */
+export const REVISED_MARK_MS = 1000;
+
+/** Marks `node` as just revised for {@link REVISED_MARK_MS}; a newer revision restarts it. */
+function markRevised(node: HTMLElement): void {
+  node.classList.add("revised");
+  const timer = Number(node.dataset.revisedTimer);
+  if (timer) clearTimeout(timer);
+  node.dataset.revisedTimer = String(
+    setTimeout(() => {
+      node.classList.remove("revised");
+      delete node.dataset.revisedTimer;
+    }, REVISED_MARK_MS),
+  );
+}
+
+/** Live caption panel: the latest segments, interim ones (and revised finals) replaced in place. */
 export class LiveCaptions {
   private readonly nodes = new Map<string, HTMLElement>();
 
@@ -111,6 +127,10 @@ export class LiveCaptions {
     node.dataset.segmentId = caption.segmentId;
     node.querySelector(".speaker")!.textContent = caption.speaker;
     node.querySelector(".text")!.textContent = caption.text;
+    if (caption.revision > 0) {
+      node.dataset.revision = String(caption.revision);
+      markRevised(node);
+    }
   }
 
   clear(): void {
@@ -132,6 +152,8 @@ export class LiveCaptions {
  * reader has scrolled up; then a "Jump to latest" button appears instead.
  */
 export class TranscriptView {
+  private readonly entries = new Map<string, HTMLElement>();
+
   constructor(
     private readonly list: HTMLOListElement,
     private readonly jump: HTMLButtonElement,
@@ -144,6 +166,14 @@ export class TranscriptView {
 
   add(caption: Caption): void {
     if (!caption.final || caption.text === "") return;
+    const existing = this.entries.get(caption.key);
+    if (existing) {
+      // a revision: the better text replaces the old one in place
+      existing.querySelector(".text")!.textContent = caption.text;
+      existing.dataset.revision = String(caption.revision);
+      markRevised(existing);
+      return;
+    }
     const follow = this.following();
     const item = el("li", "entry");
     item.dataset.testid = "transcript-entry";
@@ -157,11 +187,13 @@ export class TranscriptView {
       (c) => Number((c as HTMLElement).dataset.start) > caption.start,
     );
     this.list.insertBefore(item, after ?? null);
+    this.entries.set(caption.key, item);
     if (follow) this.scrollToEnd();
     else this.jump.hidden = false;
   }
 
   clear(): void {
+    this.entries.clear();
     this.list.replaceChildren();
     this.jump.hidden = true;
   }

@@ -66,3 +66,27 @@ test("without server times a segment spans first to last update", () => {
   assert.equal(only?.start, 4);
   assert.equal(only?.end, 6);
 });
+
+test("a revision replaces a final in place; stale or repeated ones are ignored", () => {
+  const now = 5;
+  const store = new CaptionStore(() => now);
+  const seen: string[] = [];
+  store.subscribe((c) => seen.push(`${c.revision}:${c.text}`));
+  store.apply(update({ segmentId: "s1", text: "Press to.", final: true, start: 1, end: 2 }));
+  store.apply(update({ segmentId: "s2", text: "Goodbye.", final: true, start: 3, end: 4 }));
+  const revised = store.apply(
+    update({ segmentId: "s1", text: "Press two.", final: true, start: 1, end: 2, revision: 1 }),
+  );
+  assert.equal(store.apply(update({ segmentId: "s1", text: "late interim" })), null);
+  assert.equal(revised?.revision, 1);
+  assert.equal(store.apply(update({ segmentId: "s1", text: "Old.", final: true, revision: 1 })), null);
+  assert.equal(store.apply(update({ segmentId: "s1", text: "Live again.", final: true })), null);
+  assert.deepEqual(seen, ["0:Press to.", "0:Goodbye.", "1:Press two."]);
+  assert.deepEqual(
+    store.transcript().map((e) => [e.segment_id, e.text]),
+    [
+      ["s1", "Press two."],
+      ["s2", "Goodbye."],
+    ],
+  );
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { parseDataChannelMessage } from "../src/protocol.js";
+import { parseDataChannelMessage, parseRevision } from "../src/protocol.js";
 
 test("caption messages are read with defaults for optional fields", () => {
   const msg = parseDataChannelMessage(
@@ -17,6 +17,7 @@ test("caption messages are read with defaults for optional fields", () => {
     start: 0,
     end: 0,
     language: null,
+    revision: 0,
     words: [],
   });
 });
@@ -30,4 +31,14 @@ test("error messages, unknown types and garbage", () => {
   assert.equal(parseDataChannelMessage('{"type":"caption","text":"no id"}'), null);
   assert.equal(parseDataChannelMessage("not json"), null);
   assert.equal(parseDataChannelMessage("null"), null);
+});
+
+test("revision numbers are read from attributes and messages; bad ones mean live", () => {
+  assert.equal(parseRevision("2"), 2);
+  assert.equal(parseRevision(3), 3);
+  for (const bad of [undefined, "", "x", "-1", 0, 1.5, null]) assert.equal(parseRevision(bad), 0);
+  const msg = parseDataChannelMessage(
+    '{"type":"caption","segment_id":"s1","text":"Press two.","final":true,"revision":1}',
+  );
+  assert.equal(msg?.type === "caption" ? msg.revision : -1, 1);
 });
