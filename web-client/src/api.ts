@@ -7,6 +7,8 @@ import type {
   ServerConfig,
   TokenRequest,
   TokenResponse,
+  VocabularyRequest,
+  VocabularyResponse,
 } from "./protocol.js";
 
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
@@ -64,3 +66,7 @@ export const getToken = (request: TokenRequest): Promise<TokenResponse> =>
 /** Embedded mode: the server's answer to a WebRTC offer. */
 export const postOffer = (offer: OfferRequest): Promise<RTCSessionDescriptionInit> =>
   postJson<RTCSessionDescriptionInit>("/api/offer", offer);
+
+/** LiveKit mode: sets the room's vocabulary; the server answers with the stored terms. */
+export const postVocabulary = (request: VocabularyRequest): Promise<VocabularyResponse> =>
+  postJson<VocabularyResponse>("/api/vocabulary", request);

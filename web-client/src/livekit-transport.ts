@@ -1,6 +1,11 @@
 /**
  * LiveKit mode: join a room, publish the mic, read `lk.transcription` text streams.
  *
+ * Also: the backlog the captioning agent sends a late joiner (the room's finals
+ * so far, on `roomscribe.backlog`, addressed to this participant alone) and
+ * the room's vocabulary (room metadata; set through `POST /api/vocabulary`
+ * with this participant's LiveKit token, kept current as LiveKit refreshes it).
+ *
  * Only streams from a captioning agent become captions (see caption-authors.ts).
  * Legacy transcription packets (`RoomEvent.TranscriptionReceived`) are not
  * listened to: livekit-client reports them under the transcribed participant,
@@ -9,6 +14,7 @@
 
 import {
   ConnectionState as LkState,
+  EngineEvent,
   type Participant,
   type RemoteParticipant,
   type RemoteTrack,
@@ -19,7 +25,8 @@ import {
   Track,
 } from "livekit-client";
 
-import { getToken } from "./api.js";
+import { getToken, postVocabulary } from "./api.js";
+import type { CaptionUpdate } from "./captions.js";
 import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { UserError } from "./errors.js";
 import * as wire from "./protocol.js";
@@ -44,6 +51,14 @@ const STATES: Record<LkState, ConnectionState> = {
   [LkState.SignalReconnecting]: "reconnecting",
 };
 
+/** What only LiveKit mode reports, besides {@link TransportHandlers}. */
+export interface RoomHandlers {
+  /** The room's finals so far, oldest first (a late joiner's backlog): not live captions. */
+  backlog(updates: CaptionUpdate[]): void;
+  /** The room's vocabulary, on joining and whenever someone changes it. */
+  vocabulary(terms: string[]): void;
+}
+
 export class LiveKitTransport implements Transport {
   readonly canShareTab = true;
   private readonly room = new Room({ adaptiveStream: false, dynacast: false });
@@ -55,11 +70,16 @@ export class LiveKitTransport implements Transport {
   private readonly departed = new Map<string, SenderFacts>();
   /** Senders already warned about in the console (once each: a forger could flood it). */
   private readonly warnedSenders = new Set<string>();
+  /** This participant's LiveKit token (proves membership to `/api/vocabulary`). */
+  private token = "";
+  private roomName = "";
+  private passcode: string | null = null;
 
   /** `audioSink` receives the `<audio>` elements of other participants. */
   constructor(
     private readonly handlers: TransportHandlers,
     private readonly audioSink: HTMLElement,
+    private readonly roomHandlers?: RoomHandlers,
   ) {
     const participantsChanged = (): void => this.handlers.participants(this.participantViews());
     this.room
@@ -87,10 +107,19 @@ export class LiveKitTransport implements Transport {
       })
       .on(RoomEvent.MediaDevicesError, (err: Error) =>
         this.handlers.error(describeMediaError(err, "microphone")),
-      );
+      )
+      .on(RoomEvent.RoomMetadataChanged, (metadata: string) =>
+        this.roomHandlers?.vocabulary(wire.roomVocabulary(metadata)),
+      )
+      .on(RoomEvent.Reconnected, () => this.followTokenRefreshes());
     this.room.registerTextStreamHandler(wire.TRANSCRIPTION_TOPIC, (reader, sender) => {
       this.onTranscription(reader, sender.identity).catch((err: unknown) =>
         console.warn("caption stream failed", err),
+      );
+    });
+    this.room.registerTextStreamHandler(wire.BACKLOG_TOPIC, (reader, sender) => {
+      this.onBacklog(reader, sender.identity).catch((err: unknown) =>
+        console.warn("backlog stream failed", err),
       );
     });
   }
@@ -108,6 +137,11 @@ export class LiveKitTransport implements Transport {
       this.handlers.state("disconnected");
       throw new UserError(`Could not connect to LiveKit at ${grant.url}: ${errorText(err)}`);
     }
+    this.token = grant.token;
+    this.followTokenRefreshes();
+    this.roomName = grant.room;
+    this.passcode = options.passcode;
+    this.roomHandlers?.vocabulary(wire.roomVocabulary(this.room.metadata));
     this.handlers.participants(this.participantViews());
     await this.setLanguage(options.language);
     try {
@@ -175,8 +209,22 @@ export class LiveKitTransport implements Transport {
     await this.room.localParticipant.unpublishTrack(audio, true);
   }
 
+  /** Sets the room's vocabulary for everyone; resolves the stored terms (or rejects readably). */
+  async setVocabulary(terms: string[]): Promise<string[]> {
+    if (!this.token) throw new UserError("Join a room first.");
+    const stored = await postVocabulary({
+      room: this.roomName,
+      terms,
+      token: this.token,
+      ...(this.passcode === null ? {} : { passcode: this.passcode }),
+    });
+    return stored.terms;
+  }
+
   async close(): Promise<void> {
     this.room.unregisterTextStreamHandler(wire.TRANSCRIPTION_TOPIC);
+    this.room.unregisterTextStreamHandler(wire.BACKLOG_TOPIC);
+    this.room.engine.off(EngineEvent.TokenRefreshed, this.onTokenRefreshed);
     await this.stopShareTab().catch(() => undefined);
     await this.room.disconnect();
     this.room.removeAllListeners();
@@ -215,6 +263,45 @@ export class LiveKitTransport implements Transport {
       language: attrs[wire.ATTR_LANGUAGE] || null,
       revision: wire.parseRevision(attrs[wire.ATTR_REVISION]),
     });
+  }
+
+  private readonly onTokenRefreshed = (token: string): void => {
+    this.token = token;
+  };
+
+  /**
+   * LiveKit renews a connected participant's token (the first one expires after
+   * minutes). Only the engine reports it, and a connect or full reconnect may
+   * replace the engine: (re)attach after each.
+   */
+  private followTokenRefreshes(): void {
+    this.room.engine.off(EngineEvent.TokenRefreshed, this.onTokenRefreshed);
+    this.room.engine.on(EngineEvent.TokenRefreshed, this.onTokenRefreshed);
+  }
+
+  /** A backlog counts only from an agent (other participants cannot send us a transcript). */
+  private async onBacklog(reader: TextStreamReader, senderIdentity: string): Promise<void> {
+    if (!this.senderFacts(senderIdentity)?.isAgent) {
+      console.warn(`roomscribe: ignored a backlog from ${JSON.stringify(senderIdentity)}`);
+      return;
+    }
+    const segments = wire.parseBacklog(await reader.readAll());
+    this.roomHandlers?.backlog(
+      segments.map((s) => ({
+        segmentId: s.segment_id,
+        trackId: s.track_id,
+        // the live label while the speaker's track is here; else the name they had
+        speaker:
+          this.trackOwner(s.track_id) || this.participant(s.speaker)
+            ? this.speakerLabel(s.speaker, s.track_id)
+            : s.speaker_name || s.speaker,
+        text: s.text,
+        final: true,
+        start: s.start,
+        end: s.end,
+        language: s.language,
+      })),
+    );
   }
 
   /**

@@ -6,7 +6,7 @@ import { EmbeddedTransport } from "./embedded-transport.js";
 import { AuthError, UserError } from "./errors.js";
 import { MIME_TYPES, render, type ExportFormat } from "./export.js";
 import { LANGUAGES } from "./languages.js";
-import { LiveKitTransport } from "./livekit-transport.js";
+import { LiveKitTransport, type RoomHandlers } from "./livekit-transport.js";
 import { PasscodeMemory, tabStorage } from "./passcode.js";
 import type { ServerConfig } from "./protocol.js";
 import type { Transport, TransportHandlers } from "./transport.js";
@@ -33,6 +33,10 @@ const languageSelect = byId<HTMLSelectElement>("language-select");
 const micButton = byId<HTMLButtonElement>("mic-toggle");
 const shareButton = byId<HTMLButtonElement>("share-tab");
 const leaveButton = byId<HTMLButtonElement>("leave-button");
+const vocabularyForm = byId<HTMLFormElement>("vocabulary-form");
+const vocabularyInput = byId<HTMLInputElement>("vocabulary-input");
+const vocabularySave = byId<HTMLButtonElement>("vocabulary-save");
+const vocabularyCurrent = byId("vocabulary-current");
 
 let sessionStart = performance.now();
 const store = new CaptionStore(() => (performance.now() - sessionStart) / 1000);
@@ -41,8 +45,10 @@ const transcript = new TranscriptView(
   byId<HTMLOListElement>("transcript"),
   byId<HTMLButtonElement>("jump-latest"),
 );
+/** While a late joiner's backlog is applied: it is the transcript so far, not live speech. */
+let replayingBacklog = false;
 store.subscribe((caption) => {
-  live.show(caption);
+  if (!replayingBacklog) live.show(caption);
   transcript.add(caption);
 });
 
@@ -50,6 +56,8 @@ const passcodes = new PasscodeMemory(tabStorage());
 
 let config: ServerConfig | null = null;
 let transport: Transport | null = null;
+/** The same object as `transport` in LiveKit mode (rooms have a vocabulary there). */
+let roomTransport: LiveKitTransport | null = null;
 let roomName = "";
 let micOn = false;
 let sharing = false;
@@ -66,6 +74,49 @@ const handlers: TransportHandlers = {
   error: showError,
   tabSharing: setSharing,
 };
+
+const roomHandlers: RoomHandlers = {
+  backlog: (updates) => {
+    replayingBacklog = true;
+    try {
+      // Finals already received live are kept: the store never changes a final.
+      for (const update of updates) store.apply(update);
+    } finally {
+      replayingBacklog = false;
+    }
+  },
+  vocabulary: showVocabulary,
+};
+
+function showVocabulary(terms: string[]): void {
+  vocabularyCurrent.textContent = terms.length
+    ? `Room vocabulary: ${terms.join(", ")}`
+    : "No room vocabulary yet.";
+  vocabularyCurrent.dataset.terms = JSON.stringify(terms);
+  // Do not overwrite what someone is typing.
+  if (document.activeElement !== vocabularyInput) vocabularyInput.value = terms.join(", ");
+}
+
+async function saveVocabulary(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const current = roomTransport;
+  if (!current) return;
+  const terms = vocabularyInput.value
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  vocabularySave.disabled = true;
+  try {
+    const stored = await current.setVocabulary(terms);
+    vocabularyInput.blur();
+    showVocabulary(stored);
+    showError(null);
+  } catch (err) {
+    showError(`Could not save the vocabulary: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    vocabularySave.disabled = false;
+  }
+}
 
 function restorePrefs(): void {
   for (const [code, label] of LANGUAGES) languageSelect.add(new Option(label, code));
@@ -107,11 +158,11 @@ async function join(event: SubmitEvent): Promise<void> {
     localStorage.setItem(PREFS.name, name);
     if (room) localStorage.setItem(PREFS.room, room);
     if (transport) await leave();
-    next =
-      mode === "livekit"
-        ? new LiveKitTransport(handlers, byId("remote-audio"))
-        : new EmbeddedTransport(handlers);
+    roomTransport =
+      mode === "livekit" ? new LiveKitTransport(handlers, byId("remote-audio"), roomHandlers) : null;
+    next = roomTransport ?? new EmbeddedTransport(handlers);
     transport = next;
+    vocabularyForm.hidden = roomTransport === null;
     resetSession(room);
     joining = true;
     const { micEnabled } = await next.connect({
@@ -155,6 +206,7 @@ function resetSession(room: string): void {
   transcript.clear();
   setSharing(false);
   showCall(room ? `Room: ${room}` : "Embedded mode");
+  showVocabulary([]);
   // Until connect() returns, the mic and share state are not known yet.
   setControlsEnabled(false);
   leaveButton.disabled = false;
@@ -164,6 +216,7 @@ function resetSession(room: string): void {
 async function leave(): Promise<void> {
   const current = transport;
   transport = null;
+  roomTransport = null;
   setControlsEnabled(false);
   byId("join").hidden = false;
   byId("room-name").hidden = true;
@@ -175,6 +228,7 @@ async function leave(): Promise<void> {
 
 function setControlsEnabled(enabled: boolean): void {
   micButton.disabled = shareButton.disabled = leaveButton.disabled = !enabled;
+  vocabularySave.disabled = !enabled;
 }
 
 function setMic(on: boolean): void {
@@ -221,5 +275,6 @@ for (const button of document.querySelectorAll<HTMLButtonElement>("[data-format]
 }
 
 form.addEventListener("submit", (event) => void join(event));
+vocabularyForm.addEventListener("submit", (event) => void saveVocabulary(event));
 restorePrefs();
 loadConfig().catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));

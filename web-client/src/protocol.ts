@@ -140,3 +140,88 @@ export function parseDataChannelMessage(raw: string): CaptionMessage | ErrorMess
   }
   return null;
 }
+
+/**
+ * LiveKit mode: text stream from the captioning agent to one late joiner alone,
+ * a JSON list of {@link BacklogSegment} (the room's finals so far, oldest first).
+ */
+export const BACKLOG_TOPIC = "roomscribe.backlog";
+/** Key of the room metadata (a JSON object) holding the room's vocabulary terms. */
+export const METADATA_VOCABULARY = "roomscribe.vocabulary";
+
+/** One final segment of the backlog (`RecordedSegment.as_json` in transcript.py). */
+export interface BacklogSegment {
+  /** Identity of the participant who spoke. */
+  speaker: string;
+  speaker_name: string;
+  track_id: string;
+  segment_id: string;
+  text: string;
+  start: number;
+  end: number;
+  language: string | null;
+  revision: number;
+}
+
+/** Parses a backlog stream; malformed entries are left out, a malformed list gives `[]`. */
+export function parseBacklog(raw: string): BacklogSegment[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(value)) return [];
+  const out: BacklogSegment[] = [];
+  for (const item of value as unknown[]) {
+    if (typeof item !== "object" || item === null) continue;
+    const s = item as Record<string, unknown>;
+    if (
+      typeof s.segment_id !== "string" ||
+      typeof s.track_id !== "string" ||
+      typeof s.text !== "string" ||
+      typeof s.start !== "number" ||
+      typeof s.end !== "number"
+    ) {
+      continue;
+    }
+    out.push({
+      speaker: typeof s.speaker === "string" ? s.speaker : "",
+      speaker_name: typeof s.speaker_name === "string" ? s.speaker_name : "",
+      track_id: s.track_id,
+      segment_id: s.segment_id,
+      text: s.text,
+      start: s.start,
+      end: s.end,
+      language: typeof s.language === "string" ? s.language : null,
+      revision: typeof s.revision === "number" ? s.revision : 0,
+    });
+  }
+  return out;
+}
+
+/** The room's vocabulary from its metadata; `[]` when it has none. */
+export function roomVocabulary(metadata: string | undefined): string[] {
+  if (!metadata) return [];
+  try {
+    const value = (JSON.parse(metadata) as Record<string, unknown>)[METADATA_VOCABULARY];
+    return Array.isArray(value) ? value.filter((t): t is string => typeof t === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+/** `POST /api/vocabulary` body: `token` is the caller's LiveKit token for `room`. */
+export interface VocabularyRequest {
+  room: string;
+  terms: string[];
+  token: string;
+  /** Only when the server asks for one (`passcode_required`). */
+  passcode?: string;
+}
+
+/** `POST /api/vocabulary` response: the terms as stored (normalized). */
+export interface VocabularyResponse {
+  room: string;
+  terms: string[];
+}
