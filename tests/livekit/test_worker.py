@@ -1,0 +1,66 @@
+"""The worker's health endpoint follows the engine (real livekit-server, worker in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import aiohttp
+import pytest
+
+from roomscribe.aio import CaptionStream
+from roomscribe.asr.backend import DecodeRequest, DecodeResult
+from roomscribe.asr.engine import Engine, EngineOptions
+from roomscribe.asr.policy import PolicyOptions
+from roomscribe.livekit.worker import CaptionWorker, WorkerOptions
+from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
+from tests.fixtures.livekit import LiveKitServer
+from tests.livekit.participants import poll_until, settings_of
+
+pytestmark = pytest.mark.livekit
+
+
+class EngineCrash(BaseException):
+    """What ``except Exception`` in the engine does not catch."""
+
+
+class Crashing(ToneRecognizer):
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        raise EngineCrash("the model's native code gave up")
+
+
+async def _health(port: int) -> int:
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as resp:
+        return resp.status
+
+
+async def test_health_endpoint_reports_a_dead_engine(livekit_server: LiveKitServer) -> None:
+    engine = Engine(Crashing(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
+    engine.start()
+    worker = CaptionWorker(engine, WorkerOptions(settings_of(livekit_server), health_port=0))
+    running = asyncio.create_task(worker.run())
+    try:
+        statuses: list[int] = []
+
+        async def answered() -> bool:
+            try:
+                statuses.append(await _health(worker.health_port))
+            except (aiohttp.ClientError, OSError):
+                return False
+            return True
+
+        while not await answered():
+            assert not running.done(), running
+            await asyncio.sleep(0.1)
+        assert statuses[-1] == 200
+
+        captions = CaptionStream(engine, close_timeout_s=5)
+        captions.push(synth(["hello", "there."], tail_s=1.0))  # its decode kills the engine
+        assert await poll_until(lambda: not engine.healthy, 10)
+        assert await _health(worker.health_port) == 503
+        assert worker.load() == 1.0  # and LiveKit sends it no new rooms
+        await captions.aclose()
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, 30)
+        engine.close(timeout=5)
