@@ -62,8 +62,8 @@ class WorkerOptions:
     accept_grace_s: float = 15.0
     """A room accepted this recently counts as served even before its job starts."""
     shutdown_timeout_s: float = 20.0
-    """How long a drain may wait for rooms to publish their last captions, and
-    then for their jobs to end."""
+    """How long a drain (SIGTERM) may take: rooms publish their last captions,
+    leave and are handed over within it."""
 
 
 @dataclass(slots=True)
@@ -142,7 +142,8 @@ class CaptionWorker:
         finally:
             stop_task.cancel()
             if run_task.done():
-                await self._finalize_rooms()  # no LiveKit connection: nothing to drain
+                # no LiveKit connection: nothing to drain
+                await self._finalize_rooms(self._opts.shutdown_timeout_s)
             else:
                 await self._drain()
             await self._healer.aclose()
@@ -214,20 +215,24 @@ class CaptionWorker:
         # Reports the worker full to LiveKit at once, then waits for the jobs to end
         # (they end when we shut them down below).
         draining = asyncio.create_task(self._server.drain(timeout=None), name="agent-drain")
-        await self._finalize_rooms()
+        deadline = time.monotonic() + self._opts.shutdown_timeout_s
+        await self._finalize_rooms(self._opts.shutdown_timeout_s)
         with self._lock:
             jobs = list(self._jobs.values())
         for job in jobs:
             # the room is left before the job's shutdown callbacks run
             job.loop.call_soon_threadsafe(job.ctx.shutdown, "worker draining")
-        done, _ = await asyncio.wait({draining}, timeout=self._opts.shutdown_timeout_s)
+        left_s = max(1.0, deadline - time.monotonic())
+        done, _ = await asyncio.wait({draining}, timeout=left_s)
         if not done:
             log.warning("rooms still open after %.0f s of draining", self._opts.shutdown_timeout_s)
             draining.cancel()
+        elif draining.exception() is not None:
+            log.error("draining failed", exc_info=draining.exception())
         for room in sorted({job.room for job in jobs}):
             await self._healer.hand_over(room)
 
-    async def _finalize_rooms(self) -> None:
+    async def _finalize_rooms(self, timeout_s: float) -> None:
         """Publish every room's last captions while the rooms are still connected."""
         with self._lock:
             jobs = list(self._jobs.values())
@@ -238,7 +243,7 @@ class CaptionWorker:
             asyncio.wrap_future(asyncio.run_coroutine_threadsafe(job.captioner.aclose(), job.loop))
             for job in jobs
         ]
-        done, pending = await asyncio.wait(futures, timeout=self._opts.shutdown_timeout_s)
+        done, pending = await asyncio.wait(futures, timeout=timeout_s)
         for fut in pending:
             fut.cancel()
         for fut in done:
