@@ -60,6 +60,25 @@ def test_only_segments_whose_words_changed_are_revised_with_their_ids() -> None:
     assert reviser.finished
 
 
+def test_case_and_punctuation_alone_are_no_revision() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0))
+    reviser.add(final("s-0", [("To", 1.0), ("mute.", 1.4)]))
+    window, _ = reviser.window()
+    assert reviser.apply(window, result([("to", 1.0), ("mute,", 1.4)]), 0.0) == []
+    assert reviser.confirmed_segments == 1
+
+
+def test_the_window_starts_a_little_before_its_first_segment() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, lead_s=0.5))
+    reviser.add(final("s-0", [("one", 1.0)]))
+    first, _ = reviser.window()
+    assert first.start == pytest.approx(0.5)
+    reviser.apply(first, result([("one", 1.0)]), 0.0)
+    reviser.add(final("s-1", [("two", 1.45)]))
+    second, _ = reviser.window()
+    assert second.start == pytest.approx(1.3)  # not into the segment before
+
+
 def test_a_segment_is_never_in_two_windows_at_once() -> None:
     reviser = Reviser(RevisionOptions(min_window_s=1.0))
     reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
@@ -81,7 +100,8 @@ def test_the_decode_ending_early_leaves_the_rest_for_the_next_window() -> None:
     reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
     reviser.add(final("s-1", [("three", 3.0), ("four", 3.4)]))
     window, _ = reviser.window()
-    assert reviser.apply(window, result([("One", 1.0), ("two", 1.4)]), 0.0)[0].text == "One two"
+    [caption] = reviser.apply(window, result([("one", 1.0), ("too", 1.4)]), 0.0)
+    assert caption.text == "one too"
     assert not reviser.finished
     again, _ = reviser.window()
     assert again.segments == ("s-1",)
@@ -250,3 +270,14 @@ def test_kept_audio_stays_bounded_when_revisions_never_get_the_model() -> None:
         assert p.kept_s <= keep + opts.left_context_s + 1.0
     assert p.reviser is not None
     assert p.reviser.dropped_segments > 0
+
+
+def test_a_less_confident_revision_does_not_replace_the_live_words() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, min_probability_gain=-0.05))
+    reviser.add(final("s-0", [("unknown", 1.0), ("caller", 1.4)]))  # probability 0.9
+    window, _ = reviser.window()
+    unsure = DecodeResult(
+        (Word(1.0, 1.3, " unknown", 0.9), Word(1.4, 1.7, " color", 0.6)), "en", 1.0, 0.01, -0.2, 1.2
+    )
+    assert reviser.apply(window, unsure, 0.0) == []
+    assert reviser.confirmed_segments == 1

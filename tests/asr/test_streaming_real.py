@@ -15,7 +15,7 @@ from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench import asterisk
-from roomscribe.bench.metrics import score
+from roomscribe.bench.metrics import final_transcript, score, wer
 from roomscribe.bench.reference import Reference, load_reference
 from roomscribe.replay import Emitted, Pace, replay
 
@@ -68,9 +68,30 @@ def clip(wav: Path, seconds: float) -> tuple[NDArray[np.float32], Reference]:
 def assert_finals_never_change(events: list[Emitted]) -> None:
     done: set[str] = set()
     for e in events:
+        if e.caption.revision:
+            continue  # the revision pass replaces finals on purpose (see below)
         assert e.caption.segment_id not in done, f"segment changed after its final: {e.caption}"
         if e.caption.final:
             done.add(e.caption.segment_id)
+
+
+def test_revised_transcript_is_at_least_as_good_as_the_live_one(
+    tiny: WhisperBackend, vad: SileroModel, eval_dir: Path
+) -> None:
+    audio, ref = clip(eval_dir / "allison-a.wav", 75.0)
+    events, policy = stream(tiny, vad, audio)
+    live = [e for e in events if not e.caption.revision]
+    live_finals = {e.caption.segment_id for e in live if e.caption.final}
+    revisions = [e.caption for e in events if e.caption.revision]
+    reviser = policy.reviser
+    assert reviser is not None
+    # every live final was read again: revised, or confirmed as it was
+    assert reviser.revised_segments + reviser.confirmed_segments == len(live_finals)
+    assert {c.segment_id for c in revisions} <= live_finals
+    assert all(c.final for c in revisions)
+    live_wer = score(live, ref).wer
+    revised_wer = wer(" ".join(u.text for u in ref.utterances), final_transcript(events))
+    assert revised_wer <= live_wer
 
 
 def test_tiny_en_full_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: Path) -> None:
