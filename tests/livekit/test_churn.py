@@ -10,9 +10,10 @@ microphone and publishes a new one.
 Asserted: the worker never crashes or logs an error, the sentence each speaker
 was saying when they left is finalized and reaches the listener, the engine's
 stream count is back to 0 at the end, and the worker's memory does not grow
-(< 5 % between the first fifth of the cycles and the last). How long after
-leaving each cut sentence's final arrived is measured, printed and written to
-``artifacts/livekit-churn.json`` (the issue's target is 2 s; the bound
+(< 5 % between the first fifth of the cycles and the last; asserted in the
+50-cycle run only, as 12 cycles are all warm-up). How long after leaving each
+cut sentence's final arrived is measured, printed and written to
+``artifacts/livekit-churn-<cycles>.json`` (the issue's target is 2 s; the bound
 asserted is generous because the machine is shared).
 """
 
@@ -278,11 +279,20 @@ def _report(outcomes: list[Outcome], rss: dict[int, int], at: tuple[int, int]) -
 
 
 @pytest.mark.parametrize(
-    "cycles",
-    [pytest.param(12, id="12-cycles"), pytest.param(50, id="50-cycles", marks=pytest.mark.soak)],
+    ("cycles", "check_rss"),
+    [
+        # 12 cycles are all warm-up (the worker's RSS rises for ~20 departures, then
+        # stays flat): measured and reported, not asserted
+        pytest.param(12, False, id="12-cycles"),
+        pytest.param(50, True, id="50-cycles", marks=pytest.mark.soak),
+    ],
 )
 async def test_churn_across_four_rooms(
-    livekit_server: LiveKitServer, eval_dir: Path, artifacts_dir: Path, cycles: int
+    livekit_server: LiveKitServer,
+    eval_dir: Path,
+    artifacts_dir: Path,
+    cycles: int,
+    check_rss: bool,
 ) -> None:
     audio = {wav: read_wav(eval_dir / f"{wav}.wav") for wav in ("allison-a", "allison-b")}
     plans = plan(eval_dir, cycles)
@@ -316,8 +326,8 @@ async def test_churn_across_four_rooms(
         alive = worker.process.poll() is None
         log = worker.log_text()
 
-    # RSS: after the first fifth of the departures (warm: every room captioned, every
-    # variant seen) and after the last
+    # RSS after the first fifth of the departures and after the last (the issue's
+    # cycle 10 and cycle 50)
     first_at = max(4, cycles // 5)
     summary = _report(outcomes, churn.rss_after, (first_at, cycles))
     summary["streams_active_end"] = asdict(streams)
@@ -339,7 +349,7 @@ async def test_churn_across_four_rooms(
     assert not unclosed, unclosed
     rss_first, rss_last = churn.rss_after[first_at], churn.rss_after[cycles]
     growth = (rss_last - rss_first) / rss_first
-    assert growth < RSS_GROWTH_MAX, (
+    assert not check_rss or growth < RSS_GROWTH_MAX, (
         f"RSS grew {growth:.1%} from departure {first_at} to {cycles}: "
         f"{summary['rss_mb_by_departure']}"
     )
