@@ -23,8 +23,8 @@ import re
 
 log = logging.getLogger(__name__)
 
-# Whisper's tokenizer languages (as in faster_whisper.tokenizer._LANGUAGE_CODES, which
-# is private; tests/test_languages.py keeps the two equal).
+# Whisper's languages (a multilingual model's ``WhisperBackend.supported_languages``;
+# tests/test_languages.py keeps the two equal without loading a model at import).
 _CODES = """
 af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu
 ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml

@@ -5,15 +5,15 @@ every decode pays the full encoder cost (0.27 s for tiny.en, 0.55 s for base on
 2 cores) however short the utterance. We encode only the utterance plus a
 little padding (a 5 s window costs 5-10x less), decode several streams' requests
 in one batched ``generate`` call, and align words with CTranslate2's
-cross-attention alignment, all through faster-whisper's public pieces
-(feature extractor, tokenizer, alignment).
+cross-attention alignment, all through faster-whisper's pieces behind one adapter
+(:mod:`roomscribe.asr.fasterwhisper`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +21,17 @@ from numpy.typing import NDArray
 
 from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest, DecodeResult
 from roomscribe.asr.events import Word
+from roomscribe.asr.fasterwhisper import (
+    WhisperModelAdapter,
+    compression_ratio,
+    merge_punctuations,
+    pick_device,
+    select_rows,
+    suppressed_tokens,
+)
 
-_PREPEND = "\"'“¿([{-"
-_APPEND = "\"'.。,，!！?？:：”)]}、"
+__all__ = ["WhisperBackend", "WhisperOptions", "pick_device"]
+
 _FRAMES_PER_S = 100
 _LEFT_CONTEXT_SLACK_S = 0.6
 _MAX_VOCABULARY_TOKENS = 120
@@ -64,46 +72,53 @@ class WhisperOptions:
     """Windows are rounded up to a multiple of this (padding of at least 0.5 s)."""
 
 
-def pick_device(device: str, compute_type: str) -> tuple[str, str]:
-    """Resolve ``auto`` device and compute type."""
-    import ctranslate2
+@dataclass(slots=True)
+class EncodedBatch:
+    """Requests of one decode group, encoded once, and what their decodes produce."""
 
-    if device == "auto":
-        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-    if compute_type == "auto":
-        compute_type = "float16" if device == "cuda" else "int8"
-    return device, compute_type
+    requests: Sequence[DecodeRequest]
+    final: bool
+    encoder_output: Any
+    num_frames: list[int]
+    """Feature frames of real audio per request (the rest is padding)."""
+    languages: list[tuple[str, float]]
+    """Language code and its probability per request (given, or detected)."""
+    results: dict[int, DecodeResult] = field(default_factory=dict)
+
+    def rows(self, idx: Sequence[int]) -> Any:
+        """The encoder output of requests ``idx`` (all of it when that is every request)."""
+        if len(idx) == len(self.requests):
+            return self.encoder_output
+        return select_rows(self.encoder_output, idx)
 
 
 class WhisperBackend:
     """A :class:`roomscribe.asr.backend.Backend` on a faster-whisper model."""
 
-    def __init__(self, model: Any, options: WhisperOptions) -> None:
-        from faster_whisper.tokenizer import Tokenizer
-
+    def __init__(self, model: WhisperModelAdapter, options: WhisperOptions) -> None:
         self._model = model
         self._opts = options
-        self._tokenizer_cls = Tokenizer
         self._tokenizers: dict[str | None, Any] = {}
 
     @classmethod
     def load(cls, options: WhisperOptions, cache_dir: Any = None) -> WhisperBackend:
         """Load the model named in ``options`` (see :mod:`roomscribe.asr.models`)."""
-        import os
-
-        from faster_whisper import WhisperModel
-
         from roomscribe.asr.models import resolve_model
 
         path = resolve_model(options.model, cache_dir)
-        device, compute_type = pick_device(options.device, options.compute_type)
-        threads = options.threads or (os.cpu_count() or 1)
-        model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
+        model = WhisperModelAdapter.load(
+            path, options.device, options.compute_type, options.threads
+        )
         return cls(model, options)
 
     @property
     def multilingual(self) -> bool:
-        return bool(self._model.model.is_multilingual)
+        return self._model.multilingual
+
+    @property
+    def supported_languages(self) -> list[str]:
+        """Language codes the loaded model can transcribe."""
+        return self._model.supported_languages
 
     def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
         results: list[DecodeResult | None] = [None] * len(requests)
@@ -122,11 +137,9 @@ class WhisperBackend:
     def _tokenizer(self, language: str | None) -> Any:
         tok = self._tokenizers.get(language)
         if tok is None:
-            tok = self._tokenizer_cls(
-                self._model.hf_tokenizer,
-                self.multilingual,
-                task=self._opts.task if self.multilingual else "transcribe",
-                language=language or ("en" if not self.multilingual else None),
+            tok = self._model.tokenizer(
+                self._opts.task if self.multilingual else "transcribe",
+                language or ("en" if not self.multilingual else None),
             )
             self._tokenizers[language] = tok
         return tok
@@ -138,7 +151,7 @@ class WhisperBackend:
 
     def _features(
         self, audios: Sequence[NDArray[np.float32]], final: bool
-    ) -> tuple[Any, list[int]]:
+    ) -> tuple[NDArray[np.float32], list[int]]:
         shortest = self._opts.min_window_s
         if final:
             budget = self._opts.final_window_budget_s / len(audios)
@@ -150,32 +163,30 @@ class WhisperBackend:
         for a in audios:
             padded = np.zeros(n, dtype=np.float32)
             padded[: min(len(a), n)] = a[:n]
-            feats.append(self._model.feature_extractor(padded, padding=0)[:, :frames])
+            feats.append(self._model.features(padded)[:, :frames])
         batch = np.ascontiguousarray(np.stack(feats), dtype=np.float32)
         num_frames = [min(frames, len(a) // 160) for a in audios]
         return batch, num_frames
 
+    def _encode(
+        self, requests: Sequence[DecodeRequest], final: bool, language: str | None
+    ) -> EncodedBatch:
+        features, num_frames = self._features([r.audio for r in requests], final)
+        encoder_output = self._model.encode(features)
+        if language is None:
+            languages = self._model.detect_language(encoder_output)
+        else:
+            languages = [(language, 1.0)] * len(requests)
+        return EncodedBatch(requests, final, encoder_output, num_frames, languages)
+
     def _decode_group(
         self, requests: Sequence[DecodeRequest], final: bool, language: str | None
     ) -> list[DecodeResult]:
-        import ctranslate2
-
-        model = self._model.model
-        features, num_frames = self._features([r.audio for r in requests], final)
-        encoder_output = model.encode(ctranslate2.StorageView.from_array(features), to_cpu=False)
-
-        langs: list[tuple[str, float]]
-        if language is None:
-            detected = model.detect_language(encoder_output)
-            langs = [(d[0][0][2:-2], float(d[0][1])) for d in detected]
-        else:
-            langs = [(language, 1.0)] * len(requests)
-
+        batch = self._encode(requests, final, language)
         # One generate call per detected language (usually a single call).
         by_lang: dict[str, list[int]] = {}
-        for i, (code, _) in enumerate(langs):
+        for i, (code, _) in enumerate(batch.languages):
             by_lang.setdefault(code, []).append(i)
-        out: dict[int, DecodeResult] = {}
         for code, lang_idx in by_lang.items():
             tok = self._tokenizer(code)
             prompts = {
@@ -188,32 +199,13 @@ class WhisperBackend:
             for i in lang_idx:
                 by_len.setdefault(len(prompts[i]), []).append(i)
             for idx in by_len.values():
-                sub_enc = (
-                    encoder_output if len(idx) == len(requests) else _select(encoder_output, idx)
-                )
-                self._generate(
-                    tok,
-                    sub_enc,
-                    idx,
-                    [prompts[i] for i in idx],
-                    requests,
-                    num_frames,
-                    langs,
-                    code,
-                    final,
-                    out,
-                )
+                batch.results.update(self._generate(tok, batch, idx, [prompts[i] for i in idx]))
         if final:
-            self._retry_without_context(requests, encoder_output, num_frames, langs, out)
-            self._retry_without_left_audio(requests, out, language)
-        return [out[i] for i in range(len(requests))]
+            self._retry_without_context(batch)
+            self._retry_without_left_audio(batch, language)
+        return [batch.results[i] for i in range(len(requests))]
 
-    def _retry_without_left_audio(
-        self,
-        requests: Sequence[DecodeRequest],
-        out: dict[int, DecodeResult],
-        language: str | None,
-    ) -> None:
+    def _retry_without_left_audio(self, batch: EncodedBatch, language: str | None) -> None:
         """Decode a request again without its context audio where that went wrong.
 
         Hearing the end of the previous sentence helps Whisper with the
@@ -221,9 +213,10 @@ class WhisperBackend:
         or puts the new words' first times inside it; such a request is
         decoded once more from where its new audio starts.
         """
+        requests = batch.requests
         suspects = [
             i
-            for i, r in out.items()
+            for i, r in batch.results.items()
             if requests[i].context_s > 0 and _misses_new_audio(r, requests[i])
         ]
         if not suspects:
@@ -231,7 +224,7 @@ class WhisperBackend:
         plain = [_without_left_audio(requests[i]) for i in suspects]
         for i, result in zip(suspects, self._decode_group(plain, True, language), strict=True):
             shift = requests[i].context_s
-            out[i] = replace(
+            batch.results[i] = replace(
                 result,
                 words=tuple(
                     Word(w.start + shift, w.end + shift, w.text, w.probability)
@@ -239,14 +232,7 @@ class WhisperBackend:
                 ),
             )
 
-    def _retry_without_context(
-        self,
-        requests: Sequence[DecodeRequest],
-        encoder_output: Any,
-        num_frames: list[int],
-        langs: list[tuple[str, float]],
-        out: dict[int, DecodeResult],
-    ) -> None:
+    def _retry_without_context(self, batch: EncodedBatch) -> None:
         """Decode again without the previous text where the context derailed the decode.
 
         Conditioning on previous text helps on average but can make Whisper
@@ -255,53 +241,45 @@ class WhisperBackend:
         derailed (unsure, repetitive, or far too few words for its audio) is
         redone without context and the more confident result is kept.
         """
-        suspects = [i for i, r in out.items() if requests[i].prompt and _derailed(r, requests[i])]
+        requests = batch.requests
+        suspects = [
+            i for i, r in batch.results.items() if requests[i].prompt and _derailed(r, requests[i])
+        ]
         by_lang: dict[str, list[int]] = {}
         for i in suspects:
-            by_lang.setdefault(langs[i][0], []).append(i)
+            by_lang.setdefault(batch.languages[i][0], []).append(i)
         for code, idx in by_lang.items():
             tok = self._tokenizer(code)
-            enc = _select(encoder_output, idx)
-            retry: dict[int, DecodeResult] = {}
             prompts = [self._prompt(tok, "", requests[i].vocabulary) for i in idx]
-            self._generate(tok, enc, idx, prompts, requests, num_frames, langs, code, True, retry)
+            retry = self._generate(tok, batch, idx, prompts)
             for i in idx:
-                if retry[i].avg_logprob > out[i].avg_logprob:
-                    out[i] = retry[i]
+                if retry[i].avg_logprob > batch.results[i].avg_logprob:
+                    batch.results[i] = retry[i]
 
     def _generate(
-        self,
-        tok: Any,
-        sub_enc: Any,
-        idx: list[int],
-        prompts: list[list[int]],
-        requests: Sequence[DecodeRequest],
-        num_frames: list[int],
-        langs: list[tuple[str, float]],
-        code: str,
-        final: bool,
-        out: dict[int, DecodeResult],
-    ) -> None:
-        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
-
-        model = self._model.model
+        self, tok: Any, batch: EncodedBatch, idx: list[int], prompts: list[list[int]]
+    ) -> dict[int, DecodeResult]:
+        """Decode requests ``idx`` of ``batch`` (all of one language) with these prompts."""
+        requests = batch.requests
+        encoder_output = batch.rows(idx)
         audio_s = max(len(requests[i].audio) for i in idx) / SAMPLE_RATE
         # ~4 words/s is fast speech; a budget this tight stops runaway loops early
         max_new = int(7 * audio_s) + 8
         max_length = min(448, len(prompts[0]) + max_new)
-        beam = self._opts.beam_size if final else self._opts.interim_beam_size
-        gen = model.generate(
-            sub_enc,
+        beam = self._opts.beam_size if batch.final else self._opts.interim_beam_size
+        gen = self._model.generate(
+            encoder_output,
             prompts,
             beam_size=beam,
             max_length=max_length,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tok, [-1]),
+            suppress_tokens=suppressed_tokens(tok),
         )
         token_lists = [[t for t in g.sequences_ids[0] if t < tok.eot] for g in gen]
-        words = self._align(tok, sub_enc, token_lists, [num_frames[i] for i in idx])
+        words = self._align(tok, encoder_output, token_lists, [batch.num_frames[i] for i in idx])
+        out: dict[int, DecodeResult] = {}
         for j, i in enumerate(idx):
             tokens = gen[j].sequences_ids[0]
             seq_len = len(tokens)
@@ -312,12 +290,13 @@ class WhisperBackend:
                 words=tuple(
                     Word(w.start, min(w.end, duration), w.text, w.probability) for w in words[j]
                 ),
-                language=code,
-                language_probability=langs[i][1],
+                language=batch.languages[i][0],
+                language_probability=batch.languages[i][1],
                 no_speech_prob=float(gen[j].no_speech_prob),
                 avg_logprob=float(avg_logprob),
-                compression_ratio=get_compression_ratio(text) if text else 0.0,
+                compression_ratio=compression_ratio(text) if text else 0.0,
             )
+        return out
 
     def _prompt(self, tok: Any, context: str, vocabulary: tuple[str, ...] = ()) -> list[int]:
         """Decoder prompt: vocabulary terms, then the latest context, then the task tokens.
@@ -343,14 +322,12 @@ class WhisperBackend:
         token_lists: list[list[int]],
         num_frames: list[int],
     ) -> list[list[Word]]:
-        from faster_whisper.transcribe import merge_punctuations
-
         out: list[list[Word]] = [[] for _ in token_lists]
         todo = [i for i, t in enumerate(token_lists) if t]
         if not todo:
             return out
-        enc = encoder_output if len(todo) == len(token_lists) else _select(encoder_output, todo)
-        aligned = self._model.model.align(
+        enc = encoder_output if len(todo) == len(token_lists) else select_rows(encoder_output, todo)
+        aligned = self._model.align(
             enc,
             tok.sot_sequence,
             [token_lists[i] for i in todo],
@@ -379,7 +356,7 @@ class WhisperBackend:
                 }
                 for k, (w, t) in enumerate(zip(words[:-1], word_tokens[:-1], strict=True))
             ]
-            merge_punctuations(items, _PREPEND, _APPEND)
+            merge_punctuations(items)
             out[i] = [
                 Word(d["start"], d["end"], d["word"], d["probability"]) for d in items if d["word"]
             ]
@@ -412,11 +389,3 @@ def _derailed(result: DecodeResult, request: DecodeRequest) -> bool:
     seconds = len(request.audio) / SAMPLE_RATE
     too_few = seconds >= 2.0 and len(result.words) < 0.8 * (seconds - 0.7)
     return result.avg_logprob < -0.6 or result.compression_ratio > 2.4 or too_few
-
-
-def _select(encoder_output: Any, idx: list[int]) -> Any:
-    """Rows ``idx`` of a CTranslate2 encoder output (kept on its device)."""
-    import ctranslate2
-
-    arr = np.asarray(encoder_output)
-    return ctranslate2.StorageView.from_array(np.ascontiguousarray(arr[idx]))
