@@ -8,6 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from roomscribe.commands.transcribe import vocabulary_argument
+
 HELP = "Measure WER, caption latency, real-time factor and capacity on reference recordings."
 
 
@@ -25,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="default: simulated for one stream, realtime for several",
     )
     parser.add_argument("--seconds", type=float, help="only the first SECONDS of each file")
+    parser.add_argument(
+        "--vocabulary",
+        type=vocabulary_argument,
+        default=(),
+        help="comma-separated terms likely to be spoken, given to every decode",
+    )
     parser.add_argument(
         "--no-revision",
         action="store_true",
@@ -68,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     pace = (
         Pace(args.pace) if args.pace else (Pace.SIMULATED if args.streams == 1 else Pace.REALTIME)
     )
-    policy = settings.engine_options().policy
+    policy = replace(settings.engine_options().policy, vocabulary=args.vocabulary)
     if args.no_revision:
         policy = replace(policy, revision=replace(policy.revision, enabled=False))
     report = run_bench(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 HELP = "Caption an audio/video file as if it were spoken live."
@@ -24,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(same caption times, no waiting); none: as fast as possible",
     )
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    parser.add_argument(
+        "--vocabulary",
+        type=vocabulary_argument,
+        default=(),
+        help="comma-separated terms likely to be spoken (names, product words, acronyms)",
+    )
     add_asr_arguments(parser)
 
 
@@ -47,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     writer = CaptionWriter(args.format, out)
-    policy = StreamPolicy(SileroModel(), settings.engine_options().policy)
+    options = replace(settings.engine_options().policy, vocabulary=args.vocabulary)
+    policy = StreamPolicy(SileroModel(), options)
 
     def emit(e: Emitted) -> None:
         writer.write(e.caption, e.emitted_at)
@@ -59,3 +67,13 @@ def run(args: argparse.Namespace) -> int:
         if args.output:
             out.close()
     return 0
+
+
+def vocabulary_argument(text: str) -> tuple[str, ...]:
+    """``--vocabulary "Asterisk, VoIP, Digium"``: validated terms (as the room vocabulary)."""
+    from roomscribe.vocabulary import VocabularyError, parse_terms
+
+    try:
+        return parse_terms(text)
+    except VocabularyError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
