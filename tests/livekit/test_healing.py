@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import statistics
+import urllib.request
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 from livekit import api
+from prometheus_client.parser import text_string_to_metric_families
 
 from roomscribe import protocol
 from tests.conftest import read_wav
@@ -69,7 +71,23 @@ async def kill_and_heal(scene: TalkingRoom, workers: list[AgentWorker]) -> Heal:
     survivors = [w for w in live if w is not victim]
     assert any(w.serves(ROOM) for w in survivors), _logs(workers)
     assert any("had no captioner for" in w.log_text() for w in survivors), _logs(workers)
+    # What an operator's Prometheus sees: the heal, and the room on the new worker.
+    scrapes = [scrape(w.health_port) for w in survivors]
+    assert sum(m["roomscribe_dispatch_heals_total"] for m in scrapes) >= 1
+    assert sum(m["roomscribe_rooms_active"] for m in scrapes) == 1
     return Heal(rejoined_s=joined - killed_at, resumed_s=resumed.t - killed_at)
+
+
+def scrape(port: int) -> dict[str, float]:
+    """A worker's unlabelled Prometheus samples from ``GET /metrics`` on its health port."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
 
 
 async def _captioners(server: LiveKitServer) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from roomscribe.aio import CaptionStream
 from roomscribe.asr.backend import DecodeRequest, DecodeResult
@@ -34,6 +35,18 @@ async def _health(port: int) -> int:
         return resp.status
 
 
+async def _metric(port: int, name: str) -> float:
+    """One unlabelled sample from ``GET /metrics`` on the health port."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        text = await resp.text()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and not sample.labels:
+                return float(sample.value)
+    raise AssertionError(f"{name} not in {text}")
+
+
 async def test_health_endpoint_reports_a_dead_engine(livekit_server: LiveKitServer) -> None:
     engine = Engine(Crashing(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
     engine.start()
@@ -53,12 +66,15 @@ async def test_health_endpoint_reports_a_dead_engine(livekit_server: LiveKitServ
             assert not running.done(), running
             await asyncio.sleep(0.1)
         assert statuses[-1] == 200
+        assert (await _metric(worker.health_port, "roomscribe_engine_alive")) == 1
 
         captions = CaptionStream(engine, close_timeout_s=5)
         captions.push(synth(["hello", "there."], tail_s=1.0))  # its decode kills the engine
         assert await poll_until(lambda: not engine.healthy, 10)
         assert await _health(worker.health_port) == 503
         assert worker.load() == 1.0  # and LiveKit sends it no new rooms
+        assert (await _metric(worker.health_port, "roomscribe_engine_alive")) == 0
+        assert (await _metric(worker.health_port, "roomscribe_engine_load")) == 1.0
         await captions.aclose()
     finally:
         worker.stop()

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import aiohttp
 from livekit import api
 
-from roomscribe import protocol
+from roomscribe import metrics, protocol
 from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
@@ -241,6 +241,7 @@ class DispatchHealer:
             return False
         self._watches.pop(seen.room, None)
         self.heals += 1
+        metrics.DISPATCH_HEALS.inc()
         log.warning("room %s had no captioner for %.1f s; re-dispatched", seen.room, silent_s)
         return True
 
@@ -254,6 +255,7 @@ class DispatchHealer:
         )
         self._watches.pop(seen.room, None)
         self.heals += 1
+        metrics.DISPATCH_HEALS.inc()
         log.warning(
             "room %s was captioned before but has no dispatch now (a server restart?); "
             "dispatched again",

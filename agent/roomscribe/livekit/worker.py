@@ -35,7 +35,7 @@ from aiohttp import web
 from livekit import api, rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType, JobRequest
 
-from roomscribe import protocol
+from roomscribe import metrics, protocol
 from roomscribe.asr.engine import Engine
 from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
@@ -91,6 +91,7 @@ class CaptionWorker:
         self._stop = asyncio.Event()
         self._healer = DispatchHealer(options.livekit, options.healer)
         self._health = _HealthServer(options.health_port, self.healthy)
+        metrics.watch(engine)
         self._server = AgentServer(
             ws_url=options.livekit.url,
             api_key=options.livekit.api_key,
@@ -194,12 +195,14 @@ class CaptionWorker:
         with self._lock:
             self._jobs[job_id] = _Job(room, captioner, ctx, asyncio.get_running_loop())
             self._accepted.pop(room, None)
+            metrics.ROOMS.set(len(self._jobs))
 
         heartbeat = asyncio.create_task(_heartbeat(ctx.room), name=f"heartbeat {room}")
 
         async def on_shutdown() -> None:
             with self._lock:
                 self._jobs.pop(job_id, None)
+                metrics.ROOMS.set(len(self._jobs))
             heartbeat.cancel()
             await captioner.aclose()
             log.info("left room %s", room)
@@ -265,7 +268,8 @@ async def _heartbeat(room: rtc.Room) -> None:
 
 
 class _HealthServer:
-    """``GET /`` on the health port: 200 ``OK``, or 503 when the worker is unhealthy."""
+    """The health port: ``GET /`` answers 200 ``OK``, or 503 when the worker is
+    unhealthy; ``GET /metrics`` is Prometheus (:mod:`roomscribe.metrics`)."""
 
     def __init__(self, port: int, healthy: Callable[[], bool]) -> None:
         self._port = port
@@ -279,6 +283,7 @@ class _HealthServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/", self._check)
+        app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, port=self._port)
@@ -290,6 +295,10 @@ class _HealthServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        body = await asyncio.to_thread(metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
     async def _check(self, _: web.Request) -> web.Response:
         if not self._healthy():
