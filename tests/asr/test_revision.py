@@ -69,7 +69,7 @@ def test_case_and_punctuation_alone_are_no_revision() -> None:
 
 
 def test_the_window_starts_a_little_before_its_first_segment() -> None:
-    reviser = Reviser(RevisionOptions(min_window_s=1.0, lead_s=0.5))
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, lead_s=0.5, context_s=0.0))
     reviser.add(final("s-0", [("one", 1.0)]))
     first, _ = reviser.window()
     assert first.start == pytest.approx(0.5)
@@ -79,8 +79,24 @@ def test_the_window_starts_a_little_before_its_first_segment() -> None:
     assert second.start == pytest.approx(1.3)  # not into the segment before
 
 
+def test_revised_speech_before_a_window_is_heard_again_but_not_changed() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=10.0))
+    reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
+    reviser.add(final("s-1", [("three", 3.0)]))
+    first, _ = reviser.window()
+    reviser.apply(first, result([("one", 1.0), ("two", 1.4), ("three", 3.0)]), 0.0)
+    reviser.add(final("s-2", [("four", 5.0), ("five", 5.4)]))
+    window, prompt = reviser.window()
+    assert window.segments == ("s-2",)
+    assert window.start == pytest.approx(0.95)  # from the first revised word on
+    assert prompt == ""  # what the window hears again is not in the prompt
+    heard = result([("won", 1.0), ("two", 1.4), ("three", 3.0), ("four", 5.0), ("fife", 5.4)])
+    captions = reviser.apply(window, heard, 0.0)
+    assert [(c.segment_id, c.text) for c in captions] == [("s-2", "four fife")]
+
+
 def test_a_segment_is_never_in_two_windows_at_once() -> None:
-    reviser = Reviser(RevisionOptions(min_window_s=1.0))
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=0.0))
     reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
     window, _ = reviser.window()
     reviser.add(final("s-1", [("three", 3.0), ("four", 3.4)]))
@@ -132,8 +148,8 @@ def test_memory_is_bounded_and_drops_are_counted() -> None:
         reviser.cap(2.0 * i + 1.0)
     kept_from = reviser.keep_from
     assert kept_from is not None
-    assert 199.0 - kept_from <= 60.0
-    assert reviser.dropped_segments == 70
+    assert 199.0 - kept_from <= 60.0  # the heard-again context included
+    assert reviser.dropped_segments == 75
 
 
 def test_at_close_only_the_last_window_is_revised() -> None:

@@ -53,6 +53,10 @@ class RevisionOptions:
     to the newest sample); older unrevised segments are dropped."""
     prompt_chars: int = 200
     """Revised text before the window given as prompt."""
+    context_s: float = 10.0
+    """Already-revised speech heard again before the window's first segment
+    (its words are not changed again): like offline Whisper, every segment is
+    read with seconds of audio before it, not from a cold start."""
     lead_s: float = 0.5
     """Audio before the first segment included in its window (less if the
     previous segment ends sooner): Whisper tends to drop a word said at the
@@ -100,6 +104,8 @@ class RevisionWindow:
     end: float
     language: str | None
     """What the live finals of its first segment were tagged with."""
+    new_from: float = 0.0
+    """Words before this are the already-revised context heard again."""
 
 
 class Reviser:
@@ -161,7 +167,8 @@ class Reviser:
 
     def cap(self, audio_end: float) -> None:
         """Drop the oldest unrevised segments beyond ``keep_s`` of audio (memory bound)."""
-        while self._pending and audio_end - self._pending[0].start > self._opts.keep_s:
+        reach = self._opts.context_s + self._opts.lead_s
+        while self._pending and audio_end - self._pending[0].start + reach > self._opts.keep_s:
             self._drop(self._pending.popleft())
 
     def _drop(self, seg: _Final) -> None:
@@ -175,7 +182,9 @@ class Reviser:
         """Earliest stream time whose audio the pass still needs (``None``: none)."""
         if self._in_flight is not None:
             return self._in_flight[0].start
-        return self._pending[0].start if self._pending else None
+        if not self._pending:
+            return None
+        return self._pending[0].start - self._opts.context_s - self._opts.lead_s
 
     @property
     def finished(self) -> bool:
@@ -213,19 +222,23 @@ class Reviser:
         if self._in_flight is not None or not self._pending:
             raise RuntimeError("no revision window is ready")
         first = self._pending[0]
+        lead = max(first.start - self._opts.lead_s, min(first.start, self._reviewed_to))
+        heard = [w for w in self._history if w.start >= first.start - self._opts.context_s]
+        heard = [w for w in heard if w.end <= lead]
+        start = min(lead, heard[0].start - 0.05) if heard else lead
         segs: list[_Final] = []
         for seg in self._pending:
-            if segs and seg.end - first.start > self._opts.max_window_s:
+            if segs and seg.end - start > self._opts.max_window_s:
                 break
             segs.append(seg)
         for _ in segs:
             self._pending.popleft()
-        start = max(first.start - self._opts.lead_s, min(first.start, self._reviewed_to))
         window = RevisionWindow(
-            tuple(s.segment_id for s in segs), start, segs[-1].end, first.language
+            tuple(s.segment_id for s in segs), start, segs[-1].end, first.language, lead
         )
         self._in_flight = (window, segs)
-        prompt = "".join(w.text for w in self._history).strip()[-self._opts.prompt_chars :]
+        before = [w for w in self._history if w.end <= start]
+        prompt = "".join(w.text for w in before).strip()[-self._opts.prompt_chars :]
         return window, prompt.strip()
 
     def apply(self, window: RevisionWindow, result: DecodeResult, offset: float) -> list[Caption]:
@@ -235,6 +248,7 @@ class Reviser:
             Word(w.start + offset, w.end + offset, w.text, w.probability) for w in result.words
         ]
         words = clean(replace(result, words=tuple(words)), self._guards)
+        words = [w for w in words if (w.start + w.end) / 2 >= window.new_from]
         live_words = sum(len(s.words) for s in segs)
         if not words or len(words) < self._opts.min_word_ratio * live_words:
             self.rejected_windows += 1
