@@ -126,6 +126,8 @@ class Received:
     text: str
     start: float
     end: float
+    revision: int = 0
+    """``roomscribe.revision``: n >= 1 when the revision pass replaced the segment's final."""
 
 
 @dataclass
@@ -171,6 +173,7 @@ class Listener:
             text=text,
             start=float(attrs.get(protocol.ATTR_START, "nan")),
             end=float(attrs.get(protocol.ATTR_END, "nan")),
+            revision=int(attrs.get(protocol.ATTR_REVISION, "0")),
         )
 
     def finals(self, sender: str) -> list[Received]:
