@@ -20,6 +20,7 @@ asserted is generous because the machine is shared).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import itertools
 import json
@@ -190,7 +191,8 @@ async def visit(
     # Leave once the audio captured so far went out: play() catches up in a burst when
     # this (busy) process was late, and the source's queue would drop that audio unsent.
     queued_s = speaker.source.queued_duration
-    await speaker.source.wait_for_playout()
+    with contextlib.suppress(TimeoutError):  # bounded: a source stuck in a dead room
+        await asyncio.wait_for(speaker.source.wait_for_playout(), queued_s + 5.0)
     speaking = {c.segment_id for c in listener.captions if c.sender == cycle.identity}
     finalized = {c.segment_id for c in listener.finals(cycle.identity)}
     left_at = time.monotonic() - listener.t0
