@@ -297,3 +297,16 @@ def test_a_less_confident_revision_does_not_replace_the_live_words() -> None:
     )
     assert reviser.apply(window, unsure, 0.0) == []
     assert reviser.confirmed_segments == 1
+
+
+def test_a_first_word_stretched_back_into_the_context_is_kept() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=10.0))
+    reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
+    first, _ = reviser.window()
+    reviser.apply(first, result([("one", 1.0), ("two", 1.4)]), 0.0)
+    reviser.add(final("s-1", [("You", 3.0), ("are", 3.4)]))
+    window, _ = reviser.window()
+    # the aligner put "you" 0.8 s early, before the new segment (and its lead)
+    heard = result([("one", 1.0), ("two", 1.4), ("you", 1.9), ("were", 3.4)])
+    [caption] = reviser.apply(window, heard, 0.0)
+    assert caption.text == "you were"

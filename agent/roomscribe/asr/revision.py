@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from roomscribe.asr.agreement import word_key
+from roomscribe.asr.agreement import after_heard, word_key
 from roomscribe.asr.backend import DecodeResult
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
@@ -70,6 +70,11 @@ class RevisionOptions:
     min_word_ratio: float = 0.6
     """A revision with fewer words than this share of the live finals' words
     (a decode that stopped early or lost the audio) is not trusted."""
+    revise_at_close: bool = True
+    """Revise the last window when the stream closes (files: the end of the
+    recording). Live streams turn it off: a speaker who leaves must free the
+    engine stream at once, and revisions run only when nobody talks, so under
+    load the close would wait for a decode that never starts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +110,9 @@ class RevisionWindow:
     language: str | None
     """What the live finals of its first segment were tagged with."""
     new_from: float = 0.0
-    """Words before this are the already-revised context heard again."""
+    """Where the segments start; the audio before is already-revised context."""
+    heard: tuple[Word, ...] = ()
+    """The revised words of that context (matched by text and left out)."""
 
 
 class Reviser:
@@ -161,6 +168,10 @@ class Reviser:
         self._keep_last_window()
 
     def _keep_last_window(self) -> None:
+        if not self._opts.revise_at_close:
+            while self._pending:
+                self._drop(self._pending.popleft())
+            return
         latest = self._pending[-1].end if self._pending else 0.0
         while self._pending and latest - self._pending[0].start > self._opts.max_window_s:
             self._drop(self._pending.popleft())
@@ -234,7 +245,12 @@ class Reviser:
         for _ in segs:
             self._pending.popleft()
         window = RevisionWindow(
-            tuple(s.segment_id for s in segs), start, segs[-1].end, first.language, lead
+            tuple(s.segment_id for s in segs),
+            start,
+            segs[-1].end,
+            first.language,
+            lead,
+            tuple(w for w in heard if w.start >= start),
         )
         self._in_flight = (window, segs)
         before = [w for w in self._history if w.end <= start]
@@ -247,8 +263,10 @@ class Reviser:
         words = [
             Word(w.start + offset, w.end + offset, w.text, w.probability) for w in result.words
         ]
+        # the context heard again is left out before the guards, which would
+        # take a phrase said again for a decoding loop (as the live finals do)
+        words = after_heard(window.heard, words, window.new_from)
         words = clean(replace(result, words=tuple(words)), self._guards)
-        words = [w for w in words if (w.start + w.end) / 2 >= window.new_from]
         live_words = sum(len(s.words) for s in segs)
         if not words or len(words) < self._opts.min_word_ratio * live_words:
             self.rejected_windows += 1
