@@ -14,6 +14,7 @@ from pathlib import Path
 from roomscribe.asr.engine import EngineOptions
 from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.policy import PolicyOptions
+from roomscribe.asr.revision import RevisionOptions
 from roomscribe.asr.scheduler import SchedulerOptions
 from roomscribe.asr.whisper import WhisperOptions
 
@@ -33,7 +34,10 @@ class AsrSettings:
     def engine_options(self) -> EngineOptions:
         return EngineOptions(
             max_streams=self.max_streams,
-            policy=PolicyOptions(language=self.language),
+            # a live stream that closes frees its slot at once (no last revision)
+            policy=PolicyOptions(
+                language=self.language, revision=RevisionOptions(revise_at_close=False)
+            ),
             scheduler=SchedulerOptions(max_batch=self.max_batch),
         )
 

@@ -261,6 +261,41 @@ async def test_close_is_bounded_when_the_engine_is_stuck() -> None:
     assert engine.healthy  # closed on purpose
 
 
+async def test_a_stream_dropped_at_its_close_bound_keeps_its_shown_text() -> None:
+    """The speaker left while the engine was busy: the shown interim becomes final."""
+    slow = threading.Event()
+
+    class Busy(ToneRecognizer):
+        def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+            if slow.is_set():
+                time.sleep(1.5)
+            return super().decode(requests)
+
+    engine = Engine(Busy(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
+    with engine:
+        captions = CaptionStream(engine, close_timeout_s=0.5)
+        got: list[Caption] = []
+
+        async def read() -> None:
+            async for caption in captions:
+                got.append(caption)
+
+        reader = asyncio.create_task(read())
+        audio = speaking(["hello", "how", "are", "you"])  # speech, no pause: no final yet
+        for i in range(0, len(audio), 320):
+            captions.push(audio[i : i + 320])
+            await asyncio.sleep(0.02)
+        assert await poll(lambda: any(not c.final for c in got), 10), "no interim shown"
+        shown = [c for c in got if not c.final][-1].text
+        slow.set()  # the last decode will not make the close bound
+        await captions.aclose()
+        await asyncio.wait_for(reader, 5)
+        finals = [c for c in got if c.final]
+        assert finals, "the shown text was dropped"
+        assert finals[-1].text.startswith(shown.split()[0])
+        assert engine.active_streams == 0
+
+
 async def poll(predicate: Callable[[], bool], timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while not predicate():

@@ -264,7 +264,23 @@ class Engine:
                 return  # already reaped (and notified)
             del self._streams[stream.policy]
             self._scheduler.remove(stream.policy)
-        log.warning("dropped a caption stream that did not finish in time")
+            # What the people saw stays: the open and waiting segments become final
+            # with the text last shown for them (no decode).
+            try:
+                settled = stream.policy.give_up().captions
+            except Exception:
+                log.exception("settling the shown text of a dropped stream failed")
+                settled = ()
+        log.warning(
+            "dropped a caption stream that did not finish in time "
+            "(%d segment(s) finalized with their shown text)",
+            len(settled),
+        )
+        for caption in settled:
+            try:
+                stream.on_caption(caption)
+            except Exception:
+                log.exception("caption callback failed")
         self._notify_closed([stream])
 
     def _locked(self, fn: Callable[[], None]) -> None:

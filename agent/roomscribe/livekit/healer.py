@@ -35,6 +35,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -107,14 +108,28 @@ class _Watch:
     sign: str | None
     since: float
     """When this healer first saw ``sign``."""
+    sid: str | None = None
+    sid_since: float = 0.0
+    """When this healer first saw the captioner participant ``sid``."""
 
 
 class DispatchHealer:
     """Re-dispatches the captioner to orphaned rooms; ``start()`` / ``aclose()``."""
 
-    def __init__(self, settings: LiveKitSettings, options: HealerOptions | None = None) -> None:
+    def __init__(
+        self,
+        settings: LiveKitSettings,
+        options: HealerOptions | None = None,
+        *,
+        serving: Callable[[str], bool] | None = None,
+    ) -> None:
+        """``serving(room)``: this process captions ``room`` with a live job. Such a room
+        is never healed by this healer: its own worker knows the captioner is alive
+        even when a CPU-starved event loop delays the heartbeat."""
         self._settings = settings
         self._opts = options or HealerOptions()
+        self._serving = serving or (lambda room: False)
+        self._last_pass = time.monotonic()
         self._client: api.LiveKitAPI | None = None
         self._task: asyncio.Task[None] | None = None
         self._watches: dict[str, _Watch] = {}
@@ -141,7 +156,15 @@ class DispatchHealer:
     async def _run(self) -> None:
         while True:
             # jitter: workers started together must not look at the rooms in lockstep
-            await asyncio.sleep(self._opts.interval_s * random.uniform(0.75, 1.25))
+            pause = self._opts.interval_s * random.uniform(0.75, 1.25)
+            await asyncio.sleep(pause)
+            lag = time.monotonic() - self._last_pass - pause
+            self._last_pass = time.monotonic()
+            if lag > self._opts.interval_s:
+                # This process was starved (its loop woke up late): a heartbeat that
+                # looks stale may be the machine's fault, not a dead captioner's.
+                self._watches.clear()
+                continue
             try:
                 await self.check()
             except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
@@ -173,7 +196,7 @@ class DispatchHealer:
             if captioner is not None:
                 self._captioned[name] = now
             silent_s = self._silent_for(name, captioner, now)
-            if not has_audio or silent_s < self._opts.missing_s:
+            if not has_audio or silent_s < self._opts.missing_s or self._serving(name):
                 continue
             state = await self.room_state(name)  # only now: one API call per room and pass
             if state.dispatch_ids:
@@ -190,7 +213,12 @@ class DispatchHealer:
         """How long the room's captioner has shown no sign of life to this healer."""
         watch = self._watches.get(room)
         if watch is None or watch.sign != captioner:
-            watch = self._watches[room] = _Watch(captioner, now)
+            sid = captioner.split("/", 1)[0] if captioner is not None else None
+            same = watch is not None and watch.sid == sid
+            sid_since = watch.sid_since if watch is not None and same else now
+            watch = self._watches[room] = _Watch(captioner, now, sid, sid_since)
+        if captioner is not None and now - watch.sid_since < self._opts.grace_s:
+            return 0.0  # it just joined: its first heartbeat may not be out yet
         return now - watch.since
 
     async def room_state(self, room: str) -> RoomState:

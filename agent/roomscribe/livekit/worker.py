@@ -89,7 +89,7 @@ class CaptionWorker:
         self._jobs: dict[str, _Job] = {}
         self._accepted: dict[str, float] = {}
         self._stop = asyncio.Event()
-        self._healer = DispatchHealer(options.livekit, options.healer)
+        self._healer = DispatchHealer(options.livekit, options.healer, serving=self._captions)
         self._health = _HealthServer(options.health_port, self.healthy)
         metrics.watch(engine)
         self._server = AgentServer(
@@ -167,6 +167,11 @@ class CaptionWorker:
         with self._lock:
             self._accepted[room] = time.monotonic()
         await request.accept(identity=protocol.AGENT_IDENTITY, name="Captions")
+
+    def _captions(self, room: str) -> bool:
+        """A job of this worker captions ``room`` right now."""
+        with self._lock:
+            return any(job.room == room for job in self._jobs.values())
 
     def _serves(self, room: str) -> bool:
         now = time.monotonic()
