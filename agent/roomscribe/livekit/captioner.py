@@ -77,6 +77,10 @@ class RoomCaptioner:
         self._close_timeout_s = close_timeout_s
         self._publisher_options = publisher_options
         self._pipelines: dict[str, TrackPipeline] = {}
+        self._waiting: dict[
+            str, tuple[rtc.Track, rtc.RemoteTrackPublication, rtc.RemoteParticipant]
+        ] = {}
+        """Tracks refused because the engine was full, by track sid."""
         self._closing: set[asyncio.Task[None]] = set()
         self.transcript = transcript or RoomTranscript()
         """Finals the room received; what late joiners are sent."""
@@ -182,7 +186,9 @@ class RoomCaptioner:
         try:
             pipeline.start()
         except CapacityError as e:
-            log.warning("not captioning %s/%s: %s", participant.identity, track.sid, e)
+            # Kept, and tried again whenever one of this room's streams is released.
+            self._waiting[track.sid] = (track, publication, participant)
+            log.warning("not captioning %s/%s yet: %s", participant.identity, track.sid, e)
             return
         except Exception:
             log.exception("could not start captioning %s/%s", participant.identity, track.sid)
@@ -203,6 +209,9 @@ class RoomCaptioner:
         self._close_pipeline(publication.sid)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        for sid, (_, _, waiting) in list(self._waiting.items()):
+            if waiting.identity == participant.identity:
+                del self._waiting[sid]
         for sid, pipeline in list(self._pipelines.items()):
             if pipeline.speaker_identity == participant.identity:
                 self._close_pipeline(sid)
@@ -274,6 +283,7 @@ class RoomCaptioner:
         log.info("sent %s the backlog: %d segment(s)", identity, segments)
 
     def _close_pipeline(self, track_sid: str) -> None:
+        self._waiting.pop(track_sid, None)
         pipeline = self._pipelines.pop(track_sid, None)
         if pipeline is None:
             return
@@ -285,3 +295,13 @@ class RoomCaptioner:
         self._closing.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("closing a caption pipeline failed", exc_info=task.exception())
+        self._retry_waiting()
+
+    def _retry_waiting(self) -> None:
+        """A stream was released: start the tracks that found the engine full."""
+        for sid, (track, publication, participant) in list(self._waiting.items()):
+            if self._closed:
+                return
+            del self._waiting[sid]
+            if publication.track is track and publication.subscribed:
+                self._on_track_subscribed(track, publication, participant)
