@@ -11,6 +11,7 @@ roomscribe agent does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import urllib.error
@@ -22,6 +23,8 @@ import pytest
 from livekit import rtc
 
 from roomscribe import protocol
+from roomscribe.server.token import JoinRequest, mint_token
+from roomscribe.settings import LiveKitSettings
 from tests.browser import checks
 from tests.browser.conftest import WEB_CLIENT, FakeMic, ServeFactory, run_session
 from tests.fixtures.livekit import LiveKitServer
@@ -129,6 +132,17 @@ async def test_forged_captions_are_not_shown_but_an_agents_are(
     )
     agent = await connect_with(livekit_server, agent_token, subscribe=False)
     rooms.append(agent)
+    # A guest with the token /api/token gives (no data rights): the SFU drops its streams.
+    settings = LiveKitSettings(
+        url=livekit_server.url,
+        api_key=livekit_server.api_key,
+        api_secret=livekit_server.api_secret,
+    )
+    guest_token = mint_token(
+        settings, JoinRequest(room=room, name="Guest", identity="guest-1"), dispatch_agent=False
+    )
+    guest = await connect_with(livekit_server, guest_token, subscribe=False)
+    rooms.append(guest)
     participants = [{"name": "Ada", "audio": str(fake_mic.silence)}]
     async with HeldSession({"url": server_url, "room": room, "participants": participants}) as ada:
         ada_identity, mic = await microphone_of(forger, "Ada")
@@ -138,6 +152,17 @@ async def test_forged_captions_are_not_shown_but_an_agents_are(
         await send_caption(forger, f"forged for Ada {tag}", track_id=mic, on_behalf_of=ada_identity)
         await send_caption(forger, f"forged about Ada {tag}", track_id=mic)
         await send_legacy_caption(forger, f"forged legacy {tag}", about=ada_identity, track_id=mic)
+        for guest_send in (
+            send_caption(
+                guest, f"forged by a guest {tag}", track_id=mic, on_behalf_of=ada_identity
+            ),
+            send_caption(guest, f"forged by a guest as itself {tag}", track_id=mic),
+            send_legacy_caption(
+                guest, f"forged guest legacy {tag}", about=ada_identity, track_id=mic
+            ),
+        ):
+            with contextlib.suppress(Exception):  # the SDK may refuse locally; either way
+                await guest_send
         legit = f"relayed by the agent {tag}"
         await send_caption(agent, legit, track_id=mic, on_behalf_of=ada_identity)
 
