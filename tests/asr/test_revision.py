@@ -310,3 +310,11 @@ def test_a_first_word_stretched_back_into_the_context_is_kept() -> None:
     heard = result([("one", 1.0), ("two", 1.4), ("you", 1.9), ("were", 3.4)])
     [caption] = reviser.apply(window, heard, 0.0)
     assert caption.text == "you were"
+
+
+def test_losing_only_the_first_words_is_no_revision() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=0.0))
+    reviser.add(final("s-0", [("You", 1.0), ("are", 1.4), ("muted.", 1.8)]))
+    window, _ = reviser.window()
+    assert reviser.apply(window, result([("are", 1.4), ("muted.", 1.8)]), 0.0) == []
+    assert reviser.confirmed_segments == 1

@@ -312,9 +312,12 @@ class Reviser:
         """
         self._reviewed_to = max(self._reviewed_to, seg.end)
         text = "".join(w.text for w in new).strip()
+        old_keys, new_keys = _keys(seg.words), _keys(new)
         if (
             not new
-            or _keys(new) == _keys(seg.words)
+            or new_keys == old_keys
+            # only the first word(s) lost: the window's boundary, not a better reading
+            or (len(new_keys) < len(old_keys) and old_keys[-len(new_keys) :] == new_keys)
             or _mean_probability(new)
             < _mean_probability(seg.words) + self._opts.min_probability_gain
         ):
