@@ -300,6 +300,7 @@ export class LiveKitTransport implements Transport {
         start: s.start,
         end: s.end,
         language: s.language,
+        revision: s.revision,
       })),
     );
   }
