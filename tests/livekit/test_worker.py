@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from roomscribe import metrics
 from roomscribe.aio import CaptionStream
 from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.engine import Engine, EngineOptions
 from roomscribe.asr.policy import PolicyOptions
-from roomscribe.livekit.worker import CaptionWorker, WorkerOptions
+from roomscribe.livekit.worker import _HealthServer
 from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
-from tests.fixtures.livekit import LiveKitServer
-from tests.livekit.participants import poll_until, settings_of
+from tests.livekit.participants import poll_until
 
 pytestmark = pytest.mark.livekit
 
@@ -31,14 +30,19 @@ class Crashing(ToneRecognizer):
 
 
 async def _health(port: int) -> int:
-    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/") as resp:
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as http,
+        http.get(f"http://127.0.0.1:{port}/") as resp,
+    ):
         return resp.status
 
 
 async def _metric(port: int, name: str) -> float:
     """One unlabelled sample from ``GET /metrics`` on the health port."""
     url = f"http://127.0.0.1:{port}/metrics"
-    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as resp:
         text = await resp.text()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -47,36 +51,25 @@ async def _metric(port: int, name: str) -> float:
     raise AssertionError(f"{name} not in {text}")
 
 
-async def test_health_endpoint_reports_a_dead_engine(livekit_server: LiveKitServer) -> None:
+async def test_health_endpoint_reports_a_dead_engine() -> None:
+    """The worker's health port (its own server, as ``CaptionWorker`` wires it) follows
+    the engine. The whole worker is exercised by the healing tests, which scrape it."""
     engine = Engine(Crashing(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en")))
     engine.start()
-    worker = CaptionWorker(engine, WorkerOptions(settings_of(livekit_server), health_port=0))
-    running = asyncio.create_task(worker.run())
+    metrics.watch(engine)
+    health = _HealthServer(0, lambda: engine.healthy)
+    await health.start()
     try:
-        statuses: list[int] = []
-
-        async def answered() -> bool:
-            try:
-                statuses.append(await _health(worker.health_port))
-            except (aiohttp.ClientError, OSError):
-                return False
-            return True
-
-        while not await answered():
-            assert not running.done(), running
-            await asyncio.sleep(0.1)
-        assert statuses[-1] == 200
-        assert (await _metric(worker.health_port, "roomscribe_engine_alive")) == 1
-
+        assert await _health(health.port) == 200
+        assert (await _metric(health.port, "roomscribe_engine_alive")) == 1
         captions = CaptionStream(engine, close_timeout_s=5)
         captions.push(synth(["hello", "there."], tail_s=1.0))  # its decode kills the engine
         assert await poll_until(lambda: not engine.healthy, 10)
-        assert await _health(worker.health_port) == 503
-        assert worker.load() == 1.0  # and LiveKit sends it no new rooms
-        assert (await _metric(worker.health_port, "roomscribe_engine_alive")) == 0
-        assert (await _metric(worker.health_port, "roomscribe_engine_load")) == 1.0
+        assert await _health(health.port) == 503
+        assert engine.load == 1.0  # and LiveKit sends the worker no new rooms
+        assert (await _metric(health.port, "roomscribe_engine_alive")) == 0
+        assert (await _metric(health.port, "roomscribe_engine_load")) == 1.0
         await captions.aclose()
     finally:
-        worker.stop()
-        await asyncio.wait_for(running, 30)
+        await health.aclose()
         engine.close(timeout=5)

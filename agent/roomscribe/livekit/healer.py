@@ -162,8 +162,11 @@ class DispatchHealer:
             self._last_pass = time.monotonic()
             if lag > self._opts.interval_s:
                 # This process was starved (its loop woke up late): a heartbeat that
-                # looks stale may be the machine's fault, not a dead captioner's.
-                self._watches.clear()
+                # looks stale may be the machine's fault, not a dead captioner's:
+                # silences are counted again from now (who the captioners are is kept).
+                now = time.monotonic()
+                for watch in self._watches.values():
+                    watch.since = now
                 continue
             try:
                 await self.check()

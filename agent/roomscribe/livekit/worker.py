@@ -294,7 +294,10 @@ class _HealthServer:
         site = web.TCPSite(self._runner, port=self._port)
         await site.start()
         if self._port == 0:
-            self._port = int(self._runner.addresses[0][1])
+            # Port 0 binds IPv4 and IPv6 on two different free ports: report IPv4's,
+            # the one 127.0.0.1 and most probes reach.
+            ipv4 = [a for a in self._runner.addresses if len(a) == 2]
+            self._port = int((ipv4 or self._runner.addresses)[0][1])
 
     async def aclose(self) -> None:
         if self._runner is not None:
