@@ -60,7 +60,7 @@ webcheck:
 	cd web-client && npm run typecheck && npm test
 
 pytest:
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # pyproject's addopts deselect `soak`; an explicit -m replaces that selection.
 soak: setup

@@ -36,7 +36,7 @@ from numpy.typing import NDArray
 from tests.conftest import read_wav
 from tests.fixtures.livekit import AgentWorker, LiveKitServer, running_agent
 from tests.livekit.participants import SAMPLE_RATE, Listener, Received, Speaker, connect
-from tests.livekit.worker_probe import log_problems, rss_bytes, streams_active
+from tests.livekit.worker_probe import StreamCount, log_problems, rss_bytes, streams_active
 
 pytestmark = pytest.mark.livekit
 
@@ -206,6 +206,21 @@ async def subscribed_at(speaker: Speaker) -> float:
     return time.monotonic()
 
 
+STREAMS_RELEASE_S = 30.0
+"""Time the worker has to close the talkers' streams once they left (each close
+decodes the stream's tail, behind whatever the engine was still decoding)."""
+
+
+async def streams_released(worker: AgentWorker, within_s: float) -> StreamCount:
+    """The worker's open streams once none is left, or as they are after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while True:
+        streams = streams_active(worker)
+        if not streams.active or time.monotonic() > deadline:
+            return streams
+        await asyncio.sleep(0.5)
+
+
 def _p(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
@@ -328,7 +343,7 @@ async def test_soak(
     log_path = artifacts_dir / f"soak-{plan.name}-agent.log"
     with running_agent(livekit_server, log_path, model=plan.model) as worker:
         report = await soak(livekit_server, worker, eval_dir, plan, out)
-        streams = streams_active(worker)
+        streams = await streams_released(worker, STREAMS_RELEASE_S)
         alive = worker.process.poll() is None
         log = worker.log_text()
     report["streams_active_end"] = asdict(streams)

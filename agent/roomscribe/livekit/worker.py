@@ -39,6 +39,7 @@ from roomscribe import metrics, protocol
 from roomscribe.asr.engine import Engine
 from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
+from roomscribe.livekit.joining import join
 from roomscribe.livekit.publisher import PublisherOptions
 from roomscribe.settings import LiveKitSettings
 
@@ -195,7 +196,8 @@ class CaptionWorker:
 
     async def _entrypoint(self, ctx: JobContext) -> None:
         job_id, room = ctx.job.id, ctx.job.room.name
-        await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
+        # a job shut down while still joining must not kill the worker (see .joining)
+        await join(ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE), ctx.room.disconnect)
         captioner = RoomCaptioner(self._engine, ctx.room, self._opts.publisher)
         with self._lock:
             self._jobs[job_id] = _Job(room, captioner, ctx, asyncio.get_running_loop())
@@ -298,6 +300,7 @@ class _HealthServer:
             # the one 127.0.0.1 and most probes reach.
             ipv4 = [a for a in self._runner.addresses if len(a) == 2]
             self._port = int((ipv4 or self._runner.addresses)[0][1])
+        log.info("health endpoint on port %d (/ and /metrics)", self._port)
 
     async def aclose(self) -> None:
         if self._runner is not None:
