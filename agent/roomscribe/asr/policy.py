@@ -10,7 +10,8 @@ one; a pause closes it too. A closed segment gets one final decode of its audio
 (padded to a long encoder window), hearing the last few seconds of final words
 before it again as context when the model is not busy. Either way the decoded
 window restarts, so the work per decode stays bounded however long the stream
-runs.
+runs. Where sentences are cut is decided in :mod:`roomscribe.asr.sentences`,
+the stream's language in :mod:`roomscribe.asr.language_vote`.
 
 The policy never calls a model itself: it hands out :class:`Job` objects and
 takes their results back, so one scheduler can share one model among many
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import enum
 import itertools
-import re
 from collections import deque
 from dataclasses import dataclass, field, replace
 
@@ -39,11 +39,12 @@ from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.buffer import AudioBuffer
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
+from roomscribe.asr.language_vote import LanguageGuess, LanguageVote, LanguageVoteOptions
 from roomscribe.asr.revision import Reviser, RevisionOptions, RevisionWindow
+from roomscribe.asr.sentences import SentenceCutter, SentenceOptions, sentence_case
 from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
 _HISTORY_WORDS = 80
-_SENTENCE_END = re.compile(r"[.?!。？！]['\")\]]*$")
 
 
 class JobKind(enum.Enum):
@@ -69,7 +70,8 @@ class PolicyOptions:
     """Terms likely to be spoken (names, product words, acronyms), given to
     every decode of the stream (see :attr:`DecodeRequest.vocabulary`)."""
     lock_language_probability: float = 0.6
-    """A detected language this sure is kept for the rest of the stream."""
+    """A final decode's detected language this sure counts as a vote for the stream's
+    language (see :mod:`roomscribe.asr.language_vote`)."""
     min_language_audio_s: float = 1.0
     """Interim decodes of less audio do not count when guessing a final's language."""
     interim_interval_s: float = 0.5
@@ -142,7 +144,7 @@ class _ClosedSegment:
     segment_id: str
     start: float
     end: float
-    language: tuple[str, float] | None = None
+    language: LanguageGuess | None = None
     """What the segment's interim decodes detected, while the stream's is unknown."""
 
 
@@ -175,13 +177,25 @@ class StreamPolicy:
         """What the latest interim caption of the open segment showed."""
         self._history: deque[Word] = deque(maxlen=_HISTORY_WORDS)
         """The latest final words: decoding context (prompt and left audio)."""
-        self._language = self._opts.language
+        self._languages = LanguageVote(
+            LanguageVoteOptions(
+                lock_probability=self._opts.lock_language_probability,
+                min_interim_audio_s=self._opts.min_language_audio_s,
+            ),
+            self._opts.language,
+        )
+        self._sentences = SentenceCutter(
+            SentenceOptions(
+                split=self._opts.split_sentences,
+                min_gap_s=self._opts.min_sentence_gap_s,
+                min_words=self._opts.min_sentence_words,
+                stall_s=self._opts.stall_s,
+                max_segment_s=self._opts.max_segment_s,
+            ),
+            self._pause_between,
+        )
         self.vocabulary = self._opts.vocabulary
         """Terms every decode of this stream is given (see :meth:`set_vocabulary`)."""
-        self._detected: str | None = None
-        self._language_votes: dict[str, int] = {}
-        self._heard_languages: dict[str, list[float]] = {}
-        """Languages the open segment's interim decodes detected -> their probabilities."""
         self._in_flight: Job | None = None
         self._closing = False
         self.reviser = (
@@ -211,14 +225,11 @@ class StreamPolicy:
 
     @property
     def language(self) -> str | None:
-        return self._language or self._detected
+        return self._languages.language
 
     def set_language(self, language: str | None) -> None:
         """Change the spoken language (``None``: detect again)."""
-        self._language = language
-        if language is None:
-            self._detected = None
-            self._language_votes.clear()
+        self._languages.set_language(language)
 
     def set_vocabulary(self, terms: tuple[str, ...]) -> None:
         """Replace the stream's vocabulary; decodes handed out from now on use it."""
@@ -449,7 +460,7 @@ class StreamPolicy:
         start: float,
         end: float,
         heard: tuple[Word, ...] = (),
-        guess: tuple[str, float] | None = None,
+        guess: LanguageGuess | None = None,
     ) -> Job:
         """A job decoding ``start``-``end``, after the audio of ``heard`` (context).
 
@@ -462,7 +473,7 @@ class StreamPolicy:
         earlier = list(itertools.islice(self._history, len(self._history) - len(heard)))
         language, probability = self.language, None
         if language is None and guess is not None:
-            language, probability = guess
+            language, probability = guess.language, guess.probability
         request = DecodeRequest(
             audio=self._buffer.slice(audio_start, end),
             prompt=_join(earlier)[-self._opts.prompt_chars :].strip(),
@@ -508,10 +519,12 @@ class StreamPolicy:
         words = clean(replace(result, words=tuple(decoded)), self._opts.guards)
         if job.kind is JobKind.FINAL:
             if words:
+                # a guessed language was not detected by this decode: its
+                # interims' confidence in it is what counts
                 probability = job.language_probability
-                if probability is not None:
-                    result = replace(result, language_probability=probability)
-                self._vote_language(result, job.end - job.segment_start)
+                if probability is None:
+                    probability = result.language_probability
+                self._languages.vote(result.language, probability, job.end - job.segment_start)
             before = self._continues.pop(job.segment_id, None)
             if before:
                 words = drop_repeated_head(before, words)
@@ -568,39 +581,12 @@ class StreamPolicy:
         self._continues[rest.segment_id] = words
 
     def _note_language(self, job: Job, result: DecodeResult) -> None:
-        """Remember what an interim decode of the open segment detected (not on tiny audio)."""
+        """Count what an interim decode of the open segment detected (if not told the language)."""
         if job.request.language is not None or job.segment_id != self._open_id:
             return
-        if job.end - job.start >= self._opts.min_language_audio_s:
-            self._heard_languages.setdefault(result.language, []).append(
-                result.language_probability
-            )
-
-    def _interim_language(self) -> tuple[str, float] | None:
-        """The language most interim decodes of the open segment detected."""
-        if not self._heard_languages:
-            return None
-        language, probs = max(self._heard_languages.items(), key=lambda kv: len(kv[1]))
-        votes = sum(len(p) for p in self._heard_languages.values())
-        if len(probs) * 2 <= votes:
-            return None
-        return language, sum(probs) / len(probs)
-
-    def _vote_language(self, result: DecodeResult, seconds: float) -> None:
-        """Keep a detected language once complete utterances agree on it.
-
-        Detection on a second of audio is unreliable (a Spanish prompt may come
-        out as Tagalog), so only final decodes vote, and a language is kept for
-        the stream after two confident votes or one very confident long one.
-        """
-        if self._language is not None or self._detected is not None:
-            return
-        if result.language_probability < self._opts.lock_language_probability:
-            return
-        votes = self._language_votes.get(result.language, 0) + 1
-        self._language_votes[result.language] = votes
-        if votes >= 2 or (result.language_probability >= 0.9 and seconds >= 2.0):
-            self._detected = result.language
+        self._languages.note_interim(
+            result.language, result.language_probability, job.end - job.start
+        )
 
     # -- segments --------------------------------------------------------------
 
@@ -611,14 +597,14 @@ class StreamPolicy:
         self._last_words = []
         self._last_interim_end = 0.0
         self._agreement.reset(start)
-        self._heard_languages = {}
+        self._languages.start_segment()
 
     def _close_open_segment(self, end: float) -> None:
         assert self._open_id is not None
         if self._last_words:
             self._shown_words[self._open_id] = self._last_words
         self._closed_segments.append(
-            _ClosedSegment(self._open_id, self._open_start, end, self._interim_language())
+            _ClosedSegment(self._open_id, self._open_start, end, self._languages.segment_guess())
         )
         self._open_id = None
         self._committed = []
@@ -648,36 +634,19 @@ class StreamPolicy:
         return []
 
     def _split_committed(self, tentative: list[Word], decoded_to: float) -> bool:
-        """Close the segment at a committed sentence end the speaker talked past.
+        """Close the segment where the sentence cutter says (see :mod:`roomscribe.asr.sentences`).
 
-        The closed part gets a final decode of just its audio (cut halfway
-        between the sentence's last word and the next one), like a pause would.
-        Whisper sometimes stops at a sentence end and ignores the speech after
-        it; a committed sentence end followed by ``stall_s`` of undecoded
-        speech is cut there too, so the rest gets a window of its own.
+        The closed part gets a final decode of just its audio, like a pause
+        would; the committed words before the cut are what the rest continues.
         """
         assert self._open_id is not None
-        following = self._committed + tentative
-        cut_at: float | None = None
-        for i, w in enumerate(self._committed):
-            nxt = following[i + 1] if i + 1 < len(following) else None
-            # a sentence end the speaker paused after (a little), not a period
-            # Whisper put where the audio happened to stop
-            if i + 1 < self._opts.min_sentence_words or not _SENTENCE_END.search(w.text.strip()):
-                continue
-            pause: float | None = None
-            if nxt is not None and nxt.start - w.end >= self._opts.min_sentence_gap_s:
-                pause = self._pause_between(w.end, nxt.start)
-            elif nxt is None and decoded_to - w.end >= self._opts.stall_s:
-                pause = self._pause_between(w.end, w.end + self._opts.stall_s / 2)
-            if pause is not None:
-                cut_at = pause
-        too_long = self._buffer.end - self._open_start >= self._opts.max_segment_s
-        if cut_at is None and too_long and self._committed:
-            last = self._committed[-1]
-            nxt = following[len(self._committed)] if len(following) > len(self._committed) else None
-            cut_at = (last.end + nxt.start) / 2 if nxt is not None else last.end
-        if cut_at is None or (not self._opts.split_sentences and not too_long):
+        cut_at = self._sentences.cut_at(
+            self._committed,
+            tentative,
+            decoded_to=decoded_to,
+            segment_s=self._buffer.end - self._open_start,
+        )
+        if cut_at is None:
             return False
         before = [w for w in self._committed if w.end <= cut_at]
         self._close_open_segment(cut_at)
@@ -703,7 +672,7 @@ class StreamPolicy:
         shown = self._shown_words.pop(seg_id, None)
         if not words and not shown:
             return []
-        words = _sentence_case(words, self._history[-1] if self._history else None)
+        words = sentence_case(words, self._history[-1] if self._history else None)
         caption = self._caption(seg_id, words, True, start, end, language)
         self._history.extend(words)
         if self.reviser is not None:
@@ -741,22 +710,6 @@ class StreamPolicy:
         if self._in_flight is not None:
             keep = min(keep, self._in_flight.start)
         self._buffer.trim_before(keep)
-
-
-def _sentence_case(words: list[Word], previous: Word | None) -> list[Word]:
-    """Capitalize a final that starts a sentence.
-
-    Whisper continuing the context it heard writes "so you're having
-    problems." in lower case even when the sentence before has ended.
-    """
-    if not words or previous is None or not _SENTENCE_END.search(previous.text.strip()):
-        return words
-    first = words[0]
-    text = first.text.lstrip()
-    if not text[:1].islower():
-        return words
-    lead = first.text[: len(first.text) - len(text)]
-    return [replace(first, text=lead + text[0].upper() + text[1:]), *words[1:]]
 
 
 def _join(words: list[Word]) -> str:

@@ -1,0 +1,108 @@
+"""Which language one stream speaks: given, or detected by decodes and then kept.
+
+Whisper detects the language of every decode it is not told the language of,
+but detection on a second of audio is unreliable (a Spanish prompt may come
+out as Tagalog). So detection happens in two steps:
+
+- while a segment is open, its interim decodes (of at least
+  ``min_interim_audio_s``) are tallied; the language most of them detected is
+  the segment's guess, used for its final decode (:meth:`LanguageVote.segment_guess`);
+- complete utterances (final decodes) vote; a language is kept for the rest of
+  the stream after two confident votes or one very confident long one
+  (:meth:`LanguageVote.vote`).
+
+Plain synchronous code: the policy calls it, it calls nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_VOTES_TO_LOCK = 2
+_SURE_PROBABILITY = 0.9
+"""One final decode this sure of its language, and long enough, locks it alone."""
+_SURE_AUDIO_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageVoteOptions:
+    """Tuning of language detection (the policy passes its :class:`PolicyOptions` values)."""
+
+    lock_probability: float
+    """A final decode's language counts as a vote only when detected at least this surely."""
+    min_interim_audio_s: float
+    """Interim decodes of less audio do not count towards a segment's guess."""
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageGuess:
+    """The language most interim decodes of a segment detected."""
+
+    language: str
+    probability: float
+    """Mean detection probability of the decodes that detected it."""
+
+
+class LanguageVote:
+    """The language of one stream: fixed, or voted on by its decodes and locked."""
+
+    def __init__(self, options: LanguageVoteOptions, language: str | None = None) -> None:
+        self._opts = options
+        self._fixed = language
+        self._locked: str | None = None
+        self._votes: dict[str, int] = {}
+        self._heard: dict[str, list[float]] = {}
+        """Languages the open segment's interim decodes detected -> their probabilities."""
+
+    @property
+    def language(self) -> str | None:
+        """The given language, else the detected one once locked; ``None`` while unknown."""
+        return self._fixed or self._locked
+
+    def set_language(self, language: str | None) -> None:
+        """Fix the language (``None``: forget what was detected and detect again)."""
+        self._fixed = language
+        if language is None:
+            self._locked = None
+            self._votes.clear()
+
+    # -- the open segment ------------------------------------------------------
+
+    def start_segment(self) -> None:
+        """A new segment opened: forget what the previous one's interims detected."""
+        self._heard = {}
+
+    def note_interim(self, language: str, probability: float, audio_s: float) -> None:
+        """An interim decode of ``audio_s`` seconds of the open segment detected ``language``."""
+        if audio_s >= self._opts.min_interim_audio_s:
+            self._heard.setdefault(language, []).append(probability)
+
+    def segment_guess(self) -> LanguageGuess | None:
+        """The language a strict majority of the open segment's interims detected, if any."""
+        if not self._heard:
+            return None
+        language, probs = max(self._heard.items(), key=lambda kv: len(kv[1]))
+        votes = sum(len(p) for p in self._heard.values())
+        if len(probs) * 2 <= votes:
+            return None
+        return LanguageGuess(language, sum(probs) / len(probs))
+
+    # -- complete utterances ---------------------------------------------------
+
+    def vote(self, language: str, probability: float, audio_s: float) -> None:
+        """A final decode of a ``audio_s`` second segment detected ``language``.
+
+        Only confident detections count; the language is locked after
+        :data:`_VOTES_TO_LOCK` of them or one very sure decode of a long
+        segment. Nothing changes once the language is known.
+        """
+        if self._fixed is not None or self._locked is not None:
+            return
+        if probability < self._opts.lock_probability:
+            return
+        votes = self._votes.get(language, 0) + 1
+        self._votes[language] = votes
+        if votes >= _VOTES_TO_LOCK or (
+            probability >= _SURE_PROBABILITY and audio_s >= _SURE_AUDIO_S
+        ):
+            self._locked = language
