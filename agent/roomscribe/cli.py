@@ -1,7 +1,10 @@
 """``roomscribe`` command line: one subcommand per module.
 
-Each command module provides ``HELP``, ``add_arguments(parser)`` and
-``run(args) -> int``; heavy imports happen inside ``run``.
+Each command module provides ``HELP``, ``add_arguments(parser, defaults)`` and
+``run(args, settings) -> int``; heavy imports happen inside ``run``. The
+settings (:mod:`roomscribe.config`) are read once, from the environment and
+``.env``; they are the flags' defaults, and the flags given replace them.
+A value that does not fit is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -11,8 +14,12 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from roomscribe import __version__
+
+if TYPE_CHECKING:
+    from roomscribe.config import Settings
 
 COMMANDS = {
     "transcribe": "roomscribe.commands.transcribe",
@@ -23,7 +30,12 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(defaults: Settings | None = None) -> argparse.ArgumentParser:
+    """Every command's flags; ``defaults`` from the environment when not given."""
+    from roomscribe.config import load_settings
+
+    if defaults is None:
+        defaults = load_settings()
     parser = argparse.ArgumentParser(
         prog="roomscribe", description="Live captions for WebRTC calls with streaming Whisper."
     )
@@ -33,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
+        module.add_arguments(p, defaults)
         p.set_defaults(_run=module.run)
     return parser
 
@@ -41,17 +53,33 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from dotenv import load_dotenv
 
+    from roomscribe.config import SettingsError, load_settings
+
     load_dotenv()
-    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        args = build_parser(settings).parse_args(argv)
+        settings = settings.with_flags(vars(args))
+    except SettingsError as exc:
+        return _refuse(exc)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     try:
-        return int(args._run(args))
+        return int(args._run(args, settings))
+    except SettingsError as exc:  # settings that do not fit together (LiveKit URL, no key)
+        return _refuse(exc)
     except KeyboardInterrupt:
         return 130
+
+
+def _refuse(exc: Exception) -> int:
+    """Each bad setting on one line of stderr, no traceback; exit code 2 (as argparse)."""
+    for line in str(exc).splitlines():
+        print(f"roomscribe: {line}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -25,34 +25,22 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from roomscribe.config import CHECKOUT, Settings, add_setting
+
 HELP = "start livekit-server (dev keys), the caption agent and the web server"
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
 DEV_URL = "ws://127.0.0.1:7880"
 DEV_HTTP = "http://127.0.0.1:7880"
 DEV_KEY, DEV_SECRET = "devkey", "secret"  # what ``livekit-server --dev`` accepts
 STOP_TIMEOUT_S = 25.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    env = os.environ.get
-    parser.add_argument(
-        "--host", default=env("ROOMSCRIBE_HOST", "127.0.0.1"), help="web server [ROOMSCRIBE_HOST]"
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(env("ROOMSCRIBE_PORT", "8000")),
-        help="web server [ROOMSCRIBE_PORT]",
-    )
-    parser.add_argument(
-        "--livekit-server",
-        type=Path,
-        default=Path(env("ROOMSCRIBE_LIVEKIT_SERVER", str(ROOT / "bin" / "livekit-server"))),
-        help="livekit-server binary [ROOMSCRIBE_LIVEKIT_SERVER]",
-    )
+def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    add_setting(parser, defaults, "host", help="web server")
+    add_setting(parser, defaults, "port", help="web server")
+    add_setting(parser, defaults, "livekit_server", help="livekit-server binary")
 
 
 @dataclass(slots=True)
@@ -81,21 +69,21 @@ def _answers(url: str) -> bool:
 class DevStack:
     """Starts the three processes; :meth:`wait` returns when one exits or on a signal."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self._args = args
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._children: list[Child] = []
         self._stop = threading.Event()
-        self._log_dir = ROOT / ".cache"
+        self._log_dir = CHECKOUT / ".cache"
 
     def request_stop(self, signum: int, frame: FrameType | None = None) -> None:
         log.info("stopping (signal %d)", signum)
         self._stop.set()
 
     def start(self) -> None:
-        binary: Path = self._args.livekit_server
+        binary: Path = self._settings.livekit_server
         if not binary.is_file():
             raise SystemExit(f"{binary} not found: run scripts/install-livekit.sh (or make setup)")
-        for port, what in ((7880, "livekit-server"), (self._args.port, "the web server")):
+        for port, what in ((7880, "livekit-server"), (self._settings.port, "the web server")):
             if _port_in_use(port):
                 raise SystemExit(
                     f"port {port} for {what} is in use: is roomscribe already running?"
@@ -118,11 +106,13 @@ class DevStack:
             "LIVEKIT_API_SECRET": DEV_SECRET,
         }
         self._spawn("roomscribe agent", _roomscribe("agent", "--health-port", "0"), env=env)
-        serve = ["serve", "--host", self._args.host, "--port", str(self._args.port)]
+        serve = ["serve", "--host", self._settings.host, "--port", str(self._settings.port)]
         self._spawn("roomscribe serve", _roomscribe(*serve), env=env)
-        web = f"http://{self._args.host}:{self._args.port}"
+        web = f"http://{self._settings.host}:{self._settings.port}"
         self._wait_until(lambda: _answers(web + "/healthz"), "roomscribe serve", 60)
-        shown = f"http://localhost:{self._args.port}" if self._args.host == "127.0.0.1" else web
+        shown = (
+            f"http://localhost:{self._settings.port}" if self._settings.host == "127.0.0.1" else web
+        )
         log.info("roomscribe is running: open %s  (Ctrl-C stops everything)", shown)
 
     def wait(self) -> int:
@@ -163,7 +153,7 @@ class DevStack:
         process = subprocess.Popen(
             cmd,
             env=env,
-            cwd=ROOT,
+            cwd=CHECKOUT,
             stdout=stdout,
             stderr=subprocess.STDOUT if stdout is not None else None,
             start_new_session=True,  # Ctrl-C reaches only the supervisor
@@ -183,8 +173,8 @@ class DevStack:
             time.sleep(0.2)
 
 
-def run(args: argparse.Namespace) -> int:
-    stack = DevStack(args)
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    stack = DevStack(settings)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stack.request_stop)
     try:

@@ -65,8 +65,8 @@ def test_transcribe_refuses_garbage_with_a_clear_message(tmp_path: Path) -> None
 
 def test_unknown_language_flag_is_refused_before_loading_a_model(short_session: Path) -> None:
     run = cli("transcribe", str(short_session), "--model", "tiny.en", "--language", "xx")
-    assert run.returncode == 1
-    assert "--language: unknown language 'xx'" in run.stderr
+    assert run.returncode == 2
+    assert "roomscribe: invalid setting --language='xx': unknown language 'xx'" in run.stderr
     assert "loaded Whisper" not in run.stderr
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 import threading
@@ -10,29 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from roomscribe import devstack
+from roomscribe.config import Settings, load_settings
 from roomscribe.devstack import DevStack
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
 
-def make_args(**overrides: object) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    devstack.add_arguments(parser)
-    args = parser.parse_args([])
-    for key, value in overrides.items():
-        setattr(args, key, value)
-    return args
+def make_settings(**overrides: object) -> Settings:
+    return load_settings().with_flags(overrides)
 
 
 def test_missing_livekit_server_is_explained(tmp_path: Path) -> None:
-    stack = DevStack(make_args(livekit_server=tmp_path / "livekit-server"))
+    stack = DevStack(make_settings(livekit_server=tmp_path / "livekit-server"))
     with pytest.raises(SystemExit, match=r"install-livekit\.sh"):
         stack.start()
 
 
 def test_a_dying_child_stops_the_others() -> None:
-    stack = DevStack(make_args())
+    stack = DevStack(make_settings())
     stack._spawn("sleeper", SLEEPER)
     stack._spawn("crasher", [sys.executable, "-c", "raise SystemExit(3)"])
     sleeper = stack._children[0].process
@@ -42,7 +36,7 @@ def test_a_dying_child_stops_the_others() -> None:
 
 
 def test_a_signal_stops_everything_cleanly() -> None:
-    stack = DevStack(make_args())
+    stack = DevStack(make_settings())
     stack._spawn("sleeper", SLEEPER)
     sleeper = stack._children[0].process
     threading.Timer(0.3, stack.request_stop, args=(signal.SIGINT,)).start()

@@ -1,4 +1,4 @@
-"""Flags and environment defaults of embedded mode."""
+"""Flags and environment defaults of embedded mode (``roomscribe serve``)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,16 @@ import argparse
 
 import pytest
 
-from roomscribe.server.embedded import (
-    EmbeddedOptions,
-    add_embedded_arguments,
-    embedded_options_from_args,
-)
+from roomscribe.config import SettingsError, load_settings
+from roomscribe.server import command
+from roomscribe.server.embedded import EmbeddedOptions
 
 
 def parse(*argv: str) -> EmbeddedOptions:
+    defaults = load_settings()
     parser = argparse.ArgumentParser()
-    add_embedded_arguments(parser)
-    return embedded_options_from_args(parser.parse_args(argv))
+    command.add_arguments(parser, defaults)
+    return defaults.with_flags(vars(parser.parse_args(argv))).embedded()
 
 
 def test_defaults_match_the_dataclass(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,11 +41,11 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--max-sessions", "0"], "--max-sessions must be at least 1"),
-        (["--idle-timeout", "0"], "must be positive"),
+        (["--max-sessions", "0"], "--max-sessions='0': expected at least 1"),
+        (["--idle-timeout", "0"], "--idle-timeout='0': expected more than 0"),
         (["--max-sdp-bytes", "100"], "at least 1024"),
     ],
 )
 def test_invalid_values_exit_with_a_message(argv: list[str], message: str) -> None:
-    with pytest.raises(SystemExit, match=message):
+    with pytest.raises(SettingsError, match=message):
         parse(*argv)

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from roomscribe.config import Settings, SettingsError, load_settings
 from roomscribe.server import command
-from roomscribe.server.security import (
-    AccessOptions,
-    access_from_args,
-    add_access_arguments,
-    exposure_refusal,
-    is_loopback,
-    origin_key,
-)
+from roomscribe.server.security import AccessOptions, exposure_refusal, is_loopback, origin_key
 
 VARIABLES = ("PASSCODE", "TRUST_PROXY_HEADER", "ALLOW_OPEN", "RATE_LIMIT", "ALLOWED_ORIGINS")
 
@@ -26,10 +20,16 @@ def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(f"ROOMSCRIBE_{name}", raising=False)
 
 
-def parse(*argv: str) -> AccessOptions:
+def settings(*argv: str) -> Settings:
+    """``roomscribe serve``'s settings from the environment and ``argv``, as the CLI reads them."""
+    defaults = load_settings()
     parser = argparse.ArgumentParser()
-    add_access_arguments(parser)
-    return access_from_args(parser.parse_args(argv))
+    command.add_arguments(parser, defaults)
+    return defaults.with_flags(vars(parser.parse_args(argv)))
+
+
+def parse(*argv: str) -> AccessOptions:
+    return settings(*argv).access()
 
 
 def test_defaults_match_the_dataclass() -> None:
@@ -64,8 +64,9 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--rate-limit", "lots"], {}, "--rate-limit"),
         (["--allowed-origins", "meet.example.org"], {}, "is not an origin like https://"),
         (["--allowed-origins", "https://meet.example.org/app"], {}, "is not an origin"),
-        (["--trust-proxy-header", "X User"], {}, "is not an HTTP header name"),
-        ([], {"ROOMSCRIBE_ALLOW_OPEN": "maybe"}, "ROOMSCRIBE_ALLOW_OPEN must be 1 or 0"),
+        (["--trust-proxy-header", "X User"], {}, "expected an HTTP header name"),
+        ([], {"ROOMSCRIBE_ALLOW_OPEN": "maybe"}, "ROOMSCRIBE_ALLOW_OPEN='maybe': expected 1 or 0"),
+        ([], {"ROOMSCRIBE_RATE_LIMIT": "lots"}, "ROOMSCRIBE_RATE_LIMIT='lots': expected a rate"),
     ],
 )
 def test_invalid_settings_exit_with_a_message(
@@ -73,7 +74,7 @@ def test_invalid_settings_exit_with_a_message(
 ) -> None:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    with pytest.raises(SystemExit, match=message):
+    with pytest.raises(SettingsError, match=message):
         parse(*argv)
 
 
@@ -123,13 +124,11 @@ def test_origin_keys() -> None:
 
 
 def test_tls_needs_both_files(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    command.add_arguments(parser)
     cert = tmp_path / "cert.pem"
     cert.write_text("x")
 
     def tls(*argv: str) -> tuple[str, str] | None:
-        return command._tls_files(parser.parse_args(list(argv)))
+        return command._tls_files(settings(*argv))
 
     assert tls() is None
     assert tls("--tls-cert", str(cert), "--tls-key", str(cert)) == (str(cert), str(cert))

@@ -7,15 +7,19 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roomscribe.commands.transcribe import vocabulary_argument
+
+if TYPE_CHECKING:
+    from roomscribe.config import Settings
 
 HELP = "Measure WER, caption latency, real-time factor and capacity on reference recordings."
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    from roomscribe.config import add_asr_arguments
     from roomscribe.replay import Pace
-    from roomscribe.settings import add_asr_arguments
 
     parser.add_argument("files", nargs="+", type=Path, help="audio with NAME.json/NAME.txt beside")
     parser.add_argument(
@@ -48,17 +52,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--events-dir", type=Path, help="write each stream's caption log (JSONL) here"
     )
-    add_asr_arguments(parser)
+    add_asr_arguments(parser, defaults)
     parser.set_defaults(language="en")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from roomscribe.asr.models import ModelNotFoundError
     from roomscribe.asr.whisper import WhisperBackend
     from roomscribe.bench.plot import plot_latency
     from roomscribe.bench.runner import run_bench, write_events
     from roomscribe.replay import Pace
-    from roomscribe.settings import asr_from_args
 
     if args.streams < 1:
         print("roomscribe: --streams must be at least 1", file=sys.stderr)
@@ -67,16 +70,16 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"roomscribe: no such file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    settings = asr_from_args(args)
+    asr = settings.asr()
     try:
-        backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
+        backend = WhisperBackend.load(asr.whisper, asr.cache_dir)
     except ModelNotFoundError as exc:
         print(f"roomscribe: {exc}", file=sys.stderr)
         return 2
     pace = (
         Pace(args.pace) if args.pace else (Pace.SIMULATED if args.streams == 1 else Pace.REALTIME)
     )
-    policy = replace(settings.engine_options().policy, vocabulary=args.vocabulary)
+    policy = replace(asr.engine_options().policy, vocabulary=args.vocabulary)
     if args.no_revision:
         policy = replace(policy, revision=replace(policy.revision, enabled=False))
     report = run_bench(
@@ -85,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
         streams=args.streams,
         pace=pace,
         policy=policy,
-        scheduler=settings.engine_options().scheduler,
+        scheduler=asr.engine_options().scheduler,
         seconds=args.seconds,
-        model=settings.whisper.model,
+        model=asr.whisper.model,
     )
     if args.events_dir:
         write_events(report, args.events_dir)

@@ -6,14 +6,18 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from roomscribe.config import Settings
 
 HELP = "Caption an audio/video file as if it were spoken live."
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    from roomscribe.config import add_asr_arguments
     from roomscribe.formats import FORMATS
     from roomscribe.replay import Pace
-    from roomscribe.settings import add_asr_arguments
 
     parser.add_argument("file", type=Path, help="any audio or video file FFmpeg can read")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
@@ -31,10 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=(),
         help="comma-separated terms likely to be spoken (names, product words, acronyms)",
     )
-    add_asr_arguments(parser)
+    add_asr_arguments(parser, defaults)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from roomscribe.asr.models import ModelNotFoundError
     from roomscribe.asr.policy import StreamPolicy
     from roomscribe.asr.scheduler import Scheduler
@@ -43,18 +47,17 @@ def run(args: argparse.Namespace) -> int:
     from roomscribe.audio.decode import AudioDecodeError, decode_file
     from roomscribe.formats import CaptionWriter
     from roomscribe.replay import Emitted, Pace, replay
-    from roomscribe.settings import asr_from_args
 
-    settings = asr_from_args(args)
+    asr = settings.asr()
     try:
         audio = decode_file(args.file)
-        backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
+        backend = WhisperBackend.load(asr.whisper, asr.cache_dir)
     except (AudioDecodeError, ModelNotFoundError) as exc:
         print(f"roomscribe: {exc}", file=sys.stderr)
         return 2
     out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     writer = CaptionWriter(args.format, out)
-    options = replace(settings.engine_options().policy, vocabulary=args.vocabulary)
+    options = replace(asr.engine_options().policy, vocabulary=args.vocabulary)
     policy = StreamPolicy(SileroModel(), options)
 
     def emit(e: Emitted) -> None:

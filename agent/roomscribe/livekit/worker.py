@@ -56,8 +56,9 @@ worker reporting 0.75 with a stream still free would get no room at all."""
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     livekit: LiveKitSettings
-    health_port: int = 8081
-    """Port of the worker's health endpoint; 0 picks a free one."""
+    health_port: int
+    """Port of the worker's health endpoint; 0 picks a free one (the CLI's default is
+    ``ROOMSCRIBE_HEALTH_PORT``'s, in :class:`roomscribe.config.Settings`)."""
     publisher: PublisherOptions = field(default_factory=PublisherOptions)
     healer: HealerOptions = field(default_factory=HealerOptions)
     accept_grace_s: float = 15.0

@@ -10,46 +10,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-from pathlib import Path
 
-from roomscribe.server.security import (
-    access_from_args,
-    add_access_arguments,
-    exposure_refusal,
-    is_loopback,
-)
-from roomscribe.settings import (
-    add_asr_arguments,
-    add_livekit_arguments,
-    asr_from_args,
-    livekit_from_args,
-)
+from roomscribe.config import Settings, add_asr_arguments, add_livekit_arguments, add_setting
+from roomscribe.server.security import DEFAULT_RATE_LIMIT, exposure_refusal, is_loopback
 
 HELP = "serve the web client and its token API (embedded mode when no LiveKit is configured)"
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WEB_DIR = Path(__file__).resolve().parents[3] / "web-client" / "dist"
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    # embedded.py owns its flags (importing it costs ~1 s of aiortc/fastapi imports)
-    from roomscribe.server.embedded import add_embedded_arguments
-
-    env = os.environ.get
-    parser.add_argument(
-        "--host", default=env("ROOMSCRIBE_HOST", "127.0.0.1"), help="[ROOMSCRIBE_HOST]"
-    )
-    parser.add_argument(
-        "--port", type=int, default=int(env("ROOMSCRIBE_PORT", "8000")), help="[ROOMSCRIBE_PORT]"
-    )
-    parser.add_argument(
-        "--web-dir",
-        type=Path,
-        default=Path(env("ROOMSCRIBE_WEB_DIR", str(DEFAULT_WEB_DIR))),
-        help="the built web client [ROOMSCRIBE_WEB_DIR]",
-    )
+def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    add_setting(parser, defaults, "host", help="")
+    add_setting(parser, defaults, "port", help="")
+    add_setting(parser, defaults, "web_dir", help="the built web client")
     parser.add_argument(
         "--embedded",
         action="store_true",
@@ -57,30 +30,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(also the mode when LIVEKIT_URL is not set)",
     )
     g = parser.add_argument_group("HTTPS")
-    g.add_argument(
-        "--tls-cert",
-        type=Path,
-        default=_path(env("ROOMSCRIBE_TLS_CERT", "")),
-        help="PEM certificate (chain): serve HTTPS [ROOMSCRIBE_TLS_CERT]",
+    add_setting(g, defaults, "tls_cert", help="PEM certificate (chain): serve HTTPS")
+    add_setting(g, defaults, "tls_key", help="PEM private key of --tls-cert")
+    _add_access_arguments(parser, defaults)
+    add_livekit_arguments(parser, defaults)
+    add_asr_arguments(parser, defaults)
+    _add_embedded_arguments(parser, defaults)
+
+
+def _add_access_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    g = parser.add_argument_group("access control (POST /api/token and /api/offer)")
+    add_setting(
+        g,
+        defaults,
+        "passcode",
+        help="required in every token and offer request; prefer the environment, "
+        "a command line is visible to every user of the machine",
     )
-    g.add_argument(
-        "--tls-key",
-        type=Path,
-        default=_path(env("ROOMSCRIBE_TLS_KEY", "")),
-        help="PEM private key of --tls-cert [ROOMSCRIBE_TLS_KEY]",
+    add_setting(
+        g,
+        defaults,
+        "trust_proxy_header",
+        metavar="NAME",
+        help="behind a sign-on proxy: the header naming the signed-in user (e.g. "
+        "X-Forwarded-User) is the display name, and requests without it are refused; "
+        "only when nothing but the proxy can reach roomscribe",
     )
-    add_access_arguments(parser)
-    add_livekit_arguments(parser)
-    add_asr_arguments(parser)
-    add_embedded_arguments(parser)
+    add_setting(
+        g,
+        defaults,
+        "allow_open",
+        action="store_true",
+        help="serve a non-loopback address without passcode or proxy header: anyone "
+        "who reaches it may join any room",
+    )
+    add_setting(
+        g,
+        defaults,
+        "rate_limit",
+        help=f"token/offer requests per client address, e.g. {DEFAULT_RATE_LIMIT} or "
+        "100/hour; off: no limit",
+    )
+    add_setting(
+        g,
+        defaults,
+        "allowed_origins",
+        help="comma-separated web origins besides the server's own that may call the "
+        "API, e.g. https://meet.example.org",
+    )
 
 
-def _path(value: str) -> Path | None:
-    return Path(value).expanduser() if value else None
+def _add_embedded_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    g = parser.add_argument_group("embedded mode (direct WebRTC, no LiveKit)")
+    add_setting(g, defaults, "max_sessions", help="concurrent browser tabs")
+    add_setting(
+        g, defaults, "idle_timeout", help="close a session after this many seconds without audio"
+    )
+    add_setting(g, defaults, "connect_timeout", help="seconds a new peer has to connect")
+    add_setting(g, defaults, "max_sdp_bytes", help="largest accepted SDP offer")
+    add_setting(
+        g,
+        defaults,
+        "ice_servers",
+        action="append",
+        help="STUN/TURN URL, repeatable; default none (the variable: comma-separated)",
+    )
 
 
-def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
-    cert, key = args.tls_cert, args.tls_key
+def _tls_files(settings: Settings) -> tuple[str, str] | None:
+    cert, key = settings.tls_cert, settings.tls_key
     if cert is None and key is None:
         return None
     if cert is None or key is None:
@@ -91,48 +109,46 @@ def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
     return str(cert), str(key)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from roomscribe.server.app import AppOptions, create_app
 
-    access = access_from_args(args)
-    refusal = exposure_refusal(args.host, access)
+    access = settings.access()
+    refusal = exposure_refusal(settings.host, access)
     if refusal is not None:
         log.error("%s", refusal)
         return 2
-    tls = _tls_files(args)
-    if tls is None and not is_loopback(args.host):
+    tls = _tls_files(settings)
+    if tls is None and not is_loopback(settings.host):
         log.warning(
             "serving plain HTTP on %s: browsers allow the microphone only on localhost or "
             "HTTPS; use --tls-cert/--tls-key or a TLS proxy (docker/Caddyfile)",
-            args.host,
+            settings.host,
         )
-    livekit = None if args.embedded else livekit_from_args(args)
+    livekit = None if args.embedded else settings.livekit()
     if livekit is None:
-        from roomscribe.server.embedded import embedded_options_from_args
-
         options = AppOptions(
-            asr=asr_from_args(args),
-            embedded=embedded_options_from_args(args),
-            web_dir=args.web_dir,
+            asr=settings.asr(),
+            embedded=settings.embedded(),
+            web_dir=settings.web_dir,
             access=access,
         )
         log.info("embedded mode: captions over direct WebRTC, no LiveKit server")
     else:
-        options = AppOptions(livekit=livekit, web_dir=args.web_dir, access=access)
+        options = AppOptions(livekit=livekit, web_dir=settings.web_dir, access=access)
         log.info("LiveKit mode: %s", livekit.url)
     app = create_app(options)
     if access.passcode_required:
         log.info("a passcode is required to join")
     if access.trust_proxy_header:
         log.info("trusting the %s header of the sign-on proxy", access.trust_proxy_header)
-    host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
-    log.info("open %s://%s:%d", "https" if tls else "http", host, args.port)
+    host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
+    log.info("open %s://%s:%d", "https" if tls else "http", host, settings.port)
     uvicorn.run(
         app,
-        host=args.host,
-        port=args.port,
+        host=settings.host,
+        port=settings.port,
         log_level="info",
         log_config=None,
         ssl_certfile=tls[0] if tls else None,

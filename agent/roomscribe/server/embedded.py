@@ -14,8 +14,8 @@ is a 400: the caller is there to be told (see :mod:`roomscribe.languages`).
 
 The server app builds the engine, then::
 
-    guard = AccessGuard(access_from_args(args))  # shared with POST /api/token
-    service = EmbeddedService(engine, embedded_options_from_args(args), access=guard)
+    guard = AccessGuard(settings.access())  # shared with POST /api/token
+    service = EmbeddedService(engine, settings.embedded(), access=guard)
     await service.start()
     app.include_router(service.router)
     ...
@@ -24,11 +24,9 @@ The server app builds the engine, then::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,7 +58,7 @@ _BODY_SLACK = 4096
 
 @dataclass(frozen=True, slots=True)
 class EmbeddedOptions:
-    """Limits of embedded mode (flags of ``roomscribe serve --embedded``)."""
+    """Limits of embedded mode (settings of ``roomscribe serve --embedded``)."""
 
     max_sessions: int = 4
     """Concurrent browser tabs; each also takes one engine stream per audio track."""
@@ -78,64 +76,6 @@ class EmbeddedOptions:
             idle_timeout_s=self.idle_timeout_s,
             ice_servers=self.ice_servers,
         )
-
-
-def add_embedded_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of embedded mode; each default comes from an environment variable."""
-    env = os.environ.get
-    g = parser.add_argument_group("embedded mode (direct WebRTC, no LiveKit)")
-    g.add_argument(
-        "--max-sessions",
-        type=int,
-        default=int(env("ROOMSCRIBE_MAX_SESSIONS", "4")),
-        help="concurrent browser tabs [ROOMSCRIBE_MAX_SESSIONS]",
-    )
-    g.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=float(env("ROOMSCRIBE_IDLE_TIMEOUT", "30")),
-        help="close a session after this many seconds without audio [ROOMSCRIBE_IDLE_TIMEOUT]",
-    )
-    g.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=float(env("ROOMSCRIBE_CONNECT_TIMEOUT", "20")),
-        help="seconds a new peer has to connect [ROOMSCRIBE_CONNECT_TIMEOUT]",
-    )
-    g.add_argument(
-        "--max-sdp-bytes",
-        type=int,
-        default=int(env("ROOMSCRIBE_MAX_SDP_BYTES", str(64 * 1024))),
-        help="largest accepted SDP offer [ROOMSCRIBE_MAX_SDP_BYTES]",
-    )
-    g.add_argument(
-        "--ice-server",
-        dest="ice_servers",
-        action="append",
-        default=None,
-        help="STUN/TURN URL, repeatable; default none [ROOMSCRIBE_ICE_SERVERS, comma-separated]",
-    )
-
-
-def embedded_options_from_args(args: argparse.Namespace) -> EmbeddedOptions:
-    """Validate the parsed flags into :class:`EmbeddedOptions`."""
-    if args.max_sessions < 1:
-        raise SystemExit("--max-sessions must be at least 1")
-    if args.idle_timeout <= 0 or args.connect_timeout <= 0:
-        raise SystemExit("--idle-timeout and --connect-timeout must be positive")
-    if args.max_sdp_bytes < 1024:
-        raise SystemExit("--max-sdp-bytes must be at least 1024")
-    servers = args.ice_servers
-    if servers is None:
-        raw = os.environ.get("ROOMSCRIBE_ICE_SERVERS", "")
-        servers = [s.strip() for s in raw.split(",") if s.strip()]
-    return EmbeddedOptions(
-        max_sessions=args.max_sessions,
-        max_sdp_bytes=args.max_sdp_bytes,
-        idle_timeout_s=args.idle_timeout,
-        connect_timeout_s=args.connect_timeout,
-        ice_servers=tuple(servers),
-    )
 
 
 class OfferRequest(BaseModel):

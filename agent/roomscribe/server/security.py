@@ -25,13 +25,10 @@ what makes a cross-origin ``fetch`` preflighted).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
 import ipaddress
 import math
-import os
-import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -45,10 +42,7 @@ from roomscribe.server.names import InvalidNameError, validate_display_name
 
 DEFAULT_RATE_LIMIT = "20/minute"
 
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"", "0", "false", "no", "off"})
 
 Origin = tuple[str, str, int]
 """``(scheme, host, port)``, lower case, the port made explicit."""
@@ -77,80 +71,6 @@ class AccessOptions:
     def protected(self) -> bool:
         """Whether requests are authenticated at all (passcode or proxy header)."""
         return bool(self.passcode or self.trust_proxy_header)
-
-
-def add_access_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags of access control; each default comes from an environment variable."""
-    env = os.environ.get
-    g = parser.add_argument_group("access control (POST /api/token and /api/offer)")
-    g.add_argument(
-        "--passcode",
-        default=env("ROOMSCRIBE_PASSCODE", ""),
-        help="required in every token and offer request; prefer the environment, "
-        "a command line is visible to every user of the machine [ROOMSCRIBE_PASSCODE]",
-    )
-    g.add_argument(
-        "--trust-proxy-header",
-        metavar="NAME",
-        default=env("ROOMSCRIBE_TRUST_PROXY_HEADER", ""),
-        help="behind a sign-on proxy: the header naming the signed-in user (e.g. "
-        "X-Forwarded-User) is the display name, and requests without it are refused; "
-        "only when nothing but the proxy can reach roomscribe [ROOMSCRIBE_TRUST_PROXY_HEADER]",
-    )
-    g.add_argument(
-        "--allow-open",
-        action="store_true",
-        default=None,
-        help="serve a non-loopback address without passcode or proxy header: anyone "
-        "who reaches it may join any room [ROOMSCRIBE_ALLOW_OPEN=1]",
-    )
-    g.add_argument(
-        "--rate-limit",
-        default=env("ROOMSCRIBE_RATE_LIMIT", DEFAULT_RATE_LIMIT),
-        help=f"token/offer requests per client address, e.g. {DEFAULT_RATE_LIMIT} or "
-        "100/hour; off: no limit [ROOMSCRIBE_RATE_LIMIT]",
-    )
-    g.add_argument(
-        "--allowed-origins",
-        default=env("ROOMSCRIBE_ALLOWED_ORIGINS", ""),
-        help="comma-separated web origins besides the server's own that may call the "
-        "API, e.g. https://meet.example.org [ROOMSCRIBE_ALLOWED_ORIGINS]",
-    )
-
-
-def access_from_args(args: argparse.Namespace) -> AccessOptions:
-    """Validate the parsed flags into :class:`AccessOptions`."""
-    header = args.trust_proxy_header.strip()
-    if header and not _HEADER_NAME.fullmatch(header):
-        raise SystemExit(f"--trust-proxy-header: {header!r} is not an HTTP header name")
-    allow_open = args.allow_open
-    if allow_open is None:
-        raw = os.environ.get("ROOMSCRIBE_ALLOW_OPEN", "").strip().lower()
-        if raw not in _TRUE | _FALSE:
-            raise SystemExit(f"ROOMSCRIBE_ALLOW_OPEN must be 1 or 0, not {raw!r}")
-        allow_open = raw in _TRUE
-    rate = args.rate_limit.strip()
-    if rate.lower() in ("off", "0", "none"):
-        rate_limit = None
-    else:
-        try:
-            limits.parse(rate)
-        except ValueError as exc:
-            raise SystemExit(f"--rate-limit: {exc} (examples: 20/minute, 100/hour, off)") from exc
-        rate_limit = rate
-    origins = tuple(o.strip() for o in args.allowed_origins.split(",") if o.strip())
-    for origin in origins:
-        if origin_key(origin) is None:
-            raise SystemExit(
-                f"--allowed-origins: {origin!r} is not an origin like https://meet.example.org"
-            )
-    return AccessOptions(
-        passcode=args.passcode,
-        trust_proxy_header=header,
-        allow_open=allow_open,
-        rate_limit=rate_limit,
-        allowed_origins=origins,
-    )
 
 
 def is_loopback(host: str) -> bool:

@@ -1,0 +1,300 @@
+"""The one settings source: environment, flags, checks, messages, and the docs that list it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from roomscribe import cli
+from roomscribe.asr.models import default_cache_dir
+from roomscribe.config import (
+    CHECKOUT,
+    Settings,
+    env_name,
+    flag_name,
+    load_settings,
+)
+from roomscribe.server.embedded import EmbeddedOptions
+from roomscribe.server.security import AccessOptions
+from roomscribe.settings import AsrSettings
+from tests.conftest import ROOT
+
+FIELDS = tuple(Settings.model_fields)
+
+
+@pytest.fixture(autouse=True)
+def no_settings_in_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for field in FIELDS:
+        monkeypatch.delenv(env_name(field), raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+
+
+def parse(*argv: str) -> Settings:
+    """What ``roomscribe ARGV`` runs with."""
+    defaults = load_settings()
+    return defaults.with_flags(vars(cli.build_parser(defaults).parse_args(argv)))
+
+
+def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """``roomscribe ARGV`` in this process: it must refuse with exit code 2; its stderr."""
+    assert cli.main(list(argv)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err
+
+
+# -- a value that does not fit: one line naming it, exit code 2 -----------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("ROOMSCRIBE_MAX_STREAMS", "abc", "expected an integer"),
+        ("ROOMSCRIBE_MAX_STREAMS", "0", "expected at least 1"),
+        ("ROOMSCRIBE_HEALTH_PORT", "-1", "expected at least 0"),
+        ("ROOMSCRIBE_PORT", "70000", "expected at most 65535"),
+        ("ROOMSCRIBE_IDLE_TIMEOUT", "soon", "expected a number"),
+        ("ROOMSCRIBE_CONNECT_TIMEOUT", "0", "expected more than 0"),
+        ("ROOMSCRIBE_MAX_SDP_BYTES", "100", "expected at least 1024"),
+        ("ROOMSCRIBE_ALLOW_OPEN", "maybe", "expected 1 or 0 (or true/false, yes/no, on/off)"),
+        ("ROOMSCRIBE_DEVICE", "gpu", "expected 'auto', 'cpu' or 'cuda'"),
+        ("ROOMSCRIBE_TASK", "summarize", "expected 'transcribe' or 'translate'"),
+        ("ROOMSCRIBE_LANGUAGE", "xx", "unknown language 'xx'; Whisper knows: af, am,"),
+        ("ROOMSCRIBE_RATE_LIMIT", "lots", "expected a rate like 20/minute or 100/hour, or off"),
+        (
+            "ROOMSCRIBE_ALLOWED_ORIGINS",
+            "https://ok.example, meet.example.org",
+            "'meet.example.org' is not an origin like https://meet.example.org",
+        ),
+        ("ROOMSCRIBE_TRUST_PROXY_HEADER", "X User", "expected an HTTP header name"),
+    ],
+)
+def test_a_malformed_variable_is_one_line_naming_it(
+    variable: str,
+    value: str,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, value)
+    err = refusal(capsys, "serve", "--help")  # refused before any help or work
+    assert err.startswith(f"roomscribe: invalid setting {variable}={value!r}: {expected}")
+    assert err.endswith("\n")
+    assert err.count("\n") == 1
+
+
+def test_every_malformed_variable_gets_its_own_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROOMSCRIBE_MAX_STREAMS", "many")
+    monkeypatch.setenv("ROOMSCRIBE_HEALTH_PORT", "-1")
+    assert refusal(capsys, "agent").splitlines() == [
+        "roomscribe: invalid setting ROOMSCRIBE_MAX_STREAMS='many': expected an integer",
+        "roomscribe: invalid setting ROOMSCRIBE_HEALTH_PORT='-1': expected at least 0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["agent", "--max-streams", "abc"], "--max-streams='abc': expected an integer"),
+        (["agent", "--health-port", "-1"], "--health-port='-1': expected at least 0"),
+        (["serve", "--idle-timeout", "0"], "--idle-timeout='0': expected more than 0"),
+        (["serve", "--rate-limit", "lots"], "--rate-limit='lots': expected a rate like"),
+        (["transcribe", "a.wav", "--beam-size", "0"], "--beam-size='0': expected at least 1"),
+        (["dev", "--port", "http"], "--port='http': expected an integer"),
+    ],
+)
+def test_a_malformed_flag_is_one_line_naming_it(
+    argv: list[str], line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert refusal(capsys, *argv).startswith(f"roomscribe: invalid setting {line}")
+
+
+def test_livekit_url_without_its_keys_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LIVEKIT_URL", "ws://127.0.0.1:1")
+    assert refusal(capsys, "agent") == (
+        "roomscribe: LIVEKIT_URL is set but LIVEKIT_API_KEY / LIVEKIT_API_SECRET are not\n"
+    )
+
+
+def test_the_real_command_line_prints_no_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ROOMSCRIBE_HEALTH_PORT": "-1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "roomscribe.cli", "agent", "--help"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr == (
+        "roomscribe: invalid setting ROOMSCRIBE_HEALTH_PORT='-1': expected at least 0\n"
+    )
+
+
+def test_nothing_reads_the_environment_at_import(tmp_path: Path) -> None:
+    code = (
+        "import roomscribe.cli, roomscribe.config, roomscribe.server.command, roomscribe.devstack"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ROOMSCRIBE_MAX_STREAMS": "abc"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+
+
+# -- where values come from ---------------------------------------------------------
+
+
+def test_defaults_are_the_components_defaults() -> None:
+    settings = parse("serve")
+    assert settings.asr() == AsrSettings()
+    assert settings.access() == AccessOptions()
+    assert settings.embedded() == EmbeddedOptions()
+    assert settings.livekit() is None
+    assert (settings.host, settings.port, settings.health_port) == ("127.0.0.1", 8000, 8081)
+    assert settings.web_dir == CHECKOUT / "web-client" / "dist"
+
+
+def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOMSCRIBE_MAX_STREAMS", "3")
+    monkeypatch.setenv("ROOMSCRIBE_HEALTH_PORT", "9100")
+    monkeypatch.setenv("ROOMSCRIBE_MODEL", "tiny.en")
+    monkeypatch.setenv("ROOMSCRIBE_LANGUAGE", "de")
+    monkeypatch.setenv("ROOMSCRIBE_CACHE_DIR", "~/models")
+    monkeypatch.setenv("ROOMSCRIBE_PASSCODE", "")  # empty: the default
+    monkeypatch.setenv("LIVEKIT_URL", "ws://lk.internal:7880")
+    monkeypatch.setenv("LIVEKIT_API_KEY", "key")
+    monkeypatch.setenv("LIVEKIT_API_SECRET", "s" * 32)
+    env = parse("agent")
+    assert (env.max_streams, env.health_port, env.model, env.passcode) == (3, 9100, "tiny.en", "")
+    assert env.cache_dir == Path("~/models").expanduser()
+    asr = env.asr()
+    assert (asr.max_streams, asr.language, asr.whisper.model) == (3, "de", "tiny.en")
+    livekit = env.livekit()
+    assert livekit is not None
+    assert (livekit.url, livekit.api_key, livekit.browser_url) == (
+        "ws://lk.internal:7880",
+        "key",
+        "ws://lk.internal:7880",
+    )
+
+    flags = parse("agent", "--max-streams", "5", "--health-port", "0", "--language", "auto")
+    assert (flags.max_streams, flags.health_port, flags.asr().language) == (5, 0, None)
+    assert flags.model == "tiny.en"  # not given: the environment's
+    other = parse("agent", "--livekit-url", "ws://other:7880").livekit()
+    assert other is not None
+    assert (other.url, other.api_key) == ("ws://other:7880", "key")
+    # bench compares against English references unless told otherwise
+    assert parse("bench", "a.wav").language == "en"
+
+
+def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every field holds a non-default value; re-checking them all must keep each as it is."""
+    values = {
+        "LIVEKIT_URL": "ws://a:1",
+        "LIVEKIT_PUBLIC_URL": "wss://b",
+        "LIVEKIT_API_KEY": "k",
+        "LIVEKIT_API_SECRET": "s",
+        "ROOMSCRIBE_MODEL": "small",
+        "ROOMSCRIBE_LANGUAGE": "fr",
+        "ROOMSCRIBE_TASK": "translate",
+        "ROOMSCRIBE_DEVICE": "cpu",
+        "ROOMSCRIBE_COMPUTE_TYPE": "int8",
+        "ROOMSCRIBE_THREADS": "2",
+        "ROOMSCRIBE_BEAM_SIZE": "3",
+        "ROOMSCRIBE_MAX_STREAMS": "2",
+        "ROOMSCRIBE_CACHE_DIR": "/tmp/c",
+        "ROOMSCRIBE_HOST": "0.0.0.0",
+        "ROOMSCRIBE_PORT": "8443",
+        "ROOMSCRIBE_WEB_DIR": "/srv/web",
+        "ROOMSCRIBE_TLS_CERT": "/etc/c.pem",
+        "ROOMSCRIBE_TLS_KEY": "/etc/k.pem",
+        "ROOMSCRIBE_PASSCODE": "pw",
+        "ROOMSCRIBE_TRUST_PROXY_HEADER": " X-Forwarded-User ",
+        "ROOMSCRIBE_ALLOW_OPEN": "on",
+        "ROOMSCRIBE_RATE_LIMIT": "none",
+        "ROOMSCRIBE_ALLOWED_ORIGINS": "https://a.example,https://b.example:8443",
+        "ROOMSCRIBE_HEALTH_PORT": "0",
+        "ROOMSCRIBE_LIVEKIT_SERVER": "/opt/livekit-server",
+        "ROOMSCRIBE_MAX_SESSIONS": "9",
+        "ROOMSCRIBE_MAX_SDP_BYTES": "2048",
+        "ROOMSCRIBE_IDLE_TIMEOUT": "1.5",
+        "ROOMSCRIBE_CONNECT_TIMEOUT": "2",
+        "ROOMSCRIBE_ICE_SERVERS": "stun:a,turn:b",
+    }
+    assert sorted(values) == sorted(env_name(f) for f in FIELDS)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    defaults = Settings.model_construct()
+    assert [f for f in FIELDS if getattr(settings, f) == getattr(defaults, f)] == []
+    assert settings.trust_proxy_header == "X-Forwarded-User"
+    assert settings.access().rate_limit is None
+    assert settings.embedded().ice_servers == ("stun:a", "turn:b")
+    # a flag that changes one value revalidates them all: the others must come out the same
+    again = settings.with_flags({"max_sessions": "4"})
+    assert again.max_sessions == 4
+    assert again.model_dump(exclude={"max_sessions"}) == settings.model_dump(
+        exclude={"max_sessions"}
+    )
+
+
+def test_repeated_ice_server_flags_replace_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOMSCRIBE_ICE_SERVERS", "stun:env.example")
+    assert parse("serve").ice_servers == ("stun:env.example",)
+    assert parse("serve", "--ice-server", "stun:a", "--ice-server", "turn:b").ice_servers == (
+        "stun:a",
+        "turn:b",
+    )
+
+
+# -- the docs list exactly these settings --------------------------------------------
+
+
+def readme_rows() -> list[tuple[str, str, str]]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([A-Z_]+)` \| `(--[a-z-]+)` \| ([^|]+) \|", section, flags=re.M)
+
+
+def test_the_readme_table_has_one_row_per_setting_with_its_flag() -> None:
+    rows = readme_rows()
+    assert sorted(variable for variable, _, _ in rows) == sorted(env_name(f) for f in FIELDS)
+    assert {variable: flag for variable, flag, _ in rows} == {
+        env_name(f): flag_name(f) for f in FIELDS
+    }
+
+
+def test_env_example_and_readme_defaults_are_the_settings_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = dotenv_values(ROOT / ".env.example")
+    for variable, _, default in readme_rows():
+        value = example[variable] or ""
+        if default.startswith("*(empty"):
+            assert value == "", variable
+        else:
+            assert default == f"`{value}`", variable
+    for name, value in example.items():
+        monkeypatch.setenv(name, value or "")
+    documented = load_settings()
+    defaults = Settings.model_construct()  # the defaults alone, no environment
+    relative = {"web_dir", "livekit_server"}  # documented relative to the checkout
+    for field in FIELDS:
+        if field in relative:
+            assert CHECKOUT / getattr(documented, field) == getattr(defaults, field), field
+        else:
+            assert getattr(documented, field) == getattr(defaults, field), field
+    assert defaults.cache_dir == default_cache_dir()
