@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from tests.fixtures.livekit import (
 from tests.livekit.participants import Speaker, connect, poll_until
 
 pytestmark = pytest.mark.livekit
+
+HEALED = re.compile(
+    r"room crashed-worker (had no captioner for .* re-dispatched|was captioned before)"
+)
 
 
 async def _agents(client: api.LiveKitAPI, room: str) -> list[api.ParticipantInfo]:
@@ -81,6 +86,8 @@ async def test_a_restarted_lone_worker_heals_the_room_of_its_crashed_self(
                         await asyncio.sleep(0.2)
                     assert len(await _agents(client, room)) == 1
                     assert await poll_until(lambda: second.serves(room), 10)
-                    assert "had no captioner for" in second.log_text()
+                    # healed by the restarted worker (the dead captioner replaced or, had
+                    # the server dropped the dispatch meanwhile, the room dispatched again)
+                    assert HEALED.search(second.log_text()), second.log_text()[-3000:]
         finally:
             await speaker.aclose()

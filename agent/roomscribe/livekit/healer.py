@@ -51,6 +51,9 @@ _CAPTIONED_SOURCES = (api.TrackSource.MICROPHONE, api.TrackSource.SCREEN_SHARE_A
 HEARTBEAT_S = 1.0
 """How often a captioner renews its heartbeat attribute."""
 
+_CREATE_ATTEMPTS = 3
+_CREATE_RETRY_S = 0.5
+
 
 @dataclass(frozen=True, slots=True)
 class HealerOptions:
@@ -281,9 +284,7 @@ class DispatchHealer:
         now = await self.room_state(seen.room)
         if now.dispatch_ids or now.captioner is not None:
             return False  # another worker was faster
-        await self._api().agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=seen.room)
-        )
+        await self._create_dispatch(seen.room)
         self._watches.pop(seen.room, None)
         self.heals += 1
         metrics.DISPATCH_HEALS.inc()
@@ -314,10 +315,24 @@ class DispatchHealer:
             except api.TwirpError as e:
                 if e.code != api.TwirpErrorCode.NOT_FOUND:
                     raise
-        await client.agent_dispatch.create_dispatch(
-            api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=state.room)
-        )
+        await self._create_dispatch(state.room)
         return True
+
+    async def _create_dispatch(self, room: str) -> None:
+        """Create the room's dispatch, retrying a few times: the old one is deleted
+        already, and a server busy enough to refuse once ("could not find any
+        available nodes") usually takes it a moment later. Should every try fail,
+        the room is restored by a later pass (it has no dispatch, and was captioned)."""
+        request = api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=room)
+        for attempt in range(_CREATE_ATTEMPTS):
+            try:
+                await self._api().agent_dispatch.create_dispatch(request)
+                return
+            except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
+                if attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                log.info("dispatching room %s failed (%s); trying again", room, e)
+                await asyncio.sleep(_CREATE_RETRY_S * (attempt + 1))
 
     def _api(self) -> api.LiveKitAPI:
         if self._client is None:
