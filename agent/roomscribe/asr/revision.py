@@ -33,6 +33,7 @@ from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
 
 _PROMPT_WORDS = 80
+_REVIEWED_KEPT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,8 @@ class Reviser:
         self._in_flight: tuple[RevisionWindow, list[_Final]] | None = None
         self._history: deque[Word] = deque(maxlen=_PROMPT_WORDS)
         """The latest revised (or confirmed) words: the prompt of the next window."""
-        self._reviewed: list[Reviewed] = []
+        self._reviewed: deque[Reviewed] = deque(maxlen=_REVIEWED_KEPT)
+        """For the revision lag metric; bounded, as a live stream never takes them."""
         self._closing = False
         self._reviewed_to = 0.0
         """End of the last segment read again (the next window's lead stops there)."""
@@ -208,7 +210,8 @@ class Reviser:
 
     def take_reviewed(self) -> list[Reviewed]:
         """Segments read again since the last call (revised or confirmed)."""
-        out, self._reviewed = self._reviewed, []
+        out = list(self._reviewed)
+        self._reviewed.clear()
         return out
 
     # -- jobs ------------------------------------------------------------------
