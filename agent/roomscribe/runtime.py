@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from roomscribe import memory
 from roomscribe.asr.engine import Engine
 from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend
@@ -15,6 +16,7 @@ log = logging.getLogger(__name__)
 
 def build_engine(settings: AsrSettings) -> Engine:
     """Load the Whisper model and the VAD once; the engine is not started yet."""
+    memory.limit_arenas()  # before the model's and the engine's threads allocate
     t0 = time.perf_counter()
     backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
     engine = Engine(backend, SileroModel(), settings.engine_options())

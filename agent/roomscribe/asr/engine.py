@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from roomscribe import memory
 from roomscribe.asr.backend import Backend
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
@@ -56,6 +57,10 @@ class EngineOptions:
     """The engine loop not coming round for this long (a decode that hangs)
     makes it unhealthy. Far above one batch's decode time even on a starved
     CPU, because unhealthy means the orchestrator restarts the process."""
+    trim_every_s: float = 60.0
+    """How often the engine thread hands free heap pages back to the system
+    (:func:`roomscribe.memory.trim`, a few ms): without it a worker's RSS crept
+    up over hours as freed decode buffers stayed with the process."""
     policy: PolicyOptions = field(default_factory=PolicyOptions)
     scheduler: SchedulerOptions = field(default_factory=SchedulerOptions)
 
@@ -120,6 +125,7 @@ class Engine:
         self._died: BaseException | None = None
         self._beat = time.monotonic()
         """When the engine loop last came round."""
+        self._trimmed = time.monotonic()
         self._overloaded_until = 0.0
         self._capped_seen = 0
         self.final_wait_s = 0.0
@@ -327,6 +333,9 @@ class Engine:
                 self._notify_closed(finished)
             if batch:
                 self._deliver(self._process(batch))
+            if time.monotonic() - self._trimmed > self.options.trim_every_s:
+                memory.trim()
+                self._trimmed = time.monotonic()
 
     def _process(self, batch: list[Assignment]) -> list[tuple[StreamPolicy, list[Caption]]]:
         """Decode and apply one batch; a failure fails only the jobs it hit."""
