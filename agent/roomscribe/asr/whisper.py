@@ -70,6 +70,11 @@ class WhisperOptions:
     streams with history share one batched call."""
     window_step_s: float = 1.0
     """Windows are rounded up to a multiple of this (padding of at least 0.5 s)."""
+    vocabulary_as: str = "hotwords"
+    """``hotwords``: the terms open every prompt, outside the context budget (as
+    faster-whisper's ``hotwords``); ``prompt``: they are text before the context
+    and share its budget (as faster-whisper's ``initial_prompt``), so they fall
+    out once a stream has history."""
 
 
 @dataclass(slots=True)
@@ -305,6 +310,9 @@ class WhisperBackend:
         the context is cut to ``prompt_tokens`` from its end.
         """
         prompt: list[int] = []
+        if vocabulary and self._opts.vocabulary_as == "prompt":
+            context = f"{', '.join(vocabulary)}. {context.strip()}"
+            vocabulary = ()
         terms = tok.encode(" " + ", ".join(vocabulary)) if vocabulary else []
         prev = tok.encode(" " + context.strip()) if context else []
         if terms or prev:

@@ -5,7 +5,10 @@ their text (``core-sounds-LANG.txt``); ``asterisk-moh-opsound-g722`` holds
 music without speech. From them we build sessions like ``../shared/eval``
 (``NAME.wav`` 16 kHz mono + ``NAME.json`` utterances with start/end/text) with
 other prompts, other languages, music under speech, or after a low-bitrate
-Opus round trip, so tests and benchmarks are not tuned to two files.
+Opus round trip, so tests and benchmarks are not tuned to two files; and one
+session of the prompts naming Asterisk's uncommon words (product names,
+acronyms), with those words as its vocabulary, to measure what a room
+vocabulary buys.
 
     python -m roomscribe.bench.asterisk OUTDIR [EVAL_DIR_TO_EXCLUDE]
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 import sys
 import wave
 from pathlib import Path
@@ -28,6 +32,26 @@ from roomscribe.audio.decode import decode_file
 SOUNDS = Path("/usr/share/asterisk/sounds")
 DOCS = Path("/usr/share/doc")
 MOH = Path("/usr/share/asterisk/moh")
+
+VOCABULARY = (
+    "Asterisk",
+    "Inter-Asterisk Exchange",
+    "Digium",
+    "PBX",
+    "IAX",
+    "IVR",
+    "DAHDI",
+    "MGCP",
+    "SIP",
+    "H.323",
+    "Unistim",
+    "Skinny",
+    "Jingle",
+    "Zap",
+    "voicemail",
+    "Linux",
+)
+"""Uncommon words of the English prompts: product and protocol names, acronyms."""
 
 
 def prompts(lang: str) -> dict[str, str]:
@@ -68,24 +92,81 @@ def build_session(
         k: v for k, v in prompts(lang).items() if len(v.split()) >= min_words and k not in exclude
     }
     names = rng.sample(sorted(table), min(count, len(table)))
+    clips = [(name, table[name], decode_file(SOUNDS / lang / f"{name}.g722")) for name in names]
+    _concatenate(out, clips, rng, f"asterisk-core-sounds-{lang}-g722", lang)
+    return out
+
+
+def _concatenate(
+    out: Path,
+    clips: list[tuple[str, str, NDArray[np.float32]]],
+    rng: random.Random,
+    note: str,
+    lang: str,
+    vocabulary: tuple[str, ...] = (),
+) -> None:
+    """Prompts (name, text, audio) with random pauses between them, as one session."""
     parts: list[NDArray[np.float32]] = []
-    utterances = []
+    utterances: list[dict[str, object]] = []
     t = 0.5
     parts.append(np.zeros(int(t * SAMPLE_RATE), dtype=np.float32))
-    for name in names:
-        audio = decode_file(SOUNDS / lang / f"{name}.g722")
+    for name, text, audio in clips:
         utterances.append(
             {
                 "start": round(t, 3),
                 "end": round(t + len(audio) / SAMPLE_RATE, 3),
-                "text": table[name],
+                "text": text,
                 "prompt": name,
             }
         )
         pause = rng.uniform(0.4, 1.5)
         parts += [audio, np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32)]
         t += len(audio) / SAMPLE_RATE + pause
-    write_session(out, np.concatenate(parts), utterances, f"asterisk-core-sounds-{lang}-g722", lang)
+    write_session(out, np.concatenate(parts), utterances, note, lang, vocabulary)
+
+
+def build_vocabulary_session(
+    out: Path,
+    *,
+    terms: tuple[str, ...] = VOCABULARY,
+    speech_s: float = 160.0,
+    seed: int = 0,
+    exclude: frozenset[str] = frozenset(),
+) -> Path:
+    """English prompts that say ``terms``, ~``speech_s`` of them, into ``out``.
+
+    Prompts are taken by how densely they hold the terms (occurrences per
+    second; the channel-driver names are one-word prompts) while they fit in
+    ``speech_s``, then put in a seeded random order. The terms are written
+    beside the session, as ``NAME.vocabulary.txt`` (comma-separated, what
+    ``--vocabulary`` takes) and under ``"vocabulary"`` in ``NAME.json``.
+    """
+    patterns = [re.compile(rf"(?<!\w){re.escape(t)}(?!\w)", re.IGNORECASE) for t in terms]
+    audio: dict[str, NDArray[np.float32]] = {}
+    density: dict[str, float] = {}
+    table = prompts("en")
+    for name, text in table.items():
+        hits = sum(len(p.findall(text)) for p in patterns)
+        if hits and name not in exclude:
+            audio[name] = decode_file(SOUNDS / "en" / f"{name}.g722")
+            density[name] = hits / (len(audio[name]) / SAMPLE_RATE)
+    chosen: list[str] = []
+    total = 0.0
+    for name in sorted(density, key=lambda n: (-density[n], n)):
+        seconds = len(audio[name]) / SAMPLE_RATE
+        if total + seconds <= speech_s:
+            chosen.append(name)
+            total += seconds
+    rng = random.Random(seed)
+    rng.shuffle(chosen)
+    _concatenate(
+        out,
+        [(name, table[name], audio[name]) for name in chosen],
+        rng,
+        "asterisk-core-sounds-en-g722, prompts naming the vocabulary terms",
+        "en",
+        terms,
+    )
     return out
 
 
@@ -136,7 +217,13 @@ def write_session(
     utterances: list[dict[str, object]],
     note: str,
     language: str = "en",
+    vocabulary: tuple[str, ...] = (),
 ) -> None:
+    """``out`` (16-bit WAV) with ``NAME.json`` and ``NAME.txt`` beside it.
+
+    ``vocabulary``: terms the session is meant to be run with, also written to
+    ``NAME.vocabulary.txt``.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)
@@ -151,6 +238,9 @@ def write_session(
         "language": language,
         "utterances": utterances,
     }
+    if vocabulary:
+        meta["vocabulary"] = list(vocabulary)
+        out.with_suffix(".vocabulary.txt").write_text(", ".join(vocabulary))
     out.with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
     out.with_suffix(".txt").write_text(" ".join(str(u["text"]) for u in utterances))
 
@@ -175,7 +265,7 @@ def used_prompts(eval_dir: Path) -> frozenset[str]:
 
 
 def build_all(out: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
-    """Every derived session: other English prompts, French, Spanish, music, Opus."""
+    """Every derived session: other English prompts, French, Spanish, music, Opus, vocabulary."""
     en = build_session("en", out / "asterisk-en.wav", seed=1, exclude=exclude)
     sessions = [
         en,
@@ -185,7 +275,8 @@ def build_all(out: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
         opus_round_trip(en, out / "asterisk-en-opus.wav"),
     ]
     write_session(out / "music.wav", music(60.0), [], "asterisk-moh-opsound-g722, no speech")
-    return [*sessions, out / "music.wav"]
+    vocabulary = build_vocabulary_session(out / "vocabulary-en.wav", exclude=exclude)
+    return [*sessions, out / "music.wav", vocabulary]
 
 
 def main(argv: list[str]) -> int:

@@ -20,6 +20,8 @@ class Reference:
     utterances: tuple[Utterance, ...]
     """Empty when only ``NAME.txt`` exists (no latency metrics then)."""
     language: str = "en"
+    vocabulary: tuple[str, ...] = ()
+    """Terms the recording is meant to test (``"vocabulary"`` in ``NAME.json``)."""
 
     def fit(self, seconds: float) -> float:
         """Where to cut the audio so no utterance is split: at most ``seconds``."""
@@ -28,7 +30,7 @@ class Reference:
     def cut(self, seconds: float) -> Reference:
         """Only the utterances that end before ``seconds``."""
         kept = tuple(u for u in self.utterances if u.end <= seconds)
-        return Reference(" ".join(u.text for u in kept), kept, self.language)
+        return Reference(" ".join(u.text for u in kept), kept, self.language, self.vocabulary)
 
 
 def load_reference(audio: Path) -> Reference | None:
@@ -40,7 +42,12 @@ def load_reference(audio: Path) -> Reference | None:
             Utterance(float(u["start"]), float(u["end"]), str(u["text"]))
             for u in data.get("utterances", [])
         )
-        return Reference(" ".join(u.text for u in utts), utts, str(data.get("language", "en")))
+        return Reference(
+            " ".join(u.text for u in utts),
+            utts,
+            str(data.get("language", "en")),
+            tuple(str(t) for t in data.get("vocabulary", [])),
+        )
     if txt.is_file():
         return Reference(txt.read_text(encoding="utf-8").strip(), ())
     return None

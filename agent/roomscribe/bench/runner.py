@@ -4,7 +4,8 @@ Two transcripts per stream: the live one (captions as they were first
 finalized; its WER and latencies are what a listener sees live) and the one of
 record (after the revision pass replaced finals, ``revised_wer``), with the
 revision lag: seconds after a segment's speech ended until its revision was
-published or it was confirmed unchanged.
+published or it was confirmed unchanged. Given vocabulary terms, both
+transcripts also get their term recall (:mod:`roomscribe.bench.terms`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from roomscribe.asr.vad import SileroModel
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench.metrics import StreamScore, final_transcript, percentile, score, wer
 from roomscribe.bench.reference import load_reference
+from roomscribe.bench.terms import TermRecall, term_recall
 from roomscribe.formats import caption_record
 from roomscribe.replay import Emitted, Pace, Review, replay
 
@@ -42,6 +44,10 @@ class StreamResult:
     """Seconds after the audio ended until the stream's last live caption."""
     events: tuple[Emitted, ...] = field(repr=False)
     revision: RevisionScore | None = None
+    terms: TermRecall | None = None
+    """Term recall of the live transcript (given terms and a reference)."""
+    revised_terms: TermRecall | None = None
+    """Term recall of the transcript of record."""
 
     @property
     def keeps_up(self) -> bool:
@@ -75,6 +81,13 @@ class StreamResult:
             )
         if self.revision is not None:
             out.update(self.revision.as_dict())
+        for key, terms in (("term", self.terms), ("revised_term", self.revised_terms)):
+            if terms is not None:
+                out[f"{key}_recall"] = _r(terms.recall)
+                out[f"{key}s_recalled"] = terms.recalled
+                out[f"{key}s_said"] = terms.said
+                out[f"{key}s_extra"] = terms.extra
+                out[f"{key}s_missed"] = list(terms.missed)
         return out
 
 
@@ -217,8 +230,13 @@ def run_bench(
     seconds: float | None = None,
     scheduler: SchedulerOptions | None = None,
     model: str = "",
+    terms: Sequence[str] = (),
 ) -> BenchReport:
-    """Replay each file on ``streams`` concurrent streams sharing ``backend``."""
+    """Replay each file on ``streams`` concurrent streams sharing ``backend``.
+
+    ``terms``: vocabulary words whose recall to measure (see :mod:`roomscribe.bench.terms`);
+    without them, the terms a recording's reference names (its ``"vocabulary"``).
+    """
     vad = SileroModel()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     runs: list[FileRun] = []
@@ -258,13 +276,21 @@ def run_bench(
             live = [e for e in events if not e.caption.revision]
             last = max((e.emitted_at for e in live), default=stats.audio_s)
             sc = score(live, ref, ref.language) if ref is not None else None
+            ref_text = (" ".join(u.text for u in ref.utterances) or ref.text) if ref else ""
+            terms_live = terms_revised = None
+            measured = tuple(terms) or (ref.vocabulary if ref else ())
+            if ref is not None and sc is not None and measured:
+                terms_live = term_recall(ref_text, sc.transcript, measured, ref.language)
             reviser = policies[i].reviser
             revision = None
             if reviser is not None:
                 revised_wer = None
                 if ref is not None:
-                    ref_text = " ".join(u.text for u in ref.utterances) or ref.text
                     revised_wer = wer(ref_text, final_transcript(events), ref.language)
+                    if measured:
+                        terms_revised = term_recall(
+                            ref_text, final_transcript(events), measured, ref.language
+                        )
                 revision = RevisionScore(
                     revised_wer,
                     tuple(r.at - r.reviewed.end for r in reviews[i]),
@@ -274,7 +300,14 @@ def run_bench(
                 )
             results.append(
                 StreamResult(
-                    path.name, i, sc, max(0.0, last - stats.audio_s), tuple(events), revision
+                    path.name,
+                    i,
+                    sc,
+                    max(0.0, last - stats.audio_s),
+                    tuple(events),
+                    revision,
+                    terms_live,
+                    terms_revised,
                 )
             )
     usage1 = resource.getrusage(resource.RUSAGE_SELF)

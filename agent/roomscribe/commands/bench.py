@@ -38,6 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         help="comma-separated terms likely to be spoken, given to every decode",
     )
     parser.add_argument(
+        "--vocabulary-as",
+        choices=["hotwords", "prompt"],
+        default="hotwords",
+        help="hotwords: terms open every decoder prompt; prompt: terms precede the context",
+    )
+    parser.add_argument(
         "--no-revision",
         action="store_true",
         help="live captions only (no revision pass), to compare",
@@ -72,7 +78,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     asr = settings.asr()
     try:
-        backend = WhisperBackend.load(asr.whisper, asr.cache_dir)
+        backend = WhisperBackend.load(
+            replace(asr.whisper, vocabulary_as=args.vocabulary_as), asr.cache_dir
+        )
     except ModelNotFoundError as exc:
         print(f"roomscribe: {exc}", file=sys.stderr)
         return 2
@@ -91,6 +99,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         scheduler=asr.engine_options().scheduler,
         seconds=args.seconds,
         model=asr.whisper.model,
+        terms=args.vocabulary,
     )
     if args.events_dir:
         write_events(report, args.events_dir)
@@ -146,6 +155,16 @@ def _print_table(data: dict[str, object]) -> None:
     print(" | ".join(cols))
     for s in data["streams"]:  # type: ignore[attr-defined]
         print(" | ".join(_fmt(s.get(c), pct=c in ("wer", "revised_wer")) for c in cols))
+    for s in data["streams"]:  # type: ignore[attr-defined]
+        for key, label in (("term", "live"), ("revised_term", "revised")):
+            if f"{key}s_said" in s:
+                missed = ", ".join(s[f"{key}s_missed"]) or "none"
+                print(
+                    f"{s['file']} s{s['stream']} vocabulary terms {label}: "
+                    f"{s[f'{key}s_recalled']}/{s[f'{key}s_said']} recalled "
+                    f"({_fmt(s[f'{key}_recall'], pct=True)}), {s[f'{key}s_extra']} extra, "
+                    f"missed: {missed}"
+                )
     for f in data["files"]:  # type: ignore[attr-defined]
         print(f"{f['file']}: {f['audio_s']} s audio, compute {f['compute_s']} s, RTF {f['rtf']}")
     if "plot" in data:

@@ -1,0 +1,66 @@
+"""Where the vocabulary goes in the decoder prompt (a scripted tokenizer, no model)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+from faster_whisper.transcribe import WhisperModel
+
+from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
+
+SOT_PREV, SOT, EN, TRANSCRIBE, NO_TIMESTAMPS = 1, 2, 3, 4, 5
+
+
+class WordTokenizer:
+    """One token per word (its index in a growing table), Whisper's special tokens."""
+
+    sot_prev = SOT_PREV
+    sot_sequence = (SOT, EN, TRANSCRIBE)
+    no_timestamps = NO_TIMESTAMPS
+
+    def __init__(self) -> None:
+        self.table: list[str] = []
+
+    def encode(self, text: str) -> list[int]:
+        out = []
+        for w in text.split():
+            if w not in self.table:
+                self.table.append(w)
+            out.append(100 + self.table.index(w))
+        return out
+
+    def decode(self, tokens: list[int]) -> str:
+        return " ".join(self.table[t - 100] for t in tokens if t >= 100)
+
+
+def backend(prompt_tokens: int = 4) -> WhisperBackend:
+    return WhisperBackend(cast(Any, None), WhisperOptions(prompt_tokens=prompt_tokens))
+
+
+def test_terms_open_the_prompt_and_stay_when_the_context_is_cut() -> None:
+    tok = WordTokenizer()
+    prompt = backend(4)._prompt(tok, "one two three four five six", ("Asterisk", "IAX"))
+    assert prompt[0] == SOT_PREV
+    assert tok.decode(prompt) == "Asterisk, IAX three four five six"
+    assert prompt[-4:] == [SOT, EN, TRANSCRIBE, NO_TIMESTAMPS]
+
+
+def test_same_placement_as_faster_whispers_hotwords() -> None:
+    tok = WordTokenizer()
+    ours = backend(48)._prompt(tok, "Please press one.", ("Asterisk", "Digium"))
+    previous = tok.encode(" Please press one.")
+    theirs = WhisperModel.get_prompt(
+        cast(Any, SimpleNamespace(max_length=448)),
+        cast(Any, tok),
+        previous,
+        without_timestamps=True,
+        hotwords="Asterisk, Digium",
+    )
+    assert ours == theirs
+
+
+def test_terms_alone_without_context_and_nothing_without_either() -> None:
+    tok = WordTokenizer()
+    assert tok.decode(backend()._prompt(tok, "", ("PBX",))) == "PBX"
+    assert backend()._prompt(tok, "", ()) == [SOT, EN, TRANSCRIBE, NO_TIMESTAMPS]
