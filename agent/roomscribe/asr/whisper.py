@@ -70,11 +70,6 @@ class WhisperOptions:
     streams with history share one batched call."""
     window_step_s: float = 1.0
     """Windows are rounded up to a multiple of this (padding of at least 0.5 s)."""
-    vocabulary_as: str = "hotwords"
-    """``hotwords``: the terms open every prompt, outside the context budget (as
-    faster-whisper's ``hotwords``); ``prompt``: they are text before the context
-    and share its budget (as faster-whisper's ``initial_prompt``), so they fall
-    out once a stream has history."""
 
 
 @dataclass(slots=True)
@@ -307,12 +302,11 @@ class WhisperBackend:
         """Decoder prompt: vocabulary terms, then the latest context, then the task tokens.
 
         The terms go first and are never cut (as faster-whisper's ``hotwords``),
-        the context is cut to ``prompt_tokens`` from its end.
+        the context is cut to ``prompt_tokens`` from its end. Terms as text
+        before the context, sharing its budget (faster-whisper's
+        ``initial_prompt``), recalled fewer of them (README, "Room vocabulary").
         """
         prompt: list[int] = []
-        if vocabulary and self._opts.vocabulary_as == "prompt":
-            context = f"{', '.join(vocabulary)}. {context.strip()}"
-            vocabulary = ()
         terms = tok.encode(" " + ", ".join(vocabulary)) if vocabulary else []
         prev = tok.encode(" " + context.strip()) if context else []
         if terms or prev:

@@ -38,12 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         help="comma-separated terms likely to be spoken, given to every decode",
     )
     parser.add_argument(
-        "--vocabulary-as",
-        choices=["hotwords", "prompt"],
-        default="hotwords",
-        help="hotwords: terms open every decoder prompt; prompt: terms precede the context",
-    )
-    parser.add_argument(
         "--no-revision",
         action="store_true",
         help="live captions only (no revision pass), to compare",
@@ -78,9 +72,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     asr = settings.asr()
     try:
-        backend = WhisperBackend.load(
-            replace(asr.whisper, vocabulary_as=args.vocabulary_as), asr.cache_dir
-        )
+        backend = WhisperBackend.load(asr.whisper, asr.cache_dir)
     except ModelNotFoundError as exc:
         print(f"roomscribe: {exc}", file=sys.stderr)
         return 2
