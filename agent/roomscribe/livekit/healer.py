@@ -66,6 +66,10 @@ class HealerOptions:
     grace_s: float = 8.0
     """A dispatch younger than this may still be starting its agent (a captioner
     that heartbeats, then falls silent, needs no grace)."""
+    join_grace_s: float = 4.0
+    """A captioner first seen this recently is not healed yet: its first seconds
+    (subscribing, opening streams) may delay a heartbeat. A captioner without any
+    heartbeat attribute counts as alive regardless (see ``_sign_of_life``)."""
     remember_s: float = 600.0
     """A room seen captioned this recently gets its dispatch back if it loses it."""
 
@@ -223,7 +227,7 @@ class DispatchHealer:
             same = watch is not None and watch.sid == sid
             sid_since = watch.sid_since if watch is not None and same else now
             watch = self._watches[room] = _Watch(captioner, now, sid, sid_since)
-        if captioner is not None and now - watch.sid_since < self._opts.grace_s:
+        if captioner is not None and now - watch.sid_since < self._opts.join_grace_s:
             return 0.0  # it just joined: its first heartbeat may not be out yet
         return now - watch.since
 
