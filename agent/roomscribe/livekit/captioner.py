@@ -275,8 +275,10 @@ class RoomCaptioner:
                 writer = await self._room.local_participant.stream_text(
                     destination_identities=[identity], topic=protocol.BACKLOG_TOPIC
                 )
-                await writer.write(payload)
-                await writer.aclose()
+                try:
+                    await writer.write(payload)
+                finally:
+                    await writer.aclose()  # else its native handle stays
         except Exception as e:  # they still get live captions
             log.warning("could not send the backlog to %s: %s", identity, e)
             return

@@ -167,8 +167,11 @@ class CaptionPublisher:
             sender_identity=self._speaker,
             attributes=protocol.caption_attributes(caption, self._track_sid),
         )
-        await writer.write(caption.text)
-        await writer.aclose()
+        try:
+            await writer.write(caption.text)
+        finally:
+            # an unclosed writer keeps its native handle for the life of the process
+            await writer.aclose()
         if self._opts.legacy_packets:
             segment = rtc.TranscriptionSegment(
                 id=caption.segment_id,
