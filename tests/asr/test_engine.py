@@ -333,3 +333,22 @@ def test_engine_reports_full_load_when_it_cannot_keep_up() -> None:
         assert engine.load == 1.0
         s.close()
         assert s.closed.wait(30)
+
+
+def test_segment_ids_differ_between_engines() -> None:
+    """A healed room's new worker counts its streams from 1 again: its segment ids
+    must not repeat the dead worker's (clients replace text by segment id)."""
+    ids: list[set[str]] = []
+    for _ in range(2):
+        got: list[Caption] = []
+        with Engine(ToneRecognizer(), EnergyVad(), EngineOptions(max_streams=1)) as engine:
+            stream = engine.open_stream(got.append)
+            audio = synth(["hello", "there."], tail_s=0.0)
+            for i in range(0, len(audio), 320):
+                stream.push(audio[i : i + 320])
+            stream.close()
+            assert stream.closed.wait(10)
+        ids.append({c.segment_id for c in got})
+    assert ids[0]
+    assert ids[1]
+    assert not ids[0] & ids[1]

@@ -290,12 +290,13 @@ def _report(outcomes: list[Outcome], rss: dict[int, int], at: tuple[int, int]) -
     ],
 )
 async def test_churn_across_four_rooms(
-    livekit_server: LiveKitServer,
+    own_livekit_server: LiveKitServer,
     eval_dir: Path,
     artifacts_dir: Path,
     cycles: int,
     check_rss: bool,
 ) -> None:
+    livekit_server = own_livekit_server
     audio = {wav: read_wav(eval_dir / f"{wav}.wav") for wav in ("allison-a", "allison-b")}
     plans = plan(eval_dir, cycles)
     log_path = artifacts_dir / f"livekit-churn-agent-{cycles}.log"

@@ -337,8 +337,9 @@ async def soak(
     [pytest.param(SHORT, id="short"), pytest.param(FULL, id="30min", marks=pytest.mark.soak)],
 )
 async def test_soak(
-    livekit_server: LiveKitServer, eval_dir: Path, artifacts_dir: Path, plan: SoakPlan
+    own_livekit_server: LiveKitServer, eval_dir: Path, artifacts_dir: Path, plan: SoakPlan
 ) -> None:
+    livekit_server = own_livekit_server
     out = artifacts_dir / f"soak-{plan.name}.json"
     log_path = artifacts_dir / f"soak-{plan.name}-agent.log"
     with running_agent(livekit_server, log_path, model=plan.model) as worker:

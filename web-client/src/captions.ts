@@ -6,8 +6,12 @@
  * through a revision (the server re-read the speech with more context): a
  * final update with a higher `revision` replaces its text, and the transcript
  * and downloads show the revised text.
- * Server times are seconds since *that track's* stream started; the store maps
+ * Server times are seconds since *that caption stream* started; the store maps
  * them onto one session clock so captions from different speakers interleave.
+ * A track can be captioned by several streams in turn (a room healed after its
+ * worker died, an engine stream reopened after failures), each counting from
+ * zero: a stream is its segment ids without the trailing `-<n>`
+ * (`TR_x-s3.ab12cd` of `TR_x-s3.ab12cd-7`), unique across workers.
  */
 
 import type { TranscriptEntry } from "./export.js";
@@ -48,7 +52,7 @@ export type CaptionListener = (caption: Caption) => void;
 
 export class CaptionStore {
   private readonly captions = new Map<string, Caption>();
-  /** Per track: session time at which its stream time was zero. */
+  /** Per caption stream (see `clockOf`): session time at which its time was zero. */
   private readonly trackOffsets = new Map<string, number>();
   private readonly listeners = new Set<CaptionListener>();
 
@@ -115,12 +119,20 @@ export class CaptionStore {
       // No server times: the segment started when it was first shown.
       return { start: previous?.start ?? now, end: now };
     }
-    let offset = this.trackOffsets.get(update.trackId);
+    const clock = clockOf(update);
+    let offset = this.trackOffsets.get(clock);
     if (offset === undefined) {
-      // The first caption of a track arrives just after its audio ended.
+      // The first caption of a stream arrives just after its audio ended.
       offset = Math.max(0, now - update.end);
-      this.trackOffsets.set(update.trackId, offset);
+      this.trackOffsets.set(clock, offset);
     }
     return { start: offset + update.start, end: offset + update.end };
   }
+}
+
+/** The clock an update's times run on: its track and caption stream. */
+function clockOf(update: CaptionUpdate): string {
+  const cut = update.segmentId.lastIndexOf("-");
+  const stream = cut > 0 ? update.segmentId.slice(0, cut) : "";
+  return `${update.trackId}\u0000${stream}`;
 }

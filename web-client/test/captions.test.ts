@@ -49,6 +49,24 @@ test("track times map onto the session clock, per track", () => {
   ]);
 });
 
+test("a track captioned by a new stream gets a new clock, and old times keep theirs", () => {
+  let now = 10;
+  const store = new CaptionStore(() => now);
+  const first = "TR_a-s3.aaaaaa";
+  store.apply(update({ segmentId: `${first}-0`, final: true, start: 4, end: 5, text: "one" }));
+  // The worker died; another one captions the track, its stream clock from zero.
+  now = 30;
+  const second = "TR_a-s1.bbbbbb";
+  store.apply(update({ segmentId: `${second}-0`, final: true, start: 1, end: 2, text: "two" }));
+  // A late revision of the first stream's segment stays where it was said.
+  store.apply(update({ segmentId: `${first}-0`, final: true, start: 4, end: 5, text: "One.", revision: 1 }));
+  const rows = store.transcript().map((e) => [e.text, e.start, e.end]);
+  assert.deepEqual(rows, [
+    ["One.", 9, 10],
+    ["two", 29, 30],
+  ]);
+});
+
 test("same segment id on two tracks is two captions", () => {
   const store = new CaptionStore(() => 5);
   store.apply(update({ final: true, text: "from a" }));

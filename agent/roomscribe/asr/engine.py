@@ -17,6 +17,7 @@ nothing waits for captions that will never come.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -122,6 +123,10 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._ids = 0
+        self._instance = secrets.token_hex(3)
+        """Part of every stream id: segment ids stay unique in a room across the
+        workers that caption it in turn (a healed room's new worker counts its
+        streams from 1 again)."""
         self._died: BaseException | None = None
         self._beat = time.monotonic()
         """When the engine loop last came round."""
@@ -239,7 +244,7 @@ class Engine:
                 opts = replace(opts, language=language)
             if vocabulary is not None:
                 opts = replace(opts, vocabulary=tuple(vocabulary))
-            policy = StreamPolicy(self._vad, opts, stream_id=f"s{self._ids}")
+            policy = StreamPolicy(self._vad, opts, stream_id=f"s{self._ids}.{self._instance}")
             stream = EngineStream(self, policy, on_caption, on_closed)
             self._streams[policy] = stream
             self._scheduler.add(policy)

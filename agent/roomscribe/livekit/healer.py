@@ -60,9 +60,11 @@ class HealerOptions:
     interval_s: float = 1.0
     """Time between two passes over the rooms (each one jittered by ±25 %); a pass
     lists the rooms and the participants of each."""
-    missing_s: float = 3.0
+    missing_s: float = 4.0
     """How long a room's captioner may be absent or silent before the room is healed
-    (a few :data:`HEARTBEAT_S`)."""
+    (a few :data:`HEARTBEAT_S`). Healing a live captioner loses its open sentences,
+    and a captioner's beats were once seen 3.3 s apart on a 2-core machine running
+    the whole test suite; a dead one costs each extra second once."""
     grace_s: float = 8.0
     """A dispatch younger than this may still be starting its agent (a captioner
     that heartbeats, then falls silent, needs no grace)."""

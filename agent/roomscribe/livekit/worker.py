@@ -45,6 +45,9 @@ from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
 
+LATE_BEAT_S = 1.5
+"""A heartbeat this much later than due is logged (see ``_heartbeat``)."""
+
 _RETRY_FOREVER = 2**31
 
 LIVEKIT_TARGET_LOAD = 0.7
@@ -263,8 +266,16 @@ class CaptionWorker:
 
 
 async def _heartbeat(room: rtc.Room) -> None:
-    """Renew the captioner's heartbeat until cancelled (see :mod:`.healer`)."""
+    """Renew the captioner's heartbeat until cancelled (see :mod:`.healer`).
+
+    A beat later than :data:`LATE_BEAT_S` is logged with where the time went: this
+    job's event loop (blocked: the beat could not even start) or the server (the
+    attribute update took that long), since other workers' healers will have seen
+    the captioner silent for that long.
+    """
+    due = time.monotonic()
     while True:
+        started = time.monotonic()
         if room.isconnected():  # not while the room reconnects
             try:
                 await room.local_participant.set_attributes(
@@ -272,6 +283,16 @@ async def _heartbeat(room: rtc.Room) -> None:
                 )
             except Exception as e:  # the next beat tries again
                 log.debug("heartbeat in %s failed: %s", room.name, e)
+        done = time.monotonic()
+        if done - due > LATE_BEAT_S:
+            log.warning(
+                "heartbeat in %s late by %.1f s (event loop %.1f s, attribute update %.1f s)",
+                room.name,
+                done - due,
+                started - due,
+                done - started,
+            )
+        due = done + HEARTBEAT_S
         await asyncio.sleep(HEARTBEAT_S)
 
 
