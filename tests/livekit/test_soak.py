@@ -5,7 +5,7 @@ allison-b in real time over and over (the second pair starts the recording
 half way, so no two talkers say the same thing at once), captioned by one real
 ``roomscribe agent`` worker. The full run (marker ``soak``, ``make soak``) is
 the issue's: 30 minutes, 4 talkers, ``--model base``. The short run in
-``make test`` is 2 minutes, 2 talkers, ``tiny.en``.
+``make test`` is 1.5 minutes, 2 talkers, ``tiny.en``.
 
 Asserted: every utterance spoken gets a final at the listener, every caption
 segment ends with a final, the worker never crashes or logs an error and
@@ -61,7 +61,7 @@ class SoakPlan:
     """Asserted bound on p90(last window) - p90(first window); ``None``: only reported."""
 
 
-SHORT = SoakPlan("short", 2.0, 2, "tiny.en", 0.5, 0.5, None)
+SHORT = SoakPlan("short", 1.5, 2, "tiny.en", 0.5, 0.5, None)
 FULL = SoakPlan("30min", 30.0, 4, "base", 5.0, 5.0, 0.2)
 
 
