@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from dataclasses import dataclass, field
 
 import pytest
@@ -161,3 +163,35 @@ async def test_a_revision_is_a_new_final_stream_of_the_same_segment() -> None:
     assert revised.attributes[protocol.ATTR_REVISION] == "1"
     assert protocol.ATTR_REVISION not in live.attributes
     assert room.local_participant.legacy[-1].segments[0].text == "Press two."
+
+
+async def test_a_closed_publisher_lets_go_of_its_hook() -> None:
+    """The hook is a bound method of the pipeline that owns the publisher: kept after
+    close, that cycle held closed pipelines, and their track's and participant's
+    native handles, until the cyclic GC's next full collection."""
+
+    class Owner:
+        def __init__(self, room: FakeRoom) -> None:
+            self.sent: list[Caption] = []
+            self.publisher = CaptionPublisher(
+                room,  # type: ignore[arg-type]
+                speaker_identity="ada",
+                track_sid="TR_1",
+                on_sent=self.on_sent,
+            )
+
+        def on_sent(self, caption: Caption) -> None:
+            self.sent.append(caption)
+
+    owner = Owner(FakeRoom(FakeLocalParticipant()))
+    owner.publisher.start()
+    owner.publisher.publish(caption("s1-0", "Hello world.", final=True))
+    await owner.publisher.aclose()
+    assert [c.text for c in owner.sent] == ["Hello world."]
+    ref = weakref.ref(owner)
+    gc.disable()
+    try:
+        del owner
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -388,8 +388,19 @@ class Engine:
     def _notify_closed(streams: list[EngineStream]) -> None:
         for stream in streams:
             stream.closed.set()
-            if stream.on_closed is not None:
+            # A finished stream gets no more captions, so it lets go of its callbacks:
+            # they are usually bound methods of the object that holds the stream
+            # (CaptionStream), a reference cycle that kept the policy and its audio
+            # until the cyclic GC's rare full collection (closed tracks held ~1.8 MB
+            # each in the churn test).
+            on_closed, stream.on_closed = stream.on_closed, None
+            stream.on_caption = _ignore
+            if on_closed is not None:
                 try:
-                    stream.on_closed()
+                    on_closed()
                 except Exception:
                     log.exception("stream close callback failed")
+
+
+def _ignore(caption: Caption) -> None:
+    """The callback of a finished stream."""

@@ -27,6 +27,7 @@ bounded, and what is lost is only speech that was never shown.
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -192,7 +193,9 @@ class StreamPolicy:
                 stall_s=self._opts.stall_s,
                 max_segment_s=self._opts.max_segment_s,
             ),
-            self._pause_between,
+            # not a bound method of the policy: that cycle kept a closed stream's
+            # buffers until the cyclic GC's rare full collection
+            functools.partial(_pause_between, self._vad, self._opts.vad.neg_threshold),
         )
         self.vocabulary = self._opts.vocabulary
         """Terms every decode of this stream is given (see :meth:`set_vocabulary`)."""
@@ -655,17 +658,6 @@ class StreamPolicy:
         self._continues[self._open_id] = before
         return True
 
-    def _pause_between(self, start: float, end: float) -> float | None:
-        """The quietest moment of a gap between words, if the VAD heard a pause there.
-
-        Word times from a decode are approximate; cutting only where the VAD
-        measured silence keeps a cut out of the middle of a word.
-        """
-        quiet = self._vad.quietest(start - 0.1, end + 0.1)
-        if quiet is None or quiet[1] >= self._opts.vad.neg_threshold:
-            return None
-        return quiet[0]
-
     def _finalize(
         self, seg_id: str, start: float, end: float, words: list[Word], language: str
     ) -> list[Caption]:
@@ -714,3 +706,17 @@ class StreamPolicy:
 
 def _join(words: list[Word]) -> str:
     return "".join(w.text for w in words).strip()
+
+
+def _pause_between(
+    vad: StreamingVad, neg_threshold: float, start: float, end: float
+) -> float | None:
+    """The quietest moment of a gap between words, if the VAD heard a pause there.
+
+    Word times from a decode are approximate; cutting only where the VAD
+    measured silence keeps a cut out of the middle of a word.
+    """
+    quiet = vad.quietest(start - 0.1, end + 0.1)
+    if quiet is None or quiet[1] >= neg_threshold:
+        return None
+    return quiet[0]

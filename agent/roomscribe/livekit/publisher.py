@@ -107,8 +107,16 @@ class CaptionPublisher:
         self._closing = True
         self._wakeup.set()
         task, self._task = self._task, None
-        if task is None:
-            return
+        try:
+            if task is not None:
+                await self._finish(task)
+        finally:
+            # The hook is usually a bound method of the pipeline that owns this
+            # publisher: that cycle kept closed pipelines (their track and
+            # participant handles too) until the cyclic GC's rare full collection.
+            self._on_sent = None
+
+    async def _finish(self, task: asyncio.Task[None]) -> None:
         done, _ = await asyncio.wait({task}, timeout=self._opts.close_timeout_s)
         if not done:
             log.warning(
