@@ -12,7 +12,7 @@ from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest, DecodeResult
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
 from roomscribe.asr.revision import Reviser, RevisionOptions, assign
-from roomscribe.asr.scheduler import Scheduler
+from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from roomscribe.replay import Emitted, Pace, Review, replay
 from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, synth
 
@@ -121,6 +121,18 @@ def test_the_decode_ending_early_leaves_the_rest_for_the_next_window() -> None:
     assert not reviser.finished
     again, _ = reviser.window()
     assert again.segments == ("s-1",)
+
+
+def test_a_capped_window_takes_whole_segments_up_to_the_cap_and_at_least_one() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=0.0, lead_s=0.0))
+    reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
+    reviser.add(final("s-1", [("three", 3.0), ("four", 3.4)]))
+    reviser.add(final("s-2", [("five", 5.0)]))
+    window, _ = reviser.window(max_s=3.0)
+    assert window.segments == ("s-0", "s-1")  # s-2 would end 4.3 s after the start
+    reviser.apply(window, result([("one", 1.0), ("two", 1.4), ("three", 3.0), ("four", 3.4)]), 0.0)
+    tiny, _ = reviser.window(max_s=0.1)
+    assert tiny.segments == ("s-2",)
 
 
 def test_a_decode_that_lost_the_words_is_not_trusted() -> None:
@@ -264,6 +276,35 @@ def test_no_revision_while_a_stream_talks_or_waits_for_its_final() -> None:
     sched.run([revision])
     assert quiet.reviser is not None
     assert quiet.reviser.confirmed_segments == 1
+
+
+def test_a_short_revision_may_start_early_in_an_utterance_when_allowed() -> None:
+    vad = EnergyVad()
+    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5))
+    quiet = StreamPolicy(vad, opts)
+    sched = Scheduler(
+        ToneRecognizer(),
+        SchedulerOptions(revise_early_in_utterance_s=1.0, max_window_in_utterance_s=5.0),
+    )
+    sched.add(quiet)
+    quiet.feed(synth(["hello", "there."]))
+    while quiet.finalizing or quiet.speaking:
+        sched.run(sched.next_batch())
+    quiet.feed(silence(0.2))
+    speech = synth(["how", "are", "you", "today?"], lead_s=0.0, tail_s=0.0)
+    quiet.feed(speech[: SAMPLE_RATE // 2])
+    assert quiet.speaking
+    assert quiet.pending_s < 1.0
+    sched.run(sched.next_batch())  # the utterance's interim first
+    [revision] = sched.next_batch()
+    assert revision.job.kind is JobKind.REVISION
+    assert revision.job.end - revision.job.start <= 5.0
+    sched.run([revision])
+    # later in the utterance no revision starts
+    quiet.feed(speech[SAMPLE_RATE // 2 :])
+    assert quiet.pending_s >= 1.0
+    assert quiet.speaking
+    assert JobKind.REVISION not in {a.job.kind for a in sched.next_batch()}
 
 
 def test_kept_audio_stays_bounded_when_revisions_never_get_the_model() -> None:

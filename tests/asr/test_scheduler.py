@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from roomscribe.asr.backend import SAMPLE_RATE
 from roomscribe.asr.events import Caption
 from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
@@ -116,3 +120,21 @@ def test_audio_cap_bounds_memory_when_the_model_is_slower_than_real_time() -> No
     # finals kept coming, up to the end of the audio
     assert finals[-1].end > len(audio) / SAMPLE_RATE - 5
     assert [c.text.lower() for c in finals[-2:]] == ["hello there.", "how are you today?"]
+
+
+def test_a_result_for_a_stream_dropped_during_its_decode_is_ignored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The engine drops a stream whose close ran past its bound, decode or not."""
+    p = policy()
+    p.feed(synth(["hello", "there."], tail_s=1.0))
+    sched = Scheduler(ToneRecognizer())
+    sched.add(p)
+    batch = sched.next_batch()
+    assert [a.job.kind for a in batch] == [JobKind.FINAL]
+    p.give_up()  # what Engine._abort_stream does
+    sched.remove(p)
+    with caplog.at_level(logging.WARNING):
+        assert sched.run(batch) == [(p, [])]
+    assert not caplog.records
+    assert sched.failed_jobs == 0

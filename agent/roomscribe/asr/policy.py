@@ -412,12 +412,13 @@ class StreamPolicy:
             n += 1
         return tuple(itertools.islice(self._history, len(self._history) - n, None))
 
-    def revision_job(self) -> Job | None:
-        """Re-decode a window of final speech, if one is due (lowest priority)."""
+    def revision_job(self, max_window_s: float | None = None) -> Job | None:
+        """Re-decode a window of final speech, if one is due (lowest priority);
+        ``max_window_s`` bounds its audio (and so its decode time)."""
         reviser = self.reviser
         if reviser is None or not reviser.due(self._buffer.end):
             return None
-        window, prompt = reviser.window()
+        window, prompt = reviser.window(max_window_s)
         start = max(self._buffer.start, window.start)
         request = DecodeRequest(
             audio=self._buffer.slice(start, window.end),

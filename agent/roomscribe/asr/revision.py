@@ -227,12 +227,14 @@ class Reviser:
             or audio_end - last.end >= self._opts.idle_s
         )
 
-    def window(self) -> tuple[RevisionWindow, str]:
+    def window(self, max_s: float | None = None) -> tuple[RevisionWindow, str]:
         """Mark the next window in flight; returns it and its prompt.
 
         Call only when :meth:`due`. The window starts at the oldest unrevised
-        segment and takes whole segments up to ``max_window_s`` (at least one).
+        segment and takes whole segments up to ``max_s`` (default
+        ``max_window_s``; at least one segment).
         """
+        max_s = self._opts.max_window_s if max_s is None else min(max_s, self._opts.max_window_s)
         if self._in_flight is not None or not self._pending:
             raise RuntimeError("no revision window is ready")
         first = self._pending[0]
@@ -242,7 +244,7 @@ class Reviser:
         start = min(lead, heard[0].start - 0.05) if heard else lead
         segs: list[_Final] = []
         for seg in self._pending:
-            if segs and seg.end - start > self._opts.max_window_s:
+            if segs and seg.end - start > max_s:
                 break
             segs.append(seg)
         for _ in segs:
