@@ -125,10 +125,10 @@ async def test_pipeline_restarts_a_stream_the_engine_gave_up(
             assert pipeline.restarts == 1
             assert "its decodes kept failing; restarting" in caplog.text
             assert engine.active_streams == 1
-            # the fresh engine stream (the second one: segment ids "s2-...") captions
+            # the fresh engine stream (the second one: segment ids "s2.<engine>-...") captions
             # what was said after the restart
             assert await poll_until(
-                lambda: any(c.final and c.segment_id.startswith("s2-") for c in published), 10
+                lambda: any(c.final and c.segment_id.startswith("s2.") for c in published), 10
             )
         finally:
             await asyncio.wait_for(pipeline.aclose(), 30)
