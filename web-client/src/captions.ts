@@ -53,7 +53,7 @@ export type CaptionListener = (caption: Caption) => void;
 export class CaptionStore {
   private readonly captions = new Map<string, Caption>();
   /** Per caption stream (see `clockOf`): session time at which its time was zero. */
-  private readonly trackOffsets = new Map<string, number>();
+  private readonly streamOffsets = new Map<string, number>();
   private readonly listeners = new Set<CaptionListener>();
 
   /** `now()` is seconds since the session started (injectable for tests). */
@@ -107,7 +107,7 @@ export class CaptionStore {
 
   clear(): void {
     this.captions.clear();
-    this.trackOffsets.clear();
+    this.streamOffsets.clear();
   }
 
   private sessionTimes(
@@ -120,11 +120,11 @@ export class CaptionStore {
       return { start: previous?.start ?? now, end: now };
     }
     const clock = clockOf(update);
-    let offset = this.trackOffsets.get(clock);
+    let offset = this.streamOffsets.get(clock);
     if (offset === undefined) {
       // The first caption of a stream arrives just after its audio ended.
       offset = Math.max(0, now - update.end);
-      this.trackOffsets.set(clock, offset);
+      this.streamOffsets.set(clock, offset);
     }
     return { start: offset + update.start, end: offset + update.end };
   }
