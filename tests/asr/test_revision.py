@@ -10,11 +10,12 @@ import pytest
 
 from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest, DecodeResult
 from roomscribe.asr.events import Caption, Word
-from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
+from roomscribe.asr.jobs import JobKind
+from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.revision import Reviser, RevisionOptions, assign
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from roomscribe.replay import Emitted, Pace, Review, replay
-from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, synth
+from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
 
 
 def words(spec: Sequence[tuple[str, float]]) -> tuple[Word, ...]:
@@ -124,7 +125,7 @@ def test_the_decode_ending_early_leaves_the_rest_for_the_next_window() -> None:
 
 
 def test_a_capped_window_takes_whole_segments_up_to_the_cap_and_at_least_one() -> None:
-    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=0.0, lead_s=0.0))
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=0.0, lead_s=0.0, follow_s=0.0))
     reviser.add(final("s-0", [("one", 1.0), ("two", 1.4)]))
     reviser.add(final("s-1", [("three", 3.0), ("four", 3.4)]))
     reviser.add(final("s-2", [("five", 5.0)]))
@@ -133,6 +134,46 @@ def test_a_capped_window_takes_whole_segments_up_to_the_cap_and_at_least_one() -
     reviser.apply(window, result([("one", 1.0), ("two", 1.4), ("three", 3.0), ("four", 3.4)]), 0.0)
     tiny, _ = reviser.window(max_s=0.1)
     assert tiny.segments == ("s-2",)
+
+
+def test_a_segment_is_read_with_the_audio_after_it_whose_words_are_left_out() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, idle_s=0.5, follow_s=3.0, lead_s=0.0))
+    reviser.add(final("s-0", [("do", 1.0), ("lock.", 1.4)]))
+    assert not reviser.due(3.0)  # not yet followed by 3 s of audio
+    assert reviser.due(4.7)
+    window, _ = reviser.window(audio_end=4.7)
+    assert (window.start, window.end, window.new_to) == (1.0, 4.7, 1.7)
+    decoded = result([("to", 1.0), ("lock.", 1.4), ("Goodbye.", 3.0)], offset=1.0)
+    [caption] = reviser.apply(window, decoded, 1.0)
+    assert (caption.segment_id, caption.text) == ("s-0", "to lock.")
+
+
+def test_only_segments_followed_by_their_right_context_join_a_window() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, follow_s=3.0, lead_s=0.0))
+    reviser.add(final("s-0", [("one", 1.0)]))
+    reviser.add(final("s-1", [("two", 3.0)]))
+    window, _ = reviser.window(audio_end=5.0)
+    assert window.segments == ("s-0",)
+    assert window.end == 4.3
+
+
+def test_a_revised_word_stretched_past_the_lead_is_heard_again_not_repeated() -> None:
+    opts = RevisionOptions(min_window_s=1.0, follow_s=0.0, context_s=5.0, lead_s=0.5)
+    reviser = Reviser(opts)
+    reviser.add(final("s-0", [("do", 1.0), ("lock.", 1.4)]))
+    window, _ = reviser.window()
+    # the revision stretched its last word's time well into the pause
+    stretched = DecodeResult(
+        (Word(1.0, 1.3, " to", 0.95), Word(1.3, 2.9, " lock.", 0.95)), "en", 1.0, 0.01, -0.2, 1.2
+    )
+    assert len(reviser.apply(window, stretched, 0.0)) == 1
+    reviser.add(final("s-1", [("Goodbye.", 3.0)]))
+    window, _ = reviser.window()
+    assert window.new_from == 2.5
+    assert [w.text for w in window.heard] == [" to", " lock."]
+    decoded = result([("to", 1.0), ("lock.", 1.3), ("Goodbye.", 3.0)], offset=window.start)
+    assert reviser.apply(window, decoded, window.start) == []  # "lock." is not s-1's
+    assert reviser.confirmed_segments == 1
 
 
 def test_a_decode_that_lost_the_words_is_not_trusted() -> None:
@@ -145,7 +186,7 @@ def test_a_decode_that_lost_the_words_is_not_trusted() -> None:
 
 
 def test_waits_for_enough_speech_or_a_pause() -> None:
-    reviser = Reviser(RevisionOptions(min_window_s=8.0, idle_s=2.0))
+    reviser = Reviser(RevisionOptions(min_window_s=8.0, idle_s=2.0, follow_s=0.0))
     reviser.add(final("s-0", [("one", 1.0)]))
     assert not reviser.due(2.0)
     assert reviser.due(3.4)  # 2 s after the segment ended
@@ -169,7 +210,7 @@ def test_at_close_only_the_last_window_is_revised() -> None:
     for i in range(30):
         reviser.add(final(f"s-{i}", [("word", 2.0 * i)]))
     reviser.close()
-    window, _ = reviser.window()
+    window, _ = reviser.window(audio_end=58.3)
     assert window.end - window.start <= 28.0
     assert window.segments[-1] == "s-29"
     assert reviser.dropped_segments == 30 - len(window.segments)
@@ -251,9 +292,11 @@ def test_revision_replaces_only_the_misheard_segment() -> None:
 
 def test_no_revision_while_a_stream_talks_or_waits_for_its_final() -> None:
     vad = EnergyVad()
-    quiet = StreamPolicy(vad, PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5)))
+    quiet = StreamPolicy(
+        vad, PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
+    )
     talker = StreamPolicy(vad, PolicyOptions(language="en"))
-    sched = Scheduler(ToneRecognizer())
+    sched = Scheduler(ToneRecognizer(), SchedulerOptions(revise_early_in_utterance_s=0.0))
     sched.add(quiet)
     sched.add(talker)
     quiet.feed(synth(["hello", "there."]))
@@ -280,7 +323,7 @@ def test_no_revision_while_a_stream_talks_or_waits_for_its_final() -> None:
 
 def test_a_short_revision_may_start_early_in_an_utterance_when_allowed() -> None:
     vad = EnergyVad()
-    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5))
+    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
     quiet = StreamPolicy(vad, opts)
     sched = Scheduler(
         ToneRecognizer(),
@@ -359,3 +402,44 @@ def test_losing_only_the_first_words_is_no_revision() -> None:
     window, _ = reviser.window()
     assert reviser.apply(window, result([("are", 1.4), ("muted.", 1.8)]), 0.0) == []
     assert reviser.confirmed_segments == 1
+
+
+class _LongSentences(StreamPolicy):
+    """A speaker whose shorter segments last 8 s (as measured by the policy)."""
+
+    @property
+    def short_segment_s(self) -> float:
+        return 8.0
+
+
+@pytest.mark.parametrize(
+    ("policy_type", "allowed"), [(StreamPolicy, False), (_LongSentences, True)]
+)
+def test_a_speaker_with_long_sentences_gets_revisions_later_in_an_utterance(
+    policy_type: type[StreamPolicy], allowed: bool
+) -> None:
+    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
+    talker = policy_type(EnergyVad(), opts)
+    sched = Scheduler(ToneRecognizer(), SchedulerOptions(revision_margin_s=1.5))
+    sched.add(talker)
+    talker.feed(synth(["hello", "there."]))
+    while talker.finalizing or talker.speaking:
+        sched.run(sched.next_batch())
+    talker.feed(silence(0.2))
+    talker.feed(speaking(["please", "press", "one", "two"] * 2, lead_s=0.0))
+    assert talker.speaking
+    assert 2.0 < talker.pending_s < 8.0 - 1.5
+    batch = sched.next_batch()
+    while batch and JobKind.REVISION not in {a.job.kind for a in batch}:
+        sched.run(batch)
+        batch = sched.next_batch()
+    assert (JobKind.REVISION in {a.job.kind for a in batch}) is allowed
+
+
+def test_short_segment_s_is_the_first_quartile_of_the_latest_segments() -> None:
+    policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
+    assert policy.short_segment_s == 0.0
+    for n in (2, 3, 4, 5, 6, 7, 8, 9):
+        policy.feed(synth(["one"] * n))
+    # 8 segments of 2..9 words of 0.42 s: the third shortest has 4 words
+    assert 4 * 0.42 < policy.short_segment_s < 5 * 0.42

@@ -6,7 +6,8 @@ import pytest
 
 from roomscribe.asr.backend import SAMPLE_RATE
 from roomscribe.asr.events import Caption
-from roomscribe.asr.policy import JobKind, PolicyOptions, StreamPolicy
+from roomscribe.asr.jobs import JobKind
+from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.revision import RevisionOptions
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth

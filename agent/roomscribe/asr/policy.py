@@ -13,20 +13,21 @@ window restarts, so the work per decode stays bounded however long the stream
 runs. Where sentences are cut is decided in :mod:`roomscribe.asr.sentences`,
 the stream's language in :mod:`roomscribe.asr.language_vote`.
 
-The policy never calls a model itself: it hands out :class:`Job` objects and
-takes their results back, so one scheduler can share one model among many
-streams (see :mod:`roomscribe.asr.scheduler`).
+The policy never calls a model itself: it hands out
+:class:`~roomscribe.asr.jobs.Job` objects and takes their results back, so one
+scheduler can share one model among many streams (see
+:mod:`roomscribe.asr.scheduler`).
 
 Overload: when the model cannot keep up, closed segments queue for their final
 decode and their audio is kept. Past ``max_pending_s`` of such audio the
 oldest waiting segments are finalized at once with the text last shown for
 them (no decode): the captions stay current, memory and the finals backlog stay
-bounded, and what is lost is only speech that was never shown.
+bounded, and what is lost is only speech that was never shown. The waiting
+segments are kept by :mod:`roomscribe.asr.finals`.
 """
 
 from __future__ import annotations
 
-import enum
 import functools
 import itertools
 from collections import deque
@@ -39,23 +40,17 @@ from roomscribe.asr.agreement import LocalAgreement, after_heard, drop_repeated_
 from roomscribe.asr.backend import DecodeRequest, DecodeResult
 from roomscribe.asr.buffer import AudioBuffer
 from roomscribe.asr.events import Caption, Word
+from roomscribe.asr.finals import ClosedSegment, FinalQueue
 from roomscribe.asr.guards import GuardOptions, clean
+from roomscribe.asr.jobs import Job, JobKind
 from roomscribe.asr.language_vote import LanguageGuess, LanguageVote, LanguageVoteOptions
-from roomscribe.asr.revision import Reviser, RevisionOptions, RevisionWindow
+from roomscribe.asr.revision import Reviser, RevisionOptions
 from roomscribe.asr.sentences import SentenceCutter, SentenceOptions, sentence_case
 from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
 _HISTORY_WORDS = 80
-
-
-class JobKind(enum.Enum):
-    FINAL = "final"
-    INTERIM = "interim"
-    SETTLED = "settled"
-    """No decode: finals the policy settled by itself (audio cap, given-up
-    stream); the job only carries their captions to the caller."""
-    REVISION = "revision"
-    """Re-decode of already-final speech (see :mod:`roomscribe.asr.revision`)."""
+_SEGMENTS_MEASURED = 16
+"""Latest segment lengths kept for :attr:`StreamPolicy.short_segment_s`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,37 +113,6 @@ class PolicyOptions:
             raise ValueError("max_pending_s must exceed hard_max_segment_s")
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One decode the policy wants; its result goes back to :meth:`StreamPolicy.apply`."""
-
-    kind: JobKind
-    segment_id: str
-    start: float
-    """Absolute stream time of the first sample of ``request.audio``."""
-    end: float
-    request: DecodeRequest
-    segment_start: float
-    """Where the segment begins; earlier audio in the request is context only."""
-    heard: tuple[Word, ...] = ()
-    """Final words of that context audio."""
-    language_probability: float | None = None
-    """Set when ``request.language`` was guessed from interim decodes, not known."""
-    captions: tuple[Caption, ...] = ()
-    """What a :attr:`JobKind.SETTLED` job delivers."""
-    window: RevisionWindow | None = None
-    """The segments a :attr:`JobKind.REVISION` job reads again."""
-
-
-@dataclass(slots=True)
-class _ClosedSegment:
-    segment_id: str
-    start: float
-    end: float
-    language: LanguageGuess | None = None
-    """What the segment's interim decodes detected, while the stream's is unknown."""
-
-
 class StreamPolicy:
     """Turns one 16 kHz mono stream into :class:`Caption` events."""
 
@@ -164,13 +128,9 @@ class StreamPolicy:
         self._buffer = AudioBuffer()
         self._prefix = f"{stream_id}-" if stream_id else ""
         self._ids = itertools.count()
-        self._closed_segments: deque[_ClosedSegment] = deque()
+        self._finals = FinalQueue(self._opts.max_pending_s)
         self._open_id: str | None = None
         self._open_start = 0.0
-        self._continues: dict[str, list[Word]] = {}
-        """Re-queued remainders -> the words of the final they continue."""
-        self._shown_words: dict[str, list[Word]] = {}
-        """Last interim words of closed segments awaiting their final decode."""
         self._agreement = LocalAgreement()
         self._committed: list[Word] = []
         self._last_interim_end = 0.0
@@ -215,10 +175,7 @@ class StreamPolicy:
         """Jobs of this stream whose decode (or applying its result) failed for good."""
         self.failed = False
         """Given up after repeated failures (see :meth:`give_up`)."""
-        self.capped_segments = 0
-        """Segments finalized without a decode because of ``max_pending_s``."""
-        self.capped_s = 0.0
-        """Seconds of audio those segments spanned."""
+        self._segment_lengths: deque[float] = deque(maxlen=_SEGMENTS_MEASURED)
 
     # -- input -----------------------------------------------------------------
 
@@ -274,7 +231,7 @@ class StreamPolicy:
         """Closed, every segment has had its final caption and the last revision ran."""
         return (
             self._closing
-            and not self._closed_segments
+            and not self._finals
             and self._in_flight is None
             and (self.reviser is None or self.reviser.finished)
         )
@@ -284,7 +241,7 @@ class StreamPolicy:
     @property
     def finalizing(self) -> bool:
         """A closed segment waits for (or is in) its final decode."""
-        return bool(self._closed_segments)
+        return bool(self._finals)
 
     @property
     def final_wait_s(self) -> float:
@@ -294,9 +251,10 @@ class StreamPolicy:
         waiting (in stream time, which replay and live share): the stream's
         lag behind its speaker.
         """
-        if not self._closed_segments:
+        oldest = self._finals.oldest
+        if oldest is None:
             return 0.0
-        return max(0.0, self._buffer.end - self._closed_segments[0].end)
+        return max(0.0, self._buffer.end - oldest.end)
 
     @property
     def kept_s(self) -> float:
@@ -306,11 +264,31 @@ class StreamPolicy:
     @property
     def pending_s(self) -> float:
         """Audio from the start of the oldest unfinalized segment to the newest sample."""
-        if self._closed_segments:
-            return self._buffer.end - self._closed_segments[0].start
+        oldest = self._finals.oldest
+        if oldest is not None:
+            return self._buffer.end - oldest.start
         if self._open_id is not None:
             return self._buffer.end - self._open_start
         return 0.0
+
+    @property
+    def short_segment_s(self) -> float:
+        """How long this speaker's shorter segments last: the first quartile of
+        the latest ones (0 until a few were seen). A segment open for less than
+        this minus a decode is unlikely to end during it."""
+        if len(self._segment_lengths) < _SEGMENTS_MEASURED // 4:
+            return 0.0
+        return sorted(self._segment_lengths)[len(self._segment_lengths) // 4]
+
+    @property
+    def capped_segments(self) -> int:
+        """Segments finalized without a decode because of ``max_pending_s``."""
+        return self._finals.capped_segments
+
+    @property
+    def capped_s(self) -> float:
+        """Seconds of audio those segments spanned."""
+        return self._finals.capped_s
 
     def settled_job(self) -> Job | None:
         """Apply the audio cap; a :attr:`JobKind.SETTLED` job carrying what it finalized.
@@ -318,22 +296,17 @@ class StreamPolicy:
         Called between decodes (never while this stream has a job in flight).
         O(1) unless the cap is exceeded.
         """
-        if self._in_flight is not None or not self._closed_segments:
+        first = self._finals.oldest
+        if self._in_flight is not None or first is None:
             return None
         end = self._buffer.end
-        if end - self._closed_segments[0].start <= self._opts.max_pending_s:
+        if not self._finals.over_cap(end):
             return None
         captions: list[Caption] = []
-        first = self._closed_segments[0]
         last = first
-        while (
-            self._closed_segments
-            and end - self._closed_segments[0].start > self._opts.max_pending_s
-        ):
-            last = self._closed_segments.popleft()
-            self.capped_segments += 1
-            self.capped_s += last.end - last.start
-            captions += self._settle(last.segment_id, last.start, last.end)
+        for seg in self._finals.pop_capped(end):
+            last = seg
+            captions += self._settle(seg.segment_id, seg.start, seg.end)
         self._trim()
         return Job(
             JobKind.SETTLED,
@@ -347,8 +320,8 @@ class StreamPolicy:
 
     def _settle(self, segment_id: str, start: float, end: float) -> list[Caption]:
         """Finalize a closed segment without a decode: with the text last shown, if any."""
-        self._continues.pop(segment_id, None)
-        shown = self._shown_words.pop(segment_id, None)
+        self._finals.pop_continued(segment_id)
+        shown = self._finals.pop_shown(segment_id)
         if not shown:
             return []
         self._history.extend(shown)
@@ -371,12 +344,9 @@ class StreamPolicy:
             self._close_open_segment(self._buffer.end)
         captions: list[Caption] = []
         start = end = self._buffer.end
-        while self._closed_segments:
-            seg = self._closed_segments.popleft()
+        for seg in self._finals.drain():
             start, end = min(start, seg.start), seg.end
             captions += self._settle(seg.segment_id, seg.start, seg.end)
-        self._shown_words.clear()
-        self._continues.clear()
         return Job(
             JobKind.SETTLED,
             "",
@@ -393,9 +363,9 @@ class StreamPolicy:
         With ``context``, the decode also hears the final words just before
         the segment (see :attr:`PolicyOptions.left_context_s`).
         """
-        if self._in_flight is not None or not self._closed_segments:
+        seg = self._finals.oldest
+        if self._in_flight is not None or seg is None:
             return None
-        seg = self._closed_segments[0]
         long = seg.end - seg.start > self._opts.max_context_segment_s
         heard = self._heard_before(seg.start) if context and not long else ()
         return self._hand_out(
@@ -418,7 +388,7 @@ class StreamPolicy:
         reviser = self.reviser
         if reviser is None or not reviser.due(self._buffer.end):
             return None
-        window, prompt = reviser.window(max_window_s)
+        window, prompt = reviser.window(max_window_s, self._buffer.end)
         start = max(self._buffer.start, window.start)
         request = DecodeRequest(
             audio=self._buffer.slice(start, window.end),
@@ -445,7 +415,7 @@ class StreamPolicy:
         may close within ``min_silence_s``, and a refresh started then would
         hold up its final decode.
         """
-        if self._in_flight is not None or self._closed_segments or self._open_id is None:
+        if self._in_flight is not None or self._finals or self._open_id is None:
             return None
         end = self._buffer.end
         if end - self._open_start < self._opts.min_interim_s:
@@ -529,10 +499,10 @@ class StreamPolicy:
                 if probability is None:
                     probability = result.language_probability
                 self._languages.vote(result.language, probability, job.end - job.segment_start)
-            before = self._continues.pop(job.segment_id, None)
+            before = self._finals.pop_continued(job.segment_id)
             if before:
                 words = drop_repeated_head(before, words)
-            self._closed_segments.popleft()
+            self._finals.pop_oldest()
             self._requeue_uncovered(job, words)
             captions = self._finalize(
                 job.segment_id, job.segment_start, job.end, words, result.language
@@ -564,8 +534,7 @@ class StreamPolicy:
             raise ValueError("failure for a job this stream did not hand out")
         if job.kind is JobKind.INTERIM:
             return []
-        if self._closed_segments and self._closed_segments[0].segment_id == job.segment_id:
-            self._closed_segments.popleft()
+        self._finals.drop(job.segment_id)
         return self._settle(job.segment_id, job.segment_start, job.end)
 
     def _requeue_uncovered(self, job: Job, words: list[Word]) -> None:
@@ -580,9 +549,8 @@ class StreamPolicy:
         covered = words[-1].end
         if job.end - self._opts.tail_pad_s - covered < self._opts.requeue_s:
             return
-        rest = _ClosedSegment(f"{self._prefix}{next(self._ids)}", covered + 0.05, job.end)
-        self._closed_segments.appendleft(rest)
-        self._continues[rest.segment_id] = words
+        rest = ClosedSegment(f"{self._prefix}{next(self._ids)}", covered + 0.05, job.end)
+        self._finals.requeue(rest, words)
 
     def _note_language(self, job: Job, result: DecodeResult) -> None:
         """Count what an interim decode of the open segment detected (if not told the language)."""
@@ -605,11 +573,11 @@ class StreamPolicy:
 
     def _close_open_segment(self, end: float) -> None:
         assert self._open_id is not None
-        if self._last_words:
-            self._shown_words[self._open_id] = self._last_words
-        self._closed_segments.append(
-            _ClosedSegment(self._open_id, self._open_start, end, self._languages.segment_guess())
+        self._finals.add(
+            ClosedSegment(self._open_id, self._open_start, end, self._languages.segment_guess()),
+            self._last_words,
         )
+        self._segment_lengths.append(end - self._open_start)
         self._open_id = None
         self._committed = []
 
@@ -656,13 +624,13 @@ class StreamPolicy:
         self._close_open_segment(cut_at)
         self._open_segment(cut_at)
         assert self._open_id is not None
-        self._continues[self._open_id] = before
+        self._finals.continue_after(self._open_id, before)
         return True
 
     def _finalize(
         self, seg_id: str, start: float, end: float, words: list[Word], language: str
     ) -> list[Caption]:
-        shown = self._shown_words.pop(seg_id, None)
+        shown = self._finals.pop_shown(seg_id)
         if not words and not shown:
             return []
         words = sentence_case(words, self._history[-1] if self._history else None)
@@ -688,8 +656,9 @@ class StreamPolicy:
 
     def _trim(self) -> None:
         """Keep only audio that a pending or future decode can still need."""
-        if self._closed_segments:
-            keep = self._closed_segments[0].start
+        oldest = self._finals.oldest
+        if oldest is not None:
+            keep = oldest.start
         elif self._open_id is not None:
             keep = self._open_start
         else:

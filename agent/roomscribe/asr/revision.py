@@ -5,9 +5,10 @@ that is what makes them fast, and what costs them accuracy against offline
 Whisper, which reads 30 s windows holding several sentences with the text
 before them as prompt. When the model has nothing live to do, the
 :class:`Reviser` of a stream decodes its unrevised final speech that way
-(windows of up to ``max_window_s`` cut at segment boundaries, a final decode
-with beam search, the revised text before it as prompt, the stream's
-language), maps the words back to the segments by their times and returns a
+(windows of up to ``max_window_s`` cut at segment boundaries, with seconds of
+audio before and after the segments heard too, a final decode with beam
+search, the revised text before it as prompt, the stream's language), maps
+the words back to the segments by their times and returns a
 revision caption (same ``segment_id``, ``final=True``, ``revision`` n) for
 every segment whose text changed. Segments whose text stayed the same are
 recorded as confirmed.
@@ -57,7 +58,13 @@ class RevisionOptions:
     context_s: float = 10.0
     """Already-revised speech heard again before the window's first segment
     (its words are not changed again): like offline Whisper, every segment is
-    read with seconds of audio before it, not from a cold start."""
+    read with seconds of audio before it, not from a cold start. The window's
+    segments come first: the context gets what they leave of ``max_s``."""
+    follow_s: float = 3.0
+    """Audio after the window's last segment heard too (its words are left
+    out): offline Whisper reads a sentence with the ones after it in the same
+    window, and the encoder uses that right context. A segment is due once
+    this much audio followed it (or the stream closed)."""
     lead_s: float = 0.5
     """Audio before the first segment included in its window (less if the
     previous segment ends sooner): Whisper tends to drop a word said at the
@@ -114,6 +121,8 @@ class RevisionWindow:
     """Where the segments start; the audio before is already-revised context."""
     heard: tuple[Word, ...] = ()
     """The revised words of that context (matched by text and left out)."""
+    new_to: float = float("inf")
+    """Where the segments end; the audio after is right context (left out)."""
 
 
 class Reviser:
@@ -216,46 +225,64 @@ class Reviser:
 
     # -- jobs ------------------------------------------------------------------
 
+    def _ripe(self, seg: _Final, audio_end: float) -> bool:
+        """Followed by ``follow_s`` of audio (or the stream ended)."""
+        return self._closing or seg.end + self._opts.follow_s <= audio_end
+
     def due(self, audio_end: float) -> bool:
-        """A window is ready: enough final speech, a pause, or the end of the stream."""
+        """A window is ready: its segments were followed by ``follow_s`` of audio
+        and there is enough final speech or a pause, or the stream ended."""
         if self._in_flight is not None or not self._pending:
             return False
-        first, last = self._pending[0], self._pending[-1]
-        return (
-            self._closing
-            or last.end - first.start >= self._opts.min_window_s
-            or audio_end - last.end >= self._opts.idle_s
+        if self._closing:
+            return True
+        first = self._pending[0]
+        if not self._ripe(first, audio_end):
+            return False
+        last = next(s for s in reversed(self._pending) if self._ripe(s, audio_end))
+        return last.end - first.start >= self._opts.min_window_s or (
+            audio_end - last.end >= max(self._opts.idle_s, self._opts.follow_s)
         )
 
-    def window(self, max_s: float | None = None) -> tuple[RevisionWindow, str]:
+    def window(
+        self, max_s: float | None = None, audio_end: float = float("inf")
+    ) -> tuple[RevisionWindow, str]:
         """Mark the next window in flight; returns it and its prompt.
 
         Call only when :meth:`due`. The window starts at the oldest unrevised
-        segment and takes whole segments up to ``max_s`` (default
-        ``max_window_s``; at least one segment).
+        segment and takes whole segments followed by ``follow_s`` of audio (by
+        ``audio_end``), up to ``max_s`` in all (default ``max_window_s``; at
+        least one segment).
         """
         max_s = self._opts.max_window_s if max_s is None else min(max_s, self._opts.max_window_s)
         if self._in_flight is not None or not self._pending:
             raise RuntimeError("no revision window is ready")
         first = self._pending[0]
         lead = max(first.start - self._opts.lead_s, min(first.start, self._reviewed_to))
-        heard = [w for w in self._history if w.start >= first.start - self._opts.context_s]
-        heard = [w for w in heard if w.end <= lead]
-        start = min(lead, heard[0].start - 0.05) if heard else lead
         segs: list[_Final] = []
         for seg in self._pending:
-            if segs and seg.end - start > max_s:
+            reach = min(audio_end, seg.end + self._opts.follow_s)
+            if segs and (reach - lead > max_s or not self._ripe(seg, audio_end)):
                 break
             segs.append(seg)
         for _ in segs:
             self._pending.popleft()
+        # the context gets what the segments leave of the window: when the pass
+        # is behind (or the window is short), covering speech comes first
+        end = min(audio_end, segs[-1].end + self._opts.follow_s)
+        context_s = min(self._opts.context_s, max(0.0, max_s - (end - lead)))
+        # a heard word may end after the lead: a revised sentence's last word
+        # whose time was stretched into the pause (heard again, it must be matched)
+        heard = [w for w in self._history if lead - context_s <= w.start < lead]
+        start = min(lead, heard[0].start - 0.05) if heard else lead
         window = RevisionWindow(
             tuple(s.segment_id for s in segs),
             start,
-            segs[-1].end,
+            max(end, segs[-1].end),
             first.language,
             lead,
             tuple(w for w in heard if w.start >= start),
+            segs[-1].end,
         )
         self._in_flight = (window, segs)
         before = [w for w in self._history if w.end <= start]
@@ -271,6 +298,9 @@ class Reviser:
         # the context heard again is left out before the guards, which would
         # take a phrase said again for a decoding loop (as the live finals do)
         words = after_heard(window.heard, words, window.new_from)
+        # the right context's words are left out (by their start: the aligner
+        # stretches a sentence's last word into the pause after it)
+        words = [w for w in words if w.start < window.new_to]
         words = clean(replace(result, words=tuple(words)), self._guards)
         live_words = sum(len(s.words) for s in segs)
         if not words or len(words) < self._opts.min_word_ratio * live_words:

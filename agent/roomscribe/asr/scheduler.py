@@ -29,7 +29,8 @@ from functools import partial
 
 from roomscribe.asr.backend import Backend, DecodeResult
 from roomscribe.asr.events import Caption
-from roomscribe.asr.policy import Job, JobKind, StreamPolicy
+from roomscribe.asr.jobs import Job, JobKind
+from roomscribe.asr.policy import StreamPolicy
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +59,22 @@ class SchedulerOptions:
     revise_while_talking: bool = False
     """Let a revision start while some stream talks (its interims and final may
     wait for it); by default revisions use only the pauses of every stream."""
-    revise_early_in_utterance_s: float = 1.0
+    revise_early_in_utterance_s: float = 1.5
     """Also let a short revision (at most ``max_window_in_utterance_s`` of audio,
     context included) start while one stream talks, if its utterance began less
-    than this ago: its final is then most likely further away than the revision
-    takes. A speaker with few pauses otherwise waits long for revisions. Measured
-    (base, allison-b, one stream, ``--pace cpu``): revision lag p50 / p90 5.6 /
-    17.2 s without, 2.0 / 10.4 s with; revised WER 2.4 % / 2.6 %, live final p90
-    0.61 / 0.60 s. A 4 s ``min_window_s`` on top cut the lag p90 to 9.7 s but lost
-    the revision's gain (3.1 % = live). 0: never."""
+    than this ago (or later, see ``revision_margin_s``): its final is then most
+    likely further away than the revision takes. A speaker with few pauses
+    otherwise waits long for revisions. Measured (base, allison-b, one stream,
+    ``--pace cpu``): revision lag p90 17.2 s without, 10.4 s with a 1.0 s limit
+    (the final decode of the previous sentence often used that first second up),
+    6.8 s with 1.5 s; live final p90 0.60 / 0.60 / 0.59 s. 0: never."""
     max_window_in_utterance_s: float = 10.0
+    revision_margin_s: float = 1.5
+    """A speaker whose shorter segments (:attr:`StreamPolicy.short_segment_s`)
+    last longer than the early limit may have a short revision start later in
+    an utterance: until this margin before such a segment would end. Long
+    sentences with short pauses between them (the French and Spanish sets)
+    otherwise leave revisions no time at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +158,7 @@ class Scheduler:
         talking = [p for p in self._streams if p.speaking]
         max_window_s: float | None = None
         if talking and not opts.revise_while_talking:
-            early = len(talking) == 1 and talking[0].pending_s < opts.revise_early_in_utterance_s
+            early = len(talking) == 1 and talking[0].pending_s < self._early_limit(talking[0])
             if not early:
                 return
             max_window_s = opts.max_window_in_utterance_s
@@ -161,6 +168,13 @@ class Scheduler:
                 self._tick += 1
                 policy.last_revision_at = self._tick
                 return
+
+    def _early_limit(self, policy: StreamPolicy) -> float:
+        """How far into an utterance a short revision may still start."""
+        early = self._opts.revise_early_in_utterance_s
+        if early <= 0:
+            return 0.0
+        return max(early, policy.short_segment_s - self._opts.revision_margin_s)
 
     def _count_skipped(self, batch: Sequence[Assignment]) -> None:
         """Talking streams left out of a step that finals (or a full batch) took."""
