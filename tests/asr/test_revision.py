@@ -141,11 +141,28 @@ def test_a_segment_is_read_with_the_audio_after_it_whose_words_are_left_out() ->
     reviser.add(final("s-0", [("do", 1.0), ("lock.", 1.4)]))
     assert not reviser.due(3.0)  # not yet followed by 3 s of audio
     assert reviser.due(4.7)
-    window, _ = reviser.window(audio_end=4.7)
-    assert (window.start, window.end, window.new_to) == (1.0, 4.7, 1.7)
-    decoded = result([("to", 1.0), ("lock.", 1.4), ("Goodbye.", 3.0)], offset=1.0)
-    [caption] = reviser.apply(window, decoded, 1.0)
+    window, _ = reviser.window(audio_end=4.7, later_speech=2.9)
+    assert (window.start, window.end, window.new_to) == (1.0, 4.7, 2.9)
+    # both words in the pause are stretched: this sentence's last one into
+    # it, the next sentence's first one back into it; each goes to its side
+    decoded = (
+        Word(0.0, 0.3, " to", 0.95),
+        Word(0.4, 1.2, " lock.", 0.95),
+        Word(0.75, 2.3, " Goodbye", 0.95),
+        Word(2.3, 2.6, " now.", 0.95),
+    )
+    [caption] = reviser.apply(window, DecodeResult(decoded, "en", 1.0, 0.01, -0.2, 1.2), 1.0)
     assert (caption.segment_id, caption.text) == ("s-0", "to lock.")
+
+
+def test_without_speech_after_the_segments_nothing_is_left_out() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, idle_s=0.5, follow_s=3.0, lead_s=0.0))
+    reviser.add(final("s-0", [("do", 1.0), ("lock.", 1.4)]))
+    window, _ = reviser.window(audio_end=4.7)
+    assert window.new_to == float("inf")
+    decoded = result([("to", 1.0), ("lock.", 1.4)], offset=1.0)
+    [caption] = reviser.apply(window, decoded, 1.0)
+    assert caption.text == "to lock."
 
 
 def test_only_segments_followed_by_their_right_context_join_a_window() -> None:
@@ -443,3 +460,15 @@ def test_short_segment_s_is_the_first_quartile_of_the_latest_segments() -> None:
         policy.feed(synth(["one"] * n))
     # 8 segments of 2..9 words of 0.42 s: the third shortest has 4 words
     assert 4 * 0.42 < policy.short_segment_s < 5 * 0.42
+
+
+def test_the_next_sentence_of_the_same_utterance_is_right_context_too() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, idle_s=0.5, follow_s=2.0, lead_s=0.0))
+    reviser.add(final("s-0", [("do", 1.0), ("lock.", 1.4)]))
+    reviser.add(final("s-1", [("Goodbye.", 1.6)]))  # cut off at the sentence end
+    window, _ = reviser.window(audio_end=3.8)  # s-1 is not followed by 2 s yet
+    assert window.segments == ("s-0",)
+    assert window.new_to == 1.7
+    decoded = result([("to", 1.0), ("lock.", 1.4), ("Goodbye.", 1.75)], offset=1.0)
+    [caption] = reviser.apply(window, decoded, 1.0)
+    assert caption.text == "to lock."

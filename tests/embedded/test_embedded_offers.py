@@ -265,12 +265,12 @@ async def test_idle_peer_is_closed_and_its_sentence_finalized(
     answer = await client.connect(server.url, name="Zoe")
     sid = answer["session_id"]
     await wait_for(lambda: server.session_count() == 0, 20, "the idle session to close")
-    finals = [m for m in server.captions_of(sid) if m["final"]]
+    # live finals (a revision of utterance 1 may come after utterance 2's final)
+    finals = [m for m in server.captions_of(sid) if m["final"] and not m["revision"]]
     assert len(finals) >= 2  # utterance 1 by the VAD, utterance 2 by the idle close
     assert finals[-1]["end"] > 6.0
     # Finalized while the channel was still open, so the client got it too.
-    await wait_for(lambda: any(m["final"] for m in client.captions[-1:]), 5, "last final")
-    assert client.captions[-1] == finals[-1]
+    await wait_for(lambda: finals[-1] in client.captions, 5, "last final")
 
 
 async def test_peer_that_never_connects_is_closed(

@@ -388,7 +388,10 @@ class StreamPolicy:
         reviser = self.reviser
         if reviser is None or not reviser.due(self._buffer.end):
             return None
-        window, prompt = reviser.window(max_window_s, self._buffer.end)
+        later = [self._open_start] if self._open_id is not None else []
+        oldest = self._finals.oldest
+        later += [oldest.start] if oldest is not None else []
+        window, prompt = reviser.window(max_window_s, self._buffer.end, min(later, default=None))
         start = max(self._buffer.start, window.start)
         request = DecodeRequest(
             audio=self._buffer.slice(start, window.end),
