@@ -472,3 +472,34 @@ def test_the_next_sentence_of_the_same_utterance_is_right_context_too() -> None:
     decoded = result([("to", 1.0), ("lock.", 1.4), ("Goodbye.", 1.75)], offset=1.0)
     [caption] = reviser.apply(window, decoded, 1.0)
     assert caption.text == "to lock."
+
+
+def test_the_prompt_said_again_at_the_start_of_the_decode_is_left_out() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=0.0, follow_s=0.0))
+    reviser.add(final("s-0", [("the", 1.0), ("conference.", 1.4)]))
+    first, _ = reviser.window()
+    reviser.apply(first, result([("the", 1.0), ("conference.", 1.4)]), 0.0)
+    reviser.add(final("s-1", [("Dial", 3.0), ("one.", 3.4)]))
+    window, prompt = reviser.window()
+    assert prompt == "the conference."
+    decoded = result([("conference.", 2.6), ("Dial", 3.0), ("one.", 3.4)])
+    assert reviser.apply(window, decoded, 0.0) == []
+    assert reviser.confirmed_segments == 2
+
+
+def test_numbers_written_the_other_way_are_not_a_revision() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, follow_s=0.0))
+    reviser.add(final("s-0", [("Cinco", 1.0), ("para", 1.4), ("salir.", 1.8)]))
+    window, _ = reviser.window()
+    decoded = DecodeResult(
+        tuple(
+            Word(t, t + 0.3, x, 0.99) for x, t in ((" 5", 1.0), (" para", 1.4), (" salir.", 1.8))
+        ),
+        "es",
+        1.0,
+        0.01,
+        -0.2,
+        1.2,
+    )
+    assert reviser.apply(window, decoded, 0.0) == []
+    assert reviser.confirmed_segments == 1

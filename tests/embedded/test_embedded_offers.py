@@ -300,7 +300,8 @@ async def test_shutdown_finalizes_open_sessions(
     await asyncio.to_thread(server.stop)
     assert server.session_count() == 0
     for i, (answer, tab) in enumerate(zip(answers, tabs, strict=True)):
-        finals = [m for m in server.captions_of(answer["session_id"]) if m["final"]]
+        captions = server.captions_of(answer["session_id"])
+        finals = [m for m in captions if m["final"] and not m["revision"]]
         assert finals[-1]["end"] > 5.0  # the open sentence was finalized on shutdown
-        assert tab.captions[-1] == finals[-1]  # and delivered before the peer closed
+        assert finals[-1] in tab.captions  # and delivered before the peer closed
         assert {m["speaker"] for m in tab.captions} == {f"tab{i}"}

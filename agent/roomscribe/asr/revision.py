@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from roomscribe.asr.agreement import after_heard, word_key
+from roomscribe.asr.agreement import after_heard, drop_repeated_head, word_key
 from roomscribe.asr.backend import DecodeResult
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
@@ -280,9 +280,12 @@ class Reviser:
         # is behind (or the window is short), covering speech comes first
         end = min(audio_end, segs[-1].end + self._opts.follow_s)
         context_s = min(self._opts.context_s, max(0.0, max_s - (end - lead)))
-        # a heard word may end after the lead: a revised sentence's last word
-        # whose time was stretched into the pause (heard again, it must be matched)
-        heard = [w for w in self._history if lead - context_s <= w.start < lead]
+        # a word that ends after the lead is heard again whatever the room for
+        # context (a revised sentence's last word whose time was stretched into
+        # the pause): it must be matched, not taken for the segment's
+        heard = [
+            w for w in self._history if lead - context_s <= w.start < lead or w.start < lead < w.end
+        ]
         start = min(lead, heard[0].start - 0.05) if heard else lead
         # the right context: speech after the segments, whose words are left out
         after = [t for t in (later_speech,) if t is not None]
@@ -313,6 +316,8 @@ class Reviser:
         # the context heard again is left out before the guards, which would
         # take a phrase said again for a decoding loop (as the live finals do)
         words = after_heard(window.heard, words, window.new_from)
+        # nor is the text before it said again (the decoder repeating its prompt)
+        words = drop_repeated_head([w for w in self._history if w.start < window.new_from], words)
         words = clean(replace(result, words=tuple(words)), self._guards)
         spans = [(s.start, s.end) for s in segs]
         if window.new_to < float("inf"):
@@ -371,6 +376,7 @@ class Reviser:
         if (
             not new
             or new_keys == old_keys
+            or _same_but_numbers(old_keys, new_keys)
             # only the first word(s) lost: the window's boundary, not a better reading
             or (len(new_keys) < len(old_keys) and old_keys[-len(new_keys) :] == new_keys)
             or _mean_probability(new)
@@ -417,6 +423,16 @@ def assign(words: Sequence[Word], spans: Sequence[tuple[float, float]]) -> list[
                 break
         out[best].append(w)
     return out
+
+
+def _same_but_numbers(old: Sequence[str], new: Sequence[str]) -> bool:
+    """The words differ only in numbers written as digits on one side and as a
+    word on the other ("cinco" / "5"): a style, not a better reading (the
+    revision's prompt carries the style of the text before it)."""
+    if len(old) != len(new):
+        return False
+    pairs = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    return all(a.isdigit() != b.isdigit() for a, b in pairs)
 
 
 def _keys(words: Sequence[Word]) -> list[str]:
