@@ -264,12 +264,17 @@ class StreamPolicy:
     @property
     def pending_s(self) -> float:
         """Audio from the start of the oldest unfinalized segment to the newest sample."""
+        start = self._unfinal_start
+        return 0.0 if start is None else self._buffer.end - start
+
+    @property
+    def _unfinal_start(self) -> float | None:
+        """Where the oldest speech without its final starts: the oldest closed
+        segment (closed segments precede the open one), else the open one."""
         oldest = self._finals.oldest
         if oldest is not None:
-            return self._buffer.end - oldest.start
-        if self._open_id is not None:
-            return self._buffer.end - self._open_start
-        return 0.0
+            return oldest.start
+        return self._open_start if self._open_id is not None else None
 
     @property
     def short_segment_s(self) -> float:
@@ -388,10 +393,7 @@ class StreamPolicy:
         reviser = self.reviser
         if reviser is None or not reviser.due(self._buffer.end):
             return None
-        later = [self._open_start] if self._open_id is not None else []
-        oldest = self._finals.oldest
-        later += [oldest.start] if oldest is not None else []
-        window, prompt = reviser.window(max_window_s, self._buffer.end, min(later, default=None))
+        window, prompt = reviser.window(max_window_s, self._buffer.end, self._unfinal_start)
         start = max(self._buffer.start, window.start)
         request = DecodeRequest(
             audio=self._buffer.slice(start, window.end),
@@ -659,11 +661,9 @@ class StreamPolicy:
 
     def _trim(self) -> None:
         """Keep only audio that a pending or future decode can still need."""
-        oldest = self._finals.oldest
-        if oldest is not None:
-            keep = oldest.start
-        elif self._open_id is not None:
-            keep = self._open_start
+        unfinal = self._unfinal_start
+        if unfinal is not None:
+            keep = unfinal
         else:
             # a speech onset is reported a little after it happened, padded before
             vad = self._opts.vad

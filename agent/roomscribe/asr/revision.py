@@ -230,6 +230,10 @@ class Reviser:
 
     # -- jobs ------------------------------------------------------------------
 
+    def _reach(self, seg: _Final, audio_end: float) -> float:
+        """Where a window ending with ``seg`` ends: ``follow_s`` after it, at most ``audio_end``."""
+        return min(audio_end, seg.end + self._opts.follow_s)
+
     def _ripe(self, seg: _Final, audio_end: float) -> bool:
         """Followed by ``follow_s`` of audio (or the stream ended)."""
         return self._closing or seg.end + self._opts.follow_s <= audio_end
@@ -270,15 +274,16 @@ class Reviser:
         lead = max(first.start - self._opts.lead_s, min(first.start, self._reviewed_to))
         segs: list[_Final] = []
         for seg in self._pending:
-            reach = min(audio_end, seg.end + self._opts.follow_s)
-            if segs and (reach - lead > max_s or not self._ripe(seg, audio_end)):
+            if segs and (
+                self._reach(seg, audio_end) - lead > max_s or not self._ripe(seg, audio_end)
+            ):
                 break
             segs.append(seg)
         for _ in segs:
             self._pending.popleft()
         # the context gets what the segments leave of the window: when the pass
         # is behind (or the window is short), covering speech comes first
-        end = min(audio_end, segs[-1].end + self._opts.follow_s)
+        end = self._reach(segs[-1], audio_end)
         context_s = min(self._opts.context_s, max(0.0, max_s - (end - lead)))
         # a word that ends after the lead is heard again whatever the room for
         # context (a revised sentence's last word whose time was stretched into
@@ -288,8 +293,9 @@ class Reviser:
         ]
         start = min(lead, heard[0].start - 0.05) if heard else lead
         # the right context: speech after the segments, whose words are left out
-        after = [t for t in (later_speech,) if t is not None]
-        after += [self._pending[0].start] if self._pending else []
+        after = [] if later_speech is None else [later_speech]
+        if self._pending:
+            after.append(self._pending[0].start)
         # (a sentence cut off mid-utterance starts where the last one ends, or before)
         later = min((t for t in after if t > segs[-1].start), default=float("inf"))
         new_to = max(segs[-1].end, later)
