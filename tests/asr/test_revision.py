@@ -489,7 +489,9 @@ def test_the_prompt_said_again_at_the_start_of_the_decode_is_left_out() -> None:
 
 def test_numbers_written_the_other_way_are_not_a_revision() -> None:
     reviser = Reviser(RevisionOptions(min_window_s=1.0, follow_s=0.0))
-    reviser.add(final("s-0", [("Cinco", 1.0), ("para", 1.4), ("salir.", 1.8)]))
+    reviser.add(
+        replace(final("s-0", [("Cinco", 1.0), ("para", 1.4), ("salir.", 1.8)]), language="es")
+    )
     window, _ = reviser.window()
     decoded = DecodeResult(
         tuple(
@@ -503,3 +505,15 @@ def test_numbers_written_the_other_way_are_not_a_revision() -> None:
     )
     assert reviser.apply(window, decoded, 0.0) == []
     assert reviser.confirmed_segments == 1
+
+
+def test_a_digit_read_as_a_word_that_is_no_number_is_a_revision() -> None:
+    """Live "4." where the speaker said "for": the revision's "For," is a better
+    reading, not the same number written the other way."""
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, follow_s=0.0))
+    reviser.add(final("s-0", [("4.", 1.0)]))
+    window, _ = reviser.window()
+    decoded = DecodeResult((Word(1.0, 1.3, " For,", 0.99),), "en", 1.0, 0.01, -0.2, 1.2)
+    [revision] = reviser.apply(window, decoded, 0.0)
+    assert revision.text == "For,"
+    assert revision.segment_id == "s-0"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from roomscribe.asr.backend import SAMPLE_RATE
+from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.revision import RevisionOptions
 from roomscribe.asr.scheduler import Scheduler
@@ -101,6 +101,30 @@ def test_revised_transcript_is_at_least_as_good_as_the_live_one(
     live_wer = score(live, ref).wer
     revised_wer = wer(" ".join(u.text for u in ref.utterances), final_transcript(events))
     assert revised_wer <= live_wer
+
+
+def test_a_long_form_decode_reads_on_past_the_pauses(base: WhisperBackend, eval_dir: Path) -> None:
+    """A revision window holds several prompts with pauses between them. Read
+    without timestamp tokens, base ended this one's text at the first pause
+    ("... to the default level." and nothing of the five prompts after it)."""
+    audio = decode_file(eval_dir / "allison-b.wav")
+    ref = load_reference(eval_dir / "allison-b.wav")
+    assert ref is not None
+    start, end = 104.96, 120.33
+    window = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+    request = DecodeRequest(
+        window,
+        prompt="known caller. To lock or unlock the conference. To",
+        language="en",
+        final=True,
+        long_form=True,
+    )
+    [result] = base.decode([request])
+    spoken = " ".join(u.text for u in ref.utterances if u.end > start + 1 and u.start < end - 1)
+    assert wer(spoken, result.text) <= 0.15, result.text
+    last = [w for w in result.words if w.text.strip(" .,").lower() == "problems"]
+    assert last, result.words
+    assert 115.9 - start <= last[0].start <= 117.9 - start
 
 
 def test_tiny_en_full_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
+import numpy as np
 from faster_whisper.transcribe import WhisperModel
 
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
@@ -64,3 +65,32 @@ def test_terms_alone_without_context_and_nothing_without_either() -> None:
     tok = WordTokenizer()
     assert tok.decode(backend()._prompt(tok, "", ("PBX",))) == "PBX"
     assert backend()._prompt(tok, "", ()) == [SOT, EN, TRANSCRIBE, NO_TIMESTAMPS]
+
+
+def test_a_long_form_prompt_is_offline_whispers_with_timestamps() -> None:
+    """The revision pass reads a window as ``transcribe`` does: timestamp tokens
+    predicted (without them Whisper tends to stop at a window's first long pause)."""
+    tok = WordTokenizer()
+    ours = backend(48)._prompt(tok, "Please press one.", (), long_form=True)
+    theirs = WhisperModel.get_prompt(
+        cast(Any, SimpleNamespace(max_length=448)),
+        cast(Any, tok),
+        tok.encode(" Please press one."),
+        without_timestamps=False,
+    )
+    assert ours == theirs
+    assert NO_TIMESTAMPS not in ours
+    live = backend(48)._prompt(tok, "Please press one.", ())
+    assert live[-1] == NO_TIMESTAMPS
+
+
+def test_a_long_form_decode_hears_a_whole_30_s_window() -> None:
+    """Offline Whisper pads every window to 30 s; live finals use shorter ones."""
+    model = SimpleNamespace(features=lambda audio: np.zeros((80, len(audio) // 160), np.float32))
+    wb = WhisperBackend(cast(Any, model), WhisperOptions())
+    audio = np.zeros(8 * 16_000, np.float32)
+    live, _ = wb._features([audio], final=True)
+    long, frames = wb._features([audio], final=True, long_form=True)
+    assert live.shape[-1] == 1500  # 15 s: final_min_window_s
+    assert long.shape[-1] == 3000
+    assert frames == [800]

@@ -35,6 +35,9 @@ class DecodeRequest:
     vocabulary: tuple[str, ...] = ()
     """Terms likely to be spoken (names, product words, acronyms) that the
     recognizer should prefer over similar-sounding words."""
+    long_form: bool = False
+    """Several sentences with pauses (the revision pass): read the way offline
+    Whisper reads a window of a recording, not the way a single live sentence is."""
 
 
 @dataclass(frozen=True, slots=True)

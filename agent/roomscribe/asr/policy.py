@@ -401,6 +401,7 @@ class StreamPolicy:
             language=self.language or window.language,
             final=True,
             vocabulary=self.vocabulary,
+            long_form=True,
         )
         return Job(
             JobKind.REVISION, window.segments[0], start, window.end, request, start, window=window

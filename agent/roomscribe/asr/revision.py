@@ -7,7 +7,8 @@ before them as prompt. When the model has nothing live to do, the
 :class:`Reviser` of a stream decodes its unrevised final speech that way
 (windows of up to ``max_window_s`` cut at segment boundaries, with seconds of
 audio before and after the segments heard too, a final decode with beam
-search, the revised text before it as prompt, the stream's language), maps
+search, timestamp tokens and a whole 30 s encoder window, the revised text
+before it as prompt, the stream's language), maps
 the words back to the segments by their times and returns a
 revision caption (same ``segment_id``, ``final=True``, ``revision`` n) for
 every segment whose text changed. Segments whose text stayed the same are
@@ -382,7 +383,7 @@ class Reviser:
         if (
             not new
             or new_keys == old_keys
-            or _same_but_numbers(old_keys, new_keys)
+            or _same_but_numbers(old_keys, new_keys, seg.language)
             # only the first word(s) lost: the window's boundary, not a better reading
             or (len(new_keys) < len(old_keys) and old_keys[-len(new_keys) :] == new_keys)
             or _mean_probability(new)
@@ -431,14 +432,39 @@ def assign(words: Sequence[Word], spans: Sequence[tuple[float, float]]) -> list[
     return out
 
 
-def _same_but_numbers(old: Sequence[str], new: Sequence[str]) -> bool:
+_NUMBER_WORDS: dict[str, frozenset[str]] = {
+    code: frozenset(words.split())
+    for code, words in {
+        "en": "zero oh one two three four five six seven eight nine ten eleven twelve"
+        " thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty"
+        " forty fifty sixty seventy eighty ninety hundred thousand",
+        "fr": "zéro un une deux trois quatre cinq six sept huit neuf dix onze douze"
+        " treize quatorze quinze seize vingt trente quarante cinquante soixante cent"
+        " cents mille",
+        "es": "cero uno una dos tres cuatro cinco seis siete ocho nueve diez once doce"
+        " trece catorce quince dieciséis diecisiete dieciocho diecinueve veinte treinta"
+        " cuarenta cincuenta sesenta setenta ochenta noventa cien ciento mil",
+        "de": "null eins ein eine zwei drei vier fünf sechs sieben acht neun zehn elf"
+        " zwölf zwanzig dreißig vierzig fünfzig sechzig siebzig achtzig neunzig hundert"
+        " tausend",
+    }.items()
+}
+
+
+def _same_but_numbers(old: Sequence[str], new: Sequence[str], language: str | None) -> bool:
     """The words differ only in numbers written as digits on one side and as a
     word on the other ("cinco" / "5"): a style, not a better reading (the
-    revision's prompt carries the style of the text before it)."""
+    revision's prompt carries the style of the text before it). "4" / "for" is
+    a different reading: in a language with a table of number words here, the
+    word must be one of them."""
     if len(old) != len(new):
         return False
+    numbers = _NUMBER_WORDS.get(language or "")
     pairs = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
-    return all(a.isdigit() != b.isdigit() for a, b in pairs)
+    return all(
+        a.isdigit() != b.isdigit() and (numbers is None or (b if a.isdigit() else a) in numbers)
+        for a, b in pairs
+    )
 
 
 def _keys(words: Sequence[Word]) -> list[str]:

@@ -70,6 +70,14 @@ class WhisperOptions:
     streams with history share one batched call."""
     window_step_s: float = 1.0
     """Windows are rounded up to a multiple of this (padding of at least 0.5 s)."""
+    long_form_window_s: float = 30.0
+    """Shortest encoder window of long-form decodes (offline Whisper pads every
+    window to 30 s)."""
+    long_form_timestamps: bool = True
+    """Long-form decodes predict timestamp tokens, as offline Whisper does. Without
+    them Whisper tends to end the text at the first long pause of a window."""
+    long_form_prompt_tokens: int = 48
+    """Context tokens of long-form decodes."""
 
 
 @dataclass(slots=True)
@@ -122,11 +130,11 @@ class WhisperBackend:
 
     def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
         results: list[DecodeResult | None] = [None] * len(requests)
-        groups: dict[tuple[bool, str | None], list[int]] = {}
+        groups: dict[tuple[bool, bool, str | None], list[int]] = {}
         for i, req in enumerate(requests):
             lang = req.language if self.multilingual else "en"
-            groups.setdefault((req.final, lang), []).append(i)
-        for (final, lang), idx in groups.items():
+            groups.setdefault((req.final, req.long_form, lang), []).append(i)
+        for (final, _, lang), idx in groups.items():
             decoded = self._decode_group([requests[i] for i in idx], final, lang)
             for i, res in zip(idx, decoded, strict=True):
                 results[i] = res
@@ -150,10 +158,12 @@ class WhisperBackend:
         return min(30.0, max(shortest, w))
 
     def _features(
-        self, audios: Sequence[NDArray[np.float32]], final: bool
+        self, audios: Sequence[NDArray[np.float32]], final: bool, long_form: bool = False
     ) -> tuple[NDArray[np.float32], list[int]]:
         shortest = self._opts.min_window_s
-        if final:
+        if long_form:
+            shortest = self._opts.long_form_window_s
+        elif final:
             budget = self._opts.final_window_budget_s / len(audios)
             shortest = max(shortest, min(self._opts.final_min_window_s, budget))
         window = max(self._window_s(len(a) / SAMPLE_RATE, shortest) for a in audios)
@@ -171,7 +181,8 @@ class WhisperBackend:
     def _encode(
         self, requests: Sequence[DecodeRequest], final: bool, language: str | None
     ) -> EncodedBatch:
-        features, num_frames = self._features([r.audio for r in requests], final)
+        long_form = any(r.long_form for r in requests)
+        features, num_frames = self._features([r.audio for r in requests], final, long_form)
         encoder_output = self._model.encode(features)
         if language is None:
             languages = self._model.detect_language(encoder_output)
@@ -190,7 +201,10 @@ class WhisperBackend:
         for code, lang_idx in by_lang.items():
             tok = self._tokenizer(code)
             prompts = {
-                i: self._prompt(tok, requests[i].prompt, requests[i].vocabulary) for i in lang_idx
+                i: self._prompt(
+                    tok, requests[i].prompt, requests[i].vocabulary, requests[i].long_form
+                )
+                for i in lang_idx
             }
             # CTranslate2 needs <|startoftranscript|> at the same position in a
             # batch: one generate call per prompt length (contexts are cut to a
@@ -250,7 +264,9 @@ class WhisperBackend:
             by_lang.setdefault(batch.languages[i][0], []).append(i)
         for code, idx in by_lang.items():
             tok = self._tokenizer(code)
-            prompts = [self._prompt(tok, "", requests[i].vocabulary) for i in idx]
+            prompts = [
+                self._prompt(tok, "", requests[i].vocabulary, requests[i].long_form) for i in idx
+            ]
             retry = self._generate(tok, batch, idx, prompts)
             for i in idx:
                 if retry[i].avg_logprob > batch.results[i].avg_logprob:
@@ -265,6 +281,8 @@ class WhisperBackend:
         audio_s = max(len(requests[i].audio) for i in idx) / SAMPLE_RATE
         # ~4 words/s is fast speech; a budget this tight stops runaway loops early
         max_new = int(7 * audio_s) + 8
+        if any(requests[i].long_form for i in idx) and self._opts.long_form_timestamps:
+            max_new += int(audio_s) + 4  # a pair of timestamp tokens per ~2 s sentence
         max_length = min(448, len(prompts[0]) + max_new)
         beam = self._opts.beam_size if batch.final else self._opts.interim_beam_size
         gen = self._model.generate(
@@ -298,7 +316,9 @@ class WhisperBackend:
             )
         return out
 
-    def _prompt(self, tok: Any, context: str, vocabulary: tuple[str, ...] = ()) -> list[int]:
+    def _prompt(
+        self, tok: Any, context: str, vocabulary: tuple[str, ...] = (), long_form: bool = False
+    ) -> list[int]:
         """Decoder prompt: vocabulary terms, then the latest context, then the task tokens.
 
         The terms go first and are never cut (as faster-whisper's ``hotwords``),
@@ -309,12 +329,11 @@ class WhisperBackend:
         prompt: list[int] = []
         terms = tok.encode(" " + ", ".join(vocabulary)) if vocabulary else []
         prev = tok.encode(" " + context.strip()) if context else []
+        budget = self._opts.long_form_prompt_tokens if long_form else self._opts.prompt_tokens
         if terms or prev:
-            prompt = [
-                tok.sot_prev,
-                *terms[:_MAX_VOCABULARY_TOKENS],
-                *prev[-self._opts.prompt_tokens :],
-            ]
+            prompt = [tok.sot_prev, *terms[:_MAX_VOCABULARY_TOKENS], *prev[-budget:]]
+        if long_form and self._opts.long_form_timestamps:
+            return [*prompt, *tok.sot_sequence]
         return [*prompt, *tok.sot_sequence, tok.no_timestamps]
 
     def _align(
