@@ -85,12 +85,15 @@ def test_a_long_form_prompt_is_offline_whispers_with_timestamps() -> None:
 
 
 def test_a_long_form_decode_hears_a_whole_30_s_window() -> None:
-    """Offline Whisper pads every window to 30 s; live finals use shorter ones."""
+    """Offline Whisper pads every window to 30 s; live finals use shorter ones,
+    and so do long-form decodes short enough for one (capped revisions)."""
     model = SimpleNamespace(features=lambda audio: np.zeros((80, len(audio) // 160), np.float32))
     wb = WhisperBackend(cast(Any, model), WhisperOptions())
-    audio = np.zeros(8 * 16_000, np.float32)
+    audio = np.zeros(18 * 16_000, np.float32)
     live, _ = wb._features([audio], final=True)
     long, frames = wb._features([audio], final=True, long_form=True)
-    assert live.shape[-1] == 1500  # 15 s: final_min_window_s
+    assert live.shape[-1] == 1900  # 18 s + 0.5 s, rounded up to a whole second
     assert long.shape[-1] == 3000
-    assert frames == [800]
+    assert frames == [1800]
+    capped, _ = wb._features([audio[: 10 * 16_000]], final=True, long_form=True)
+    assert capped.shape[-1] == 1500  # 15 s: final_min_window_s
