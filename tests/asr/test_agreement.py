@@ -74,3 +74,19 @@ def test_last_heard_word_spelled_differently_is_skipped() -> None:
     # the misheard word is kept if it lies after the boundary: it is new speech
     decode = ws(("este", 0.0), ("correo", 0.2), ("de", 0.4), ("por", 1.0), ("favor", 1.3))
     assert [w.text for w in after_heard(heard, decode, 0.9)] == [" por", " favor"]
+
+
+def test_last_heard_word_split_in_two_is_skipped_whole() -> None:
+    """Heard "prepending", decoded "pre" "-pending." this time: neither half is
+    new speech (the second half once opened the next segment's revision)."""
+    heard = ws(("the", 0.0), ("message", 0.2), ("without", 0.5), ("prepending.", 0.8))
+    decode = ws(
+        ("the", 0.0),
+        ("message", 0.2),
+        ("without", 0.5),
+        ("pre", 0.8),
+        ("-pending.", 1.0),
+        ("This", 1.6),
+        ("message", 1.9),
+    )
+    assert [w.text for w in after_heard(heard, decode, 1.2)] == [" This", " message"]

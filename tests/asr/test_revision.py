@@ -517,3 +517,19 @@ def test_a_digit_read_as_a_word_that_is_no_number_is_a_revision() -> None:
     [revision] = reviser.apply(window, decoded, 0.0)
     assert revision.text == "For,"
     assert revision.segment_id == "s-0"
+
+
+def test_words_lost_at_either_end_are_not_a_revision() -> None:
+    """ "... to other participants." read as "... to other": the window's edge cut
+    the last word, not a better reading (as a lost first word is not)."""
+    for decoded in (
+        ["To", "increase", "your", "volume", "to", "other"],
+        ["increase", "your", "volume", "to"],
+    ):
+        reviser = Reviser(RevisionOptions(min_window_s=1.0, follow_s=0.0, min_word_ratio=0.5))
+        spoken = ["To", "increase", "your", "volume", "to", "other", "participants."]
+        reviser.add(final("s-0", [(w, 1.0 + 0.3 * i) for i, w in enumerate(spoken)]))
+        window, _ = reviser.window()
+        new = [(w, 1.0 + 0.3 * spoken.index(w)) for w in decoded]
+        assert reviser.apply(window, result(new), 0.0) == []
+        assert reviser.confirmed_segments == 1

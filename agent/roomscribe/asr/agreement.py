@@ -113,8 +113,25 @@ def after_heard(heard: Sequence[Word], words: Sequence[Word], boundary: float) -
             if block.a + block.size == len(old):
                 return rest
             if block.a + block.size == len(old) - 1 and len(old) > 2:
+                # the last heard word split in two this time ("prepending" /
+                # "pre" "-pending.")
+                split = _split_word(old[-1], new[block.b + block.size :])
+                if split:
+                    return rest[split:]
                 return rest[1:] if rest and _centre(rest[0]) < boundary else rest
     return [w for w in words if _centre(w) >= boundary]
+
+
+def _split_word(key: str, keys: Sequence[str]) -> int:
+    """How many of ``keys`` (two or more) spell ``key`` together; 0 if none do."""
+    joined = ""
+    for n, k in enumerate(keys, 1):
+        joined += k
+        if joined == key:
+            return n if n > 1 else 0
+        if not key.startswith(joined):
+            return 0
+    return 0
 
 
 def _centre(word: Word) -> float:

@@ -384,8 +384,8 @@ class Reviser:
             not new
             or new_keys == old_keys
             or _same_but_numbers(old_keys, new_keys, seg.language)
-            # only the first word(s) lost: the window's boundary, not a better reading
-            or (len(new_keys) < len(old_keys) and old_keys[-len(new_keys) :] == new_keys)
+            # only words at either end lost: the window's boundary, not a better reading
+            or _within(new_keys, old_keys)
             or _mean_probability(new)
             < _mean_probability(seg.words) + self._opts.min_probability_gain
         ):
@@ -465,6 +465,12 @@ def _same_but_numbers(old: Sequence[str], new: Sequence[str], language: str | No
         a.isdigit() != b.isdigit() and (numbers is None or (b if a.isdigit() else a) in numbers)
         for a, b in pairs
     )
+
+
+def _within(part: Sequence[str], whole: Sequence[str]) -> bool:
+    """``part`` is a shorter run of consecutive words of ``whole``."""
+    n = len(part)
+    return 0 < n < len(whole) and any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
 
 
 def _keys(words: Sequence[Word]) -> list[str]:
