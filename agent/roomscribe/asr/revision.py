@@ -7,8 +7,8 @@ before them as prompt. When the model has nothing live to do, the
 :class:`Reviser` of a stream decodes its unrevised final speech that way
 (windows of up to ``max_window_s`` cut at segment boundaries, with seconds of
 audio before and after the segments heard too, a final decode with beam
-search, timestamp tokens and a whole 30 s encoder window, the revised text
-before it as prompt, the stream's language), maps
+search and timestamp tokens as offline Whisper's, the revised text before
+it as prompt, the stream's language), maps
 the words back to the segments by their times and returns a
 revision caption (same ``segment_id``, ``final=True``, ``revision`` n) for
 every segment whose text changed. Segments whose text stayed the same are

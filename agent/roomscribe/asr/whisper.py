@@ -79,8 +79,6 @@ class WhisperOptions:
     long_form_timestamps: bool = True
     """Long-form decodes predict timestamp tokens, as offline Whisper does. Without
     them Whisper tends to end the text at the first long pause of a window."""
-    long_form_prompt_tokens: int = 48
-    """Context tokens of long-form decodes."""
 
 
 @dataclass(slots=True)
@@ -94,6 +92,8 @@ class EncodedBatch:
     """Feature frames of real audio per request (the rest is padding)."""
     languages: list[tuple[str, float]]
     """Language code and its probability per request (given, or detected)."""
+    long_form: bool = False
+    """The requests are long-form (a decode group never mixes them with others)."""
     results: dict[int, DecodeResult] = field(default_factory=dict)
 
     def rows(self, idx: Sequence[int]) -> Any:
@@ -192,7 +192,7 @@ class WhisperBackend:
             languages = self._model.detect_language(encoder_output)
         else:
             languages = [(language, 1.0)] * len(requests)
-        return EncodedBatch(requests, final, encoder_output, num_frames, languages)
+        return EncodedBatch(requests, final, encoder_output, num_frames, languages, long_form)
 
     def _decode_group(
         self, requests: Sequence[DecodeRequest], final: bool, language: str | None
@@ -285,7 +285,7 @@ class WhisperBackend:
         audio_s = max(len(requests[i].audio) for i in idx) / SAMPLE_RATE
         # ~4 words/s is fast speech; a budget this tight stops runaway loops early
         max_new = int(7 * audio_s) + 8
-        if any(requests[i].long_form for i in idx) and self._opts.long_form_timestamps:
+        if batch.long_form and self._opts.long_form_timestamps:
             max_new += int(audio_s) + 4  # a pair of timestamp tokens per ~2 s sentence
         max_length = min(448, len(prompts[0]) + max_new)
         beam = self._opts.beam_size if batch.final else self._opts.interim_beam_size
@@ -333,9 +333,12 @@ class WhisperBackend:
         prompt: list[int] = []
         terms = tok.encode(" " + ", ".join(vocabulary)) if vocabulary else []
         prev = tok.encode(" " + context.strip()) if context else []
-        budget = self._opts.long_form_prompt_tokens if long_form else self._opts.prompt_tokens
         if terms or prev:
-            prompt = [tok.sot_prev, *terms[:_MAX_VOCABULARY_TOKENS], *prev[-budget:]]
+            prompt = [
+                tok.sot_prev,
+                *terms[:_MAX_VOCABULARY_TOKENS],
+                *prev[-self._opts.prompt_tokens :],
+            ]
         if long_form and self._opts.long_form_timestamps:
             return [*prompt, *tok.sot_sequence]
         return [*prompt, *tok.sot_sequence, tok.no_timestamps]
