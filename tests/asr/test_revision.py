@@ -338,6 +338,46 @@ def test_no_revision_while_a_stream_talks_or_waits_for_its_final() -> None:
     assert quiet.reviser.confirmed_segments == 1
 
 
+def test_no_revision_while_many_streams_spoke_lately() -> None:
+    vad = EnergyVad()
+    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
+    streams = [StreamPolicy(vad, opts) for _ in range(3)]
+    sched = Scheduler(
+        ToneRecognizer(), SchedulerOptions(max_talkers_to_revise=2, talker_recent_s=3.0)
+    )
+    for p in streams:
+        sched.add(p)
+    for p in streams:
+        p.feed(synth(["hello", "there."]))
+    while any(p.finalizing or p.speaking for p in streams):
+        sched.run(sched.next_batch())
+    for p in streams:
+        assert p.reviser is not None
+        assert p.reviser.due(p.audio_end)
+    # three streams spoke within the last 3 s: no spare capacity for revisions
+    assert all(p.silent_s < 3.0 for p in streams)
+    assert sched.next_batch() == []
+    # two of them keep quiet long enough: the third one's speech is no crowd
+    for p in streams:
+        p.feed(silence(1.0))
+    streams[0].feed(silence(1.5))
+    streams[1].feed(silence(1.5))
+    assert streams[2].silent_s < 3.0 <= min(streams[0].silent_s, streams[1].silent_s)
+    [revision] = sched.next_batch()
+    assert revision.job.kind is JobKind.REVISION
+
+
+def test_silent_s_counts_from_the_end_of_the_last_utterance() -> None:
+    p = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
+    assert p.silent_s == float("inf")
+    p.feed(speaking(["hello", "there."]))
+    assert p.speaking
+    assert p.silent_s == 0.0
+    p.feed(silence(2.0))
+    assert not p.speaking
+    assert 1.0 < p.silent_s <= 2.0
+
+
 def test_a_short_revision_may_start_early_in_an_utterance_when_allowed() -> None:
     vad = EnergyVad()
     opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))

@@ -176,6 +176,7 @@ class StreamPolicy:
         self.failed = False
         """Given up after repeated failures (see :meth:`give_up`)."""
         self._segment_lengths: deque[float] = deque(maxlen=_SEGMENTS_MEASURED)
+        self._speech_ended_at: float | None = None
 
     # -- input -----------------------------------------------------------------
 
@@ -237,6 +238,16 @@ class StreamPolicy:
         )
 
     # -- jobs ------------------------------------------------------------------
+
+    @property
+    def silent_s(self) -> float:
+        """Stream seconds since this speaker's speech last ended (0 while an
+        utterance is open; ``inf`` if it never spoke)."""
+        if self._open_id is not None:
+            return 0.0
+        if self._speech_ended_at is None:
+            return float("inf")
+        return max(0.0, self._buffer.end - self._speech_ended_at)
 
     @property
     def finalizing(self) -> bool:
@@ -584,6 +595,7 @@ class StreamPolicy:
             self._last_words,
         )
         self._segment_lengths.append(end - self._open_start)
+        self._speech_ended_at = end
         self._open_id = None
         self._committed = []
 
