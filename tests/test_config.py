@@ -19,8 +19,7 @@ from roomscribe.config import (
     flag_name,
     load_settings,
 )
-from roomscribe.server.embedded import EmbeddedOptions
-from roomscribe.server.security import AccessOptions
+from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.settings import AsrSettings
 from tests.conftest import ROOT
 
@@ -298,3 +297,17 @@ def test_env_example_and_readme_defaults_are_the_settings_defaults(
         else:
             assert getattr(documented, field) == getattr(defaults, field), field
     assert defaults.cache_dir == default_cache_dir()
+
+
+def test_settings_load_without_the_web_stack() -> None:
+    """``transcribe`` and ``bench`` read the same settings as ``serve``; they must
+    not pay for importing FastAPI and aiortc (nor need them to work)."""
+    heavy = ("fastapi", "starlette", "aiortc", "av")
+    code = (
+        "import sys, roomscribe.config, roomscribe.cli\n"
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == ""

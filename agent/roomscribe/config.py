@@ -33,8 +33,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.languages import UnknownLanguageError, parse_language
-from roomscribe.server.embedded import EmbeddedOptions
-from roomscribe.server.security import AccessOptions, origin_key
+from roomscribe.server.options import AccessOptions, EmbeddedOptions, origin_key
 from roomscribe.settings import AsrSettings, LiveKitSettings
 
 CHECKOUT = Path(__file__).resolve().parents[2]

@@ -34,7 +34,8 @@ from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.protocol import DATA_CHANNEL_LABEL
 from roomscribe.runtime import build_engine
-from roomscribe.server.embedded import EmbeddedOptions, EmbeddedService
+from roomscribe.server.embedded import EmbeddedService
+from roomscribe.server.options import EmbeddedOptions
 from roomscribe.settings import AsrSettings
 
 RATE_IN = 16_000

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from roomscribe.asr.engine import Engine
-from roomscribe.server.embedded_session import EmbeddedSession, SessionLimits
+from roomscribe.server.embedded_session import EmbeddedSession
+from roomscribe.server.options import SessionLimits
 
 pytestmark = pytest.mark.embedded
 

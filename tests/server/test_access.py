@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from livekit import api, rtc
 
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.server.security import AccessOptions
+from roomscribe.server.options import AccessOptions
 from roomscribe.settings import LiveKitSettings
 from tests.embedded.conftest import UvicornThread
 from tests.fixtures.livekit import LiveKitServer, free_port

@@ -8,7 +8,7 @@ import pytest
 
 from roomscribe.config import SettingsError, load_settings
 from roomscribe.server import command
-from roomscribe.server.embedded import EmbeddedOptions
+from roomscribe.server.options import EmbeddedOptions
 
 
 def parse(*argv: str) -> EmbeddedOptions:

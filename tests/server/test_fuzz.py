@@ -25,8 +25,7 @@ from schemathesis import GenerationMode
 
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.server.embedded import EmbeddedOptions
-from roomscribe.server.security import AccessOptions
+from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.settings import AsrSettings, LiveKitSettings
 from tests.embedded.conftest import UvicornThread
 from tests.fixtures.livekit import LiveKitServer

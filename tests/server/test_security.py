@@ -9,7 +9,7 @@ import pytest
 
 from roomscribe.config import Settings, SettingsError, load_settings
 from roomscribe.server import command
-from roomscribe.server.security import AccessOptions, exposure_refusal, is_loopback, origin_key
+from roomscribe.server.options import AccessOptions, exposure_refusal, is_loopback, origin_key
 
 VARIABLES = ("PASSCODE", "TRUST_PROXY_HEADER", "ALLOW_OPEN", "RATE_LIMIT", "ALLOWED_ORIGINS")
 

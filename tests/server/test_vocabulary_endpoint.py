@@ -16,7 +16,7 @@ from livekit import api, rtc
 
 from roomscribe import protocol
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.server.security import AccessOptions
+from roomscribe.server.options import AccessOptions
 from roomscribe.server.token import JoinRequest, mint_token
 from roomscribe.settings import LiveKitSettings
 from tests.fixtures.livekit import LiveKitServer

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
@@ -38,13 +38,11 @@ from starlette.routing import BaseRoute, Mount
 
 from roomscribe import metrics
 from roomscribe.server.names import MAX_NAME_LENGTH
+from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.server.room_vocabulary import RoomVocabularyService
-from roomscribe.server.security import AccessGuard, AccessOptions
+from roomscribe.server.security import AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.settings import AsrSettings, LiveKitSettings
-
-if TYPE_CHECKING:
-    from roomscribe.server.embedded import EmbeddedOptions
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +199,7 @@ def create_app(options: AppOptions) -> FastAPI:
 async def _embedded(app: FastAPI, options: AppOptions, guard: AccessGuard) -> AsyncIterator[None]:
     """Load the engine, serve ``/api/offer``; on exit finalize sessions, close the engine."""
     from roomscribe.runtime import build_engine
-    from roomscribe.server.embedded import EmbeddedOptions, EmbeddedService
+    from roomscribe.server.embedded import EmbeddedService
 
     engine = await asyncio.to_thread(build_engine, options.asr or AsrSettings())
     engine.start()

@@ -12,7 +12,7 @@ import argparse
 import logging
 
 from roomscribe.config import Settings, add_asr_arguments, add_livekit_arguments, add_setting
-from roomscribe.server.security import DEFAULT_RATE_LIMIT, exposure_refusal, is_loopback
+from roomscribe.server.options import DEFAULT_RATE_LIMIT, exposure_refusal, is_loopback
 
 HELP = "serve the web client and its token API (embedded mode when no LiveKit is configured)"
 

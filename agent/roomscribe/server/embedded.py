@@ -39,14 +39,10 @@ from pydantic import BaseModel, Field
 from roomscribe.asr.engine import Engine
 from roomscribe.languages import UnknownLanguageError, parse_language
 from roomscribe.protocol import DATA_CHANNEL_LABEL
-from roomscribe.server.embedded_session import (
-    CaptionHook,
-    EmbeddedSession,
-    OfferError,
-    SessionLimits,
-)
+from roomscribe.server.embedded_session import CaptionHook, EmbeddedSession, OfferError
 from roomscribe.server.names import InvalidNameError, validate_display_name
-from roomscribe.server.security import AccessGuard, AccessOptions
+from roomscribe.server.options import AccessOptions, EmbeddedOptions
+from roomscribe.server.security import AccessGuard
 
 log = logging.getLogger(__name__)
 
@@ -54,28 +50,6 @@ _MAX_MEDIA_SECTIONS = 8
 """Each unbundled section costs an ICE transport; the web client offers two."""
 _BODY_SLACK = 4096
 """Room for the JSON fields around the SDP when capping the request body."""
-
-
-@dataclass(frozen=True, slots=True)
-class EmbeddedOptions:
-    """Limits of embedded mode (settings of ``roomscribe serve --embedded``)."""
-
-    max_sessions: int = 4
-    """Concurrent browser tabs; each also takes one engine stream per audio track."""
-    max_sdp_bytes: int = 64 * 1024
-    idle_timeout_s: float = 30.0
-    """A connected session that receives no audio for this long is closed."""
-    connect_timeout_s: float = 20.0
-    """A session whose peer connection does not come up within this time is closed."""
-    ice_servers: tuple[str, ...] = ()
-    """STUN/TURN URLs; none are needed when browser and server share a network."""
-
-    def session_limits(self) -> SessionLimits:
-        return SessionLimits(
-            connect_timeout_s=self.connect_timeout_s,
-            idle_timeout_s=self.idle_timeout_s,
-            ice_servers=self.ice_servers,
-        )
 
 
 class OfferRequest(BaseModel):

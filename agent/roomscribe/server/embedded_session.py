@@ -54,6 +54,7 @@ from roomscribe.protocol import (
     caption_message,
 )
 from roomscribe.server.embedded_audio import MonoResampler
+from roomscribe.server.options import SessionLimits
 
 log = logging.getLogger(__name__)
 
@@ -65,24 +66,6 @@ CaptionHook = Callable[[str, dict[str, Any]], None]
 whether or not it could be delivered (an observation point for tests and logs)."""
 
 _MAX_CONTROL_MESSAGE = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class SessionLimits:
-    """Per-session knobs, taken from :class:`roomscribe.server.embedded.EmbeddedOptions`."""
-
-    connect_timeout_s: float = 20.0
-    idle_timeout_s: float = 30.0
-    channel_grace_s: float = 1.0
-    """How long to wait for the client's own ``captions`` channel before opening one."""
-    pending_captions: int = 64
-    """Captions kept while the data channel is not open yet (oldest interims dropped first)."""
-    max_buffered_bytes: int = 1 << 20
-    """Above this much unsent data on the channel, interim captions are dropped."""
-    finalize_timeout_s: float = 15.0
-    drain_timeout_s: float = 2.0
-    """How long the last captions may take to reach the peer before it is closed."""
-    ice_servers: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

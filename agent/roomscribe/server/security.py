@@ -27,11 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import math
 import time
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import limits
 from fastapi import HTTPException, Request
@@ -39,80 +36,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from roomscribe.server.names import InvalidNameError, validate_display_name
-
-DEFAULT_RATE_LIMIT = "20/minute"
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-Origin = tuple[str, str, int]
-"""``(scheme, host, port)``, lower case, the port made explicit."""
-
-
-@dataclass(frozen=True, slots=True)
-class AccessOptions:
-    """Access control of the token and offer endpoints (flags of ``roomscribe serve``)."""
-
-    passcode: str = ""
-    """Required in every request when set."""
-    trust_proxy_header: str = ""
-    """A header set by an authenticating proxy, e.g. ``X-Forwarded-User``; empty: none."""
-    allow_open: bool = False
-    """Serve a non-loopback address without passcode or proxy header, on purpose."""
-    rate_limit: str | None = DEFAULT_RATE_LIMIT
-    """Requests per client address, in ``limits`` notation (``20/minute``); ``None``: no limit."""
-    allowed_origins: tuple[str, ...] = field(default=())
-    """Web origins besides the server's own that may call the API (``https://meet.example.org``)."""
-
-    @property
-    def passcode_required(self) -> bool:
-        return bool(self.passcode)
-
-    @property
-    def protected(self) -> bool:
-        """Whether requests are authenticated at all (passcode or proxy header)."""
-        return bool(self.passcode or self.trust_proxy_header)
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost``, ``127.0.0.0/8`` or ``::1``: only this machine can connect."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def exposure_refusal(host: str, options: AccessOptions) -> str | None:
-    """Why ``serve`` must not listen on ``host`` with ``options``; ``None`` if it may."""
-    if is_loopback(host) or options.protected or options.allow_open:
-        return None
-    return (
-        f"refusing to listen on {host} without access control: anyone who can reach it "
-        "could join any room and take every caption session. Either set a passcode "
-        "(ROOMSCRIBE_PASSCODE=... or --passcode), or run behind your sign-on proxy and "
-        "trust the header it sets (--trust-proxy-header X-Forwarded-User), or, to serve "
-        "everyone on purpose, pass --allow-open (ROOMSCRIBE_ALLOW_OPEN=1)."
-    )
-
-
-def origin_key(origin: str) -> Origin | None:
-    """``https://Meet.example.org`` -> ``("https", "meet.example.org", 443)``, or ``None``."""
-    try:
-        parts = urlsplit(origin.strip().lower())
-        port = parts.port
-    except ValueError:
-        return None
-    if (
-        parts.scheme not in _DEFAULT_PORTS
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or parts.username is not None
-    ):
-        return None
-    return (parts.scheme, parts.hostname, port or _DEFAULT_PORTS[parts.scheme])
+from roomscribe.server.options import AccessOptions, Origin, origin_key
 
 
 class AccessGuard:
