@@ -139,13 +139,14 @@ async def test_close_is_bounded_when_the_room_is_stuck(caplog: pytest.LogCapture
 
 
 async def test_finals_backlog_is_bounded_when_the_room_is_stuck() -> None:
-    pub, _ = stuck_publisher(max_queued=2, max_queued_finals=4)
+    pub, _ = stuck_publisher(max_queued=2, max_queued_finals=4, close_timeout_s=0.1)
     pub.publish(caption("s1-0", "first.", final=True))
     await asyncio.sleep(0.05)  # the first is being sent (forever)
     for seg in range(1, 11):
         pub.publish(caption(f"s1-{seg}", f"sentence {seg}.", final=True))
     assert pub.dropped_finals == 6  # ten queued, four kept: memory stays bounded
-    await pub.cancel()
+    async with asyncio.timeout(5):
+        await pub.aclose()
 
 
 async def test_a_revision_is_a_new_final_stream_of_the_same_segment() -> None:

@@ -131,16 +131,6 @@ class CaptionPublisher:
         elif not task.cancelled() and task.exception() is not None:
             log.error("publishing captions of %s failed", self._speaker, exc_info=task.exception())
 
-    async def cancel(self) -> None:
-        """Stop at once, dropping queued updates (the room is gone)."""
-        self._closing = True
-        self._queue.clear()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
     def _drop_oldest_interim(self) -> None:
         for i, queued in enumerate(self._queue):
             if not queued.final:
