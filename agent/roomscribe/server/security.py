@@ -12,7 +12,7 @@ caption session), so on a network one of these must be configured:
 * or ``--allow-open``: anyone who reaches the port, on purpose.
 
 ``roomscribe serve`` refuses to listen on a non-loopback address with none of
-them (:func:`exposure_refusal`).
+them (:func:`roomscribe.server.options.exposure_refusal`).
 
 Whatever the configuration, every request to those endpoints is screened by
 :meth:`AccessGuard.screen` first: a per-client rate limit (429 with
