@@ -59,7 +59,8 @@ _CREATE_RETRY_S = 0.5
 class HealerOptions:
     interval_s: float = 1.0
     """Time between two passes over the rooms (each one jittered by ±25 %); a pass
-    lists the rooms and the participants of each."""
+    lists the rooms and the participants of each room this worker does not caption
+    (1 + rooms − own rooms API calls)."""
     missing_s: float = 4.0
     """How long a room's captioner may be absent or silent before the room is healed
     (a few :data:`HEARTBEAT_S`). Healing a live captioner loses its open sentences,
@@ -203,6 +204,12 @@ class DispatchHealer:
                 del self._captioned[name]
         healed = []
         for name in sorted(live):
+            if self._serving(name):
+                # never healed by this healer, so not looked into: one API call
+                # less per room and pass for each room this worker captions
+                self._captioned[name] = now
+                self._watches.pop(name, None)
+                continue
             captioner, has_audio = await self._people(name)
             now = time.monotonic()
             if captioner is not None:
