@@ -8,12 +8,16 @@ import pytest
 
 from roomscribe.bench.faststart import (
     RoomRun,
+    build_parser,
     server_log_lines,
+    server_settings,
     server_stages,
     summarize,
     worker_log_lines,
     worker_stages,
 )
+from roomscribe.config import Settings, SettingsError
+from roomscribe.settings import LiveKitSettings
 
 ROOM = "faststart-29caff-3"
 ME = f"speaker-{ROOM}"
@@ -98,3 +102,22 @@ def test_summary_orders_stages_by_median() -> None:
     visible = report["stages"]["captioner visible"]
     assert visible["p50"] == pytest.approx(0.5)
     assert (visible["min"], visible["max"], visible["rooms"]) == (0.4, 0.6, 3)
+
+
+def test_the_server_is_read_like_every_command_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "LIVEKIT_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def settings(*argv: str) -> LiveKitSettings:
+        defaults = Settings()
+        return server_settings(defaults, build_parser(defaults).parse_args(["a.wav", *argv]))
+
+    assert settings() == LiveKitSettings()  # nothing configured: the local dev server
+    monkeypatch.setenv("LIVEKIT_URL", "wss://lk.example")
+    monkeypatch.setenv("LIVEKIT_API_KEY", "k")
+    monkeypatch.setenv("LIVEKIT_API_SECRET", "s")
+    assert settings() == LiveKitSettings("wss://lk.example", "k", "s")
+    assert settings("--livekit-url", "ws://10.0.0.2:7880").url == "ws://10.0.0.2:7880"
+    monkeypatch.delenv("LIVEKIT_API_SECRET")
+    with pytest.raises(SettingsError, match="LIVEKIT_API_SECRET"):
+        settings()

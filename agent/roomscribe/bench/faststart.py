@@ -43,7 +43,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import re
 import secrets
 import sys
@@ -55,12 +54,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from dotenv import load_dotenv
 from livekit import api, rtc
 from numpy.typing import NDArray
 
 from roomscribe import protocol
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench.reference import load_reference
+from roomscribe.config import Settings, SettingsError, add_livekit_arguments, load_settings
 from roomscribe.server.token import JoinRequest, mint_token
 from roomscribe.settings import LiveKitSettings
 
@@ -328,8 +329,7 @@ def speech_from_first_utterance(path: Path) -> tuple[NDArray[np.float32], float]
     return audio[int(start * SAMPLE_RATE) :], lead
 
 
-async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
-    settings = LiveKitSettings(url=args.url, api_key=args.api_key, api_secret=args.api_secret)
+async def run_bench(args: argparse.Namespace, settings: LiveKitSettings) -> dict[str, Any]:
     speech, lead = speech_from_first_utterance(args.audio)
     tag = secrets.token_hex(3)
     runs = []
@@ -354,17 +354,15 @@ async def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def build_parser() -> argparse.ArgumentParser:
-    env = os.environ.get
+def build_parser(defaults: Settings) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m roomscribe.bench.faststart",
         description="time from a room's first join to its captioner and first caption",
     )
     p.add_argument("audio", type=Path, help="speech the participant plays from the join on")
     p.add_argument("--rooms", type=int, default=20)
-    p.add_argument("--url", default=env("LIVEKIT_URL", "ws://127.0.0.1:7880"))
-    p.add_argument("--api-key", default=env("LIVEKIT_API_KEY", "devkey"))
-    p.add_argument("--api-secret", default=env("LIVEKIT_API_SECRET", "secret"))
+    # the server as every command reads it; unset: `livekit-server --dev` on this machine
+    add_livekit_arguments(p, defaults)
     p.add_argument(
         "--server-log",
         type=Path,
@@ -390,9 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def server_settings(defaults: Settings, args: argparse.Namespace) -> LiveKitSettings:
+    """The LiveKit server as every command reads it (environment, ``.env``, flags);
+    none configured: ``livekit-server --dev`` on this machine."""
+    return defaults.with_flags(vars(args)).livekit() or LiveKitSettings()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    report = asyncio.run(run_bench(args))
+    load_dotenv()
+    try:
+        defaults = load_settings()
+        args = build_parser(defaults).parse_args(argv)
+        settings = server_settings(defaults, args)
+    except SettingsError as exc:
+        print(f"roomscribe.bench.faststart: {exc}", file=sys.stderr)
+        return 2
+    report = asyncio.run(run_bench(args, settings))
     if args.json:
         json.dump(report, sys.stdout, indent=1)
         print()
