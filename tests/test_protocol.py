@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from roomscribe import protocol
 from roomscribe.asr.events import Caption
 
@@ -14,3 +17,13 @@ def test_revision_number_in_attributes_and_data_channel_message() -> None:
     assert protocol.caption_message(live, speaker="ada", track_id="TR")["revision"] == 0
     message = protocol.caption_message(revised, speaker="ada", track_id="TR")
     assert (message["revision"], message["final"], message["segment_id"]) == (2, True, "s1-0")
+
+
+def test_the_web_client_spells_every_shared_wire_name_as_the_server() -> None:
+    """``web-client/src/protocol.ts`` mirrors this module: a name both define must agree."""
+    source = (Path(__file__).parents[1] / "web-client" / "src" / "protocol.ts").read_text()
+    client = dict(re.findall(r'^export const ([A-Z_]+) = "([^"]*)";', source, re.MULTILINE))
+    shared = {name: value for name, value in client.items() if hasattr(protocol, name)}
+    assert {name: getattr(protocol, name) for name in shared} == shared
+    # what the client reads from the agent, at least, is shared
+    assert {"AGENT_IDENTITY", "ATTR_HEARTBEAT", "ATTR_REVISION", "BACKLOG_TOPIC"} <= shared.keys()

@@ -46,6 +46,8 @@ def call(
 def test_connected_alone(call: dict[str, Any]) -> None:
     ada = checks.participant(call, "Ada")
     checks.connected_without_errors(ada)
+    # the server is the captioner: no separate captioner to watch
+    assert (ada["captioner"], ada["captionerStates"]) == ("", [])
     assert ada["participants"] == ["Ada (you)"]
 
 

@@ -10,14 +10,12 @@ roomscribe agent does.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import secrets
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from livekit import rtc
@@ -26,7 +24,8 @@ from roomscribe import protocol
 from roomscribe.server.token import JoinRequest, mint_token
 from roomscribe.settings import LiveKitSettings
 from tests.browser import checks
-from tests.browser.conftest import WEB_CLIENT, FakeMic, ServeFactory, run_session
+from tests.browser.conftest import FakeMic, ServeFactory, run_session
+from tests.browser.held import HeldSession
 from tests.fixtures.livekit import LiveKitServer
 from tests.livekit.participants import (
     connect_with,
@@ -45,49 +44,6 @@ PASSCODE = "correct horse battery"
 def server_url(livekit_server: LiveKitServer, roomscribe_serve: ServeFactory) -> str:
     # No agent worker: the captions here are sent by hand.
     return roomscribe_serve(livekit=livekit_server)
-
-
-class HeldSession:
-    """``e2e/session.mjs`` in ``hold`` mode: joined, waiting for what to look for."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self._config = {**config, "hold": True}
-        self._proc: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> HeldSession:
-        self._proc = await asyncio.create_subprocess_exec(
-            "node",
-            "e2e/session.mjs",
-            json.dumps(self._config),
-            cwd=WEB_CLIENT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert self._proc.stdout is not None
-        line = await asyncio.wait_for(self._proc.stdout.readline(), 60)
-        if json.loads(line or b"{}").get("ready") is not True:
-            rest, err = await self._proc.communicate()
-            raise AssertionError(
-                f"session.mjs did not join:\n{line.decode()}{rest.decode()}{err.decode()}"
-            )
-        return self
-
-    async def report_when(self, *, text: str, ignored: int, timeout_ms: int) -> dict[str, Any]:
-        """Once the page shows ``text`` and ignored ``ignored`` streams (or time is up)."""
-        assert self._proc is not None
-        until = {"text": text, "ignored": ignored, "timeoutMs": timeout_ms}
-        out, err = await asyncio.wait_for(
-            self._proc.communicate(json.dumps(until).encode() + b"\n"), timeout_ms / 1000 + 30
-        )
-        report: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-        assert report["ok"], f"browser session failed: {report.get('error')}\n{err.decode()}"
-        return report
-
-    async def __aexit__(self, *_: object) -> None:
-        if self._proc is not None and self._proc.returncode is None:
-            self._proc.kill()
-            await self._proc.wait()
 
 
 @pytest.fixture

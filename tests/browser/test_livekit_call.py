@@ -59,6 +59,18 @@ def test_both_connected_and_see_each_other(call: dict[str, Any]) -> None:
     assert bob["participants"] == ["Bob (you)", "Ada"]
 
 
+def test_both_see_the_captioner_join(call: dict[str, Any]) -> None:
+    # Bob joins the fresh room before its captioner may be in: "starting" first
+    # at most, then "on" ("interrupted" may flash if this loaded machine delays
+    # a heartbeat by 3 s; the heal test shows it for a real failure).
+    for name in ("Ada", "Bob"):
+        states = checks.participant(call, name)["captionerStates"]
+        assert states[0] in ("starting", "on"), (name, states)
+        assert "on" in states, (name, states)
+        assert "missing" not in states, (name, states)
+        assert checks.participant(call, name)["captioner"] == "on"
+
+
 def test_spoken_language_is_shared_as_a_participant_attribute(call: dict[str, Any]) -> None:
     # Ada picked English, Bob left "auto"; the agent reads the same attribute.
     assert checks.participant(call, "Bob")["languages"] == {"Bob (you)": "auto", "Ada": "en"}

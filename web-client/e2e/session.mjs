@@ -13,11 +13,15 @@
 //                                            join again with this one (firstAttempt in the report);
 //                                            the speaker is waited on, muted, downloaded from
 //   joinOnly: false,                         just join everyone and report (error paths)
-//   hold: false,                             join everyone, print {"ready": true}, then read one
-//                                            JSON line from stdin: {text, ignored, timeoutMs}; wait
-//                                            until the first page shows a caption containing
-//                                            `text` and ignored >= `ignored` caption streams, then
-//                                            report (other processes act on the room meanwhile)
+//   hold: false,                             join everyone, print {"ready": true}, then read JSON
+//                                            lines from stdin: {text, ignored, captionerStates,
+//                                            timeoutMs}; for each, wait until the first page shows a
+//                                            caption containing `text`, ignored >= `ignored` caption
+//                                            streams and its captioner indicator showed
+//                                            `captionerStates` in that order; a line with
+//                                            `checkpoint: true` is answered with {checkpoint: true,
+//                                            participants} at once; report at stdin's end (other
+//                                            processes act on the room meanwhile)
 //   minFinalWords: 20,                       wait until the speaker's transcript has this many words
 //   timeoutMs: 90000,                        give up waiting for captions after this long
 //   outDir: "/tmp/x",                        downloads go here
@@ -26,6 +30,7 @@
 //
 // Output (stdout): {ok, error?, elapsedMs, screenshots, participants: [{name, status, error,
 //   mic, sharingTab, participants, languages, captions, transcript, captionLog, speakersSeen,
+//   captioner ("" when hidden), captionerStates (each state it showed, in order),
 //   joinFormVisible, passcodeVisible, storage: {local, session}, consoleErrors, pageErrors, ignoredStreams,
 //   firstAttempt?, downloads?, transcriptAfterDownload?}]}
 // ignoredStreams: the client's console lines about caption streams it did not show.
@@ -81,6 +86,14 @@ function watchCaptions() {
   };
   new MutationObserver(record).observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
 
+  // every state the captioner indicator showed, in order ("" while hidden is left out)
+  window.__captionerStates = [];
+  const captioner = document.querySelector('[data-testid="captioner-status"]');
+  new MutationObserver(() => {
+    const state = captioner.hidden ? "" : (captioner.dataset.state ?? "");
+    if (state && window.__captionerStates.at(-1) !== state) window.__captionerStates.push(state);
+  }).observe(captioner, { attributes: true });
+
   window.__speakersSeen = [];
   const people = document.querySelector('[data-testid="participants"]');
   new MutationObserver(() => {
@@ -97,6 +110,11 @@ function snapshot() {
   const error = document.querySelector('[data-testid="error"]');
   return {
     status: document.querySelector('[data-testid="status"]')?.dataset.state ?? "",
+    captioner: (() => {
+      const el = document.querySelector('[data-testid="captioner-status"]');
+      return !el || el.hidden ? "" : (el.dataset.state ?? "");
+    })(),
+    captionerStates: window.__captionerStates ?? [],
     error: error && !error.hidden ? error.textContent : "",
     mic: document.querySelector('[data-testid="mic-toggle"]')?.getAttribute("aria-pressed"),
     sharingTab: document.querySelector('[data-testid="share-tab"]')?.getAttribute("aria-pressed"),
@@ -239,14 +257,43 @@ async function report(j) {
   };
 }
 
-/** `hold`: says it is ready, then waits for what stdin asks to see on the first page. */
+/** Clicks Leave if the page is in a call; waits a moment for the disconnect. */
+async function leaveCall(page) {
+  const leave = page.getByTestId("leave-button");
+  if (!(await leave.isEnabled({ timeout: 500 }).catch(() => false))) return;
+  await leave.click({ timeout: 2000 }).catch(() => undefined);
+  await page
+    .waitForFunction(
+      () => document.querySelector('[data-testid="status"]')?.dataset.state === "disconnected",
+      null,
+      { timeout: 3000 },
+    )
+    .catch(() => undefined);
+}
+
+/**
+ * `hold`: says it is ready, then for each JSON line on stdin waits for what it
+ * asks to see on the first page (answering a line with `checkpoint: true` with
+ * a report line at once); stdin's end ends the session (the usual report follows).
+ */
 async function hold(joined) {
   process.stdout.write(JSON.stringify({ ready: true }) + "\n");
   const lines = createInterface({ input: process.stdin });
-  const { value } = await lines[Symbol.asyncIterator]().next();
-  lines.close();
-  const until = JSON.parse(value ?? "{}");
-  const first = joined[0];
+  for await (const line of lines) {
+    const until = JSON.parse(line || "{}");
+    await waitFor(joined[0], until);
+    if (until.checkpoint) await checkpoint(joined, until);
+  }
+}
+
+async function checkpoint(joined, until) {
+  const participants = [];
+  for (const j of joined) participants.push(await report(j));
+  process.stdout.write(JSON.stringify({ checkpoint: true, until, participants }) + "\n");
+}
+
+/** Until the page shows what `until` asks (see the config comment), or its time is up. */
+async function waitFor(first, until) {
   const deadline = Date.now() + (until.timeoutMs ?? 20_000);
   const shown = () =>
     first.page.evaluate(
@@ -256,8 +303,17 @@ async function hold(joined) {
         ),
       until.text ?? "",
     );
+  // the captioner indicator went through these states, in this order
+  const went = () =>
+    first.page.evaluate((wanted) => {
+      let i = 0;
+      for (const state of window.__captionerStates ?? []) if (state === wanted[i]) i += 1;
+      return i >= wanted.length;
+    }, until.captionerStates ?? []);
   while (Date.now() < deadline) {
-    if (first.ignoredStreams.length >= (until.ignored ?? 0) && (await shown())) break;
+    if (first.ignoredStreams.length >= (until.ignored ?? 0) && (await shown()) && (await went())) {
+      break;
+    }
     await first.page.waitForTimeout(100);
   }
 }
@@ -333,6 +389,9 @@ async function main() {
     for (const j of joined) result.participants.push(await report(j));
   } finally {
     result.elapsedMs = Date.now() - started;
+    // Leave like a person does: a closed browser stays listed in the room until
+    // the server times it out, and keeps its captioner busy meanwhile.
+    await Promise.all(joined.map((j) => leaveCall(j.page)));
     for (const { context, profile } of contexts) {
       await context.close().catch(() => undefined);
       await rm(profile, { recursive: true, force: true });

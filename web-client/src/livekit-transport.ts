@@ -28,6 +28,7 @@ import {
 import { getToken, postVocabulary } from "./api.js";
 import type { CaptionUpdate } from "./captions.js";
 import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
+import { CaptionerWatch, type CaptionerState } from "./captioner-status.js";
 import { UserError } from "./errors.js";
 import * as wire from "./protocol.js";
 import {
@@ -42,6 +43,8 @@ import {
 
 /** Departed participants remembered for late captions; the oldest are forgotten first. */
 const MAX_DEPARTED = 256;
+/** How often the captioner's heartbeat is looked at (it beats every second). */
+const CAPTIONER_CHECK_MS = 500;
 
 const STATES: Record<LkState, ConnectionState> = {
   [LkState.Disconnected]: "disconnected",
@@ -57,6 +60,8 @@ export interface RoomHandlers {
   backlog(updates: CaptionUpdate[]): void;
   /** The room's vocabulary, on joining and whenever someone changes it. */
   vocabulary(terms: string[]): void;
+  /** Whether the captioning agent is here and alive; on joining and on every change. */
+  captioner(state: CaptionerState): void;
 }
 
 export class LiveKitTransport implements Transport {
@@ -74,6 +79,9 @@ export class LiveKitTransport implements Transport {
   private token = "";
   private roomName = "";
   private passcode: string | null = null;
+  private captionerWatch: CaptionerWatch | null = null;
+  private captionerState: CaptionerState | null = null;
+  private captionerTimer: ReturnType<typeof setInterval> | undefined;
 
   /** `audioSink` receives the `<audio>` elements of other participants. */
   constructor(
@@ -81,7 +89,10 @@ export class LiveKitTransport implements Transport {
     private readonly audioSink: HTMLElement,
     private readonly roomHandlers?: RoomHandlers,
   ) {
-    const participantsChanged = (): void => this.handlers.participants(this.participantViews());
+    const participantsChanged = (): void => {
+      this.handlers.participants(this.participantViews());
+      this.checkCaptioner();
+    };
     this.room
       .on(RoomEvent.ConnectionStateChanged, (s: LkState) => this.handlers.state(STATES[s]))
       .on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => {
@@ -142,7 +153,10 @@ export class LiveKitTransport implements Transport {
     this.roomName = grant.room;
     this.passcode = options.passcode;
     this.roomHandlers?.vocabulary(wire.roomVocabulary(this.room.metadata));
+    this.captionerWatch = new CaptionerWatch(performance.now());
+    this.captionerTimer = setInterval(() => this.checkCaptioner(), CAPTIONER_CHECK_MS);
     this.handlers.participants(this.participantViews());
+    this.checkCaptioner();
     await this.setLanguage(options.language);
     try {
       await this.setMicEnabled(true);
@@ -222,6 +236,8 @@ export class LiveKitTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.captionerTimer);
+    this.captionerWatch = null;
     this.room.unregisterTextStreamHandler(wire.TRANSCRIPTION_TOPIC);
     this.room.unregisterTextStreamHandler(wire.BACKLOG_TOPIC);
     this.room.engine.off(EngineEvent.TokenRefreshed, this.onTokenRefreshed);
@@ -263,6 +279,22 @@ export class LiveKitTransport implements Transport {
       language: attrs[wire.ATTR_LANGUAGE] || null,
       revision: wire.parseRevision(attrs[wire.ATTR_REVISION]),
     });
+  }
+
+  /** Report the captioner's state when it changes (see captioner-status.ts). */
+  private checkCaptioner(): void {
+    const watch = this.captionerWatch;
+    if (!watch) return;
+    const now = performance.now();
+    const agent = this.room.remoteParticipants.get(wire.AGENT_IDENTITY);
+    watch.observe(
+      now,
+      agent ? { sid: agent.sid, heartbeat: agent.attributes[wire.ATTR_HEARTBEAT] } : null,
+    );
+    const state = watch.state(now);
+    if (state === this.captionerState) return;
+    this.captionerState = state;
+    this.roomHandlers?.captioner(state);
   }
 
   private readonly onTokenRefreshed = (token: string): void => {

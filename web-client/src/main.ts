@@ -15,6 +15,7 @@ import {
   download,
   LiveCaptions,
   renderParticipants,
+  setCaptioner,
   setStatus,
   setToggle,
   showCall,
@@ -86,6 +87,7 @@ const roomHandlers: RoomHandlers = {
     }
   },
   vocabulary: showVocabulary,
+  captioner: setCaptioner,
 };
 
 function showVocabulary(terms: string[]): void {
@@ -207,6 +209,7 @@ function resetSession(room: string): void {
   setSharing(false);
   showCall(room ? `Room: ${room}` : "Embedded mode");
   showVocabulary([]);
+  setCaptioner(null);
   // Until connect() returns, the mic and share state are not known yet.
   setControlsEnabled(false);
   leaveButton.disabled = false;
@@ -222,6 +225,7 @@ async function leave(): Promise<void> {
   byId("room-name").hidden = true;
   if (current) await current.close().catch((err: unknown) => console.warn("close failed", err));
   setStatus("disconnected");
+  setCaptioner(null);
   setMic(false);
   renderParticipants([]);
 }

@@ -20,6 +20,9 @@ export const ATTR_REVISION = "roomscribe.revision";
 /** Participant attribute: language code the participant speaks, or `auto`. */
 export const ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language";
 
+/** Participant attribute the captioner renews every second (see captioner-status.ts). */
+export const ATTR_HEARTBEAT = "roomscribe.heartbeat";
+
 /** Track name of a shared browser tab's audio. */
 export const TAB_AUDIO_TRACK_NAME = "roomscribe-tab-audio";
 

@@ -1,6 +1,7 @@
 /** DOM rendering. Stateless about the call: main.ts tells it what to show. */
 
 import type { Caption } from "./captions.js";
+import { CAPTIONER_TEXT, type CaptionerState } from "./captioner-status.js";
 import { formatClock } from "./export.js";
 import { languageName } from "./languages.js";
 import type { ConnectionState, ParticipantView } from "./transport.js";
@@ -40,6 +41,21 @@ export function setStatus(state: ConnectionState): void {
   if (!status) return;
   status.dataset.state = state;
   byId("status-text").textContent = STATUS_TEXT[state];
+}
+
+/** The captioner's state in LiveKit mode; `null` hides it (embedded mode, or not in a call). */
+export function setCaptioner(state: CaptionerState | null): void {
+  const status = byId("captioner-status");
+  status.hidden = state === null;
+  if (state === null) return;
+  status.dataset.state = state;
+  byId("captioner-text").textContent = CAPTIONER_TEXT[state];
+  status.title =
+    state === "missing"
+      ? "No roomscribe agent has joined this room. Is `roomscribe agent` running?"
+      : state === "interrupted"
+        ? "The captioner stopped; a new one normally takes over within seconds."
+        : "";
 }
 
 export function showError(message: string | null): void {

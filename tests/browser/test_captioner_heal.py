@@ -1,0 +1,86 @@
+"""People read that captions stopped when the only worker died, and that they are back.
+
+Real livekit-server, ``roomscribe serve``, a real ``roomscribe agent --model
+tiny.en`` worker, a Python speaker replaying allison-a with a Python caption
+listener, and Bob in Chromium. The worker is killed with SIGKILL (a crash, an
+OOM kill) and nothing can heal the room: Bob's page must say "Captions
+interrupted, reconnecting…" while the dead captioner is still listed. Then the
+worker comes back (as Docker would restart it) and gives the room a new
+captioner by itself, with nobody joining: the page says "Captions on" again
+and captions resume.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from livekit import api
+
+from roomscribe import protocol
+from tests.browser import checks
+from tests.browser.conftest import FakeMic, ServeFactory
+from tests.browser.held import HeldSession
+from tests.conftest import read_wav
+from tests.fixtures.livekit import LiveKitServer, running_agent, running_livekit_server
+from tests.livekit.participants import poll_until
+from tests.livekit.talking_room import talking_room
+
+pytestmark = [pytest.mark.browser, pytest.mark.livekit]
+
+ROOM = "crashed-worker"
+HEALED = re.compile(rf"room {ROOM} (had no captioner for .* re-dispatched|was captioned before)")
+
+
+async def captioners(server: LiveKitServer) -> int:
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
+        resp = await client.room.list_participants(api.ListParticipantsRequest(room=ROOM))
+    return sum(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
+
+
+async def test_a_restarted_lone_worker_heals_its_room_and_the_page_says_so(
+    tmp_path: Path, eval_dir: Path, fake_mic: FakeMic, roomscribe_serve: ServeFactory
+) -> None:
+    audio = read_wav(eval_dir / "allison-a.wav")
+    bob = {"name": "Bob", "audio": str(fake_mic.silence)}
+    with (
+        running_livekit_server(tmp_path) as server,
+        running_agent(server, tmp_path / "first-agent.log") as first,
+    ):
+        url = roomscribe_serve(livekit=server)
+        async with (
+            talking_room(server, ROOM, audio) as scene,
+            HeldSession({"url": url, "room": ROOM, "participants": [bob]}) as page,
+        ):
+            assert await scene.wait_captions_after(scene.now(), 30), first.log_text()
+            dead = scene.captioner_sid()
+            killed_at = scene.now()
+            first.crash()
+            stopped = await page.checkpoint(
+                captioner_states=["on", "interrupted"], timeout_ms=30_000
+            )
+            with running_agent(server, tmp_path / "second-agent.log") as second:
+                log = second.log_text
+                assert await poll_until(lambda: scene.joined_after(killed_at, dead), 30), log()
+                joined = scene.joined_after(killed_at, dead)
+                assert joined is not None
+                assert await scene.wait_captions_after(joined, 20), log()[-3000:]
+                assert await poll_until(lambda: second.serves(ROOM), 10), log()[-3000:]
+                # healed by the restarted worker (the dead captioner replaced or, had
+                # the server dropped the dispatch meanwhile, the room dispatched again)
+                assert HEALED.search(log()), log()[-3000:]
+                assert await captioners(server) == 1
+                back = await page.report_when(
+                    captioner_states=["on", "interrupted", "on"], timeout_ms=20_000
+                )
+    seen = checks.participant(stopped, "Bob")
+    assert seen["captioner"] == "interrupted", seen["captionerStates"]
+    seen = checks.participant(back, "Bob")
+    checks.connected_without_errors(seen)
+    states = seen["captionerStates"]
+    assert states[0] in ("starting", "on"), states
+    assert "missing" not in states, states
+    assert states[-2:] == ["interrupted", "on"], states
+    assert seen["captioner"] == "on"
+    assert seen["captions"], "Bob saw no captions"
