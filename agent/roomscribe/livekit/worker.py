@@ -48,6 +48,12 @@ log = logging.getLogger(__name__)
 LATE_BEAT_S = 1.5
 """A heartbeat this much later than due is logged (see ``_heartbeat``)."""
 
+BEAT_ACK_WAIT_S = 2.0
+"""Longest a beat waits for the server to acknowledge its attribute update before
+the next beat goes out anyway. One update once took 5.0 s to be acknowledged on a
+loaded 2-core machine (and never reached the other participants); waiting for it
+made a live captioner look silent for 6 s, past the healers' 4 s."""
+
 _RETRY_FOREVER = 2**31
 
 LIVEKIT_TARGET_LOAD = 0.7
@@ -265,21 +271,31 @@ class CaptionWorker:
                 log.error("finalizing a room failed", exc_info=fut.exception())
 
 
-async def _heartbeat(room: rtc.Room) -> None:
+async def _heartbeat(
+    room: rtc.Room, *, every_s: float = HEARTBEAT_S, ack_wait_s: float = BEAT_ACK_WAIT_S
+) -> None:
     """Renew the captioner's heartbeat until cancelled (see :mod:`.healer`).
 
     A beat later than :data:`LATE_BEAT_S` is logged with where the time went: this
     job's event loop (blocked: the beat could not even start) or the server (the
     attribute update took that long), since other workers' healers will have seen
-    the captioner silent for that long.
+    the captioner silent for that long. An update not acknowledged within
+    ``ack_wait_s`` is not waited for: the next beat sends a fresh value.
     """
     due = time.monotonic()
     while True:
         started = time.monotonic()
         if room.isconnected():  # not while the room reconnects
+            update = room.local_participant.set_attributes(
+                {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}"}
+            )
             try:
-                await room.local_participant.set_attributes(
-                    {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}"}
+                await asyncio.wait_for(update, ack_wait_s)
+            except TimeoutError:
+                log.info(
+                    "heartbeat in %s: no acknowledgement within %.1f s; beating on",
+                    room.name,
+                    ack_wait_s,
                 )
             except Exception as e:  # the next beat tries again
                 log.debug("heartbeat in %s failed: %s", room.name, e)
@@ -292,8 +308,8 @@ async def _heartbeat(room: rtc.Room) -> None:
                 started - due,
                 done - started,
             )
-        due = done + HEARTBEAT_S
-        await asyncio.sleep(HEARTBEAT_S)
+        due = done + every_s
+        await asyncio.sleep(every_s)
 
 
 class _HealthServer:
