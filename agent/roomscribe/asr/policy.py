@@ -11,7 +11,8 @@ one; a pause closes it too. A closed segment gets one final decode of its audio
 before it again as context when the model is not busy. Either way the decoded
 window restarts, so the work per decode stays bounded however long the stream
 runs. Where sentences are cut is decided in :mod:`roomscribe.asr.sentences`,
-the stream's language in :mod:`roomscribe.asr.language_vote`.
+the stream's language in :mod:`roomscribe.asr.language_vote`; the open segment
+and the speaker's pace are kept in :mod:`roomscribe.asr.utterance`.
 
 The policy never calls a model itself: it hands out
 :class:`~roomscribe.asr.jobs.Job` objects and takes their results back, so one
@@ -46,6 +47,7 @@ from roomscribe.asr.jobs import Job, JobKind
 from roomscribe.asr.language_vote import LanguageGuess, LanguageVote, LanguageVoteOptions
 from roomscribe.asr.revision import Reviser, RevisionOptions
 from roomscribe.asr.sentences import SentenceCutter, SentenceOptions, sentence_case
+from roomscribe.asr.utterance import OpenSegment, SpeakerPace
 from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
 _HISTORY_WORDS = 80
@@ -129,13 +131,8 @@ class StreamPolicy:
         self._prefix = f"{stream_id}-" if stream_id else ""
         self._ids = itertools.count()
         self._finals = FinalQueue(self._opts.max_pending_s)
-        self._open_id: str | None = None
-        self._open_start = 0.0
+        self._open: OpenSegment | None = None
         self._agreement = LocalAgreement()
-        self._committed: list[Word] = []
-        self._last_interim_end = 0.0
-        self._last_words: list[Word] = []
-        """What the latest interim caption of the open segment showed."""
         self._history: deque[Word] = deque(maxlen=_HISTORY_WORDS)
         """The latest final words: decoding context (prompt and left audio)."""
         self._languages = LanguageVote(
@@ -175,8 +172,7 @@ class StreamPolicy:
         """Jobs of this stream whose decode (or applying its result) failed for good."""
         self.failed = False
         """Given up after repeated failures (see :meth:`give_up`)."""
-        self._segment_lengths: deque[float] = deque(maxlen=_SEGMENTS_MEASURED)
-        self._speech_ended_at: float | None = None
+        self._pace = SpeakerPace(_SEGMENTS_MEASURED)
 
     # -- input -----------------------------------------------------------------
 
@@ -203,9 +199,9 @@ class StreamPolicy:
         self._buffer.append(audio)
         for event in self._vad.feed(audio):
             if event.speaking:
-                if self._open_id is None:
+                if self._open is None:
                     self._open_segment(max(event.time, self._buffer.start))
-            elif self._open_id is not None:
+            elif self._open is not None:
                 self._close_open_segment(event.time + self._opts.tail_pad_s)
         self._cap_open_segment()
         if self.reviser is not None:
@@ -214,7 +210,7 @@ class StreamPolicy:
 
     def end_utterance(self) -> None:
         """The audio stopped (muted mic, stalled network): finalize what was said so far."""
-        if self._open_id is not None and not self._closing:
+        if self._open is not None and not self._closing:
             self._close_open_segment(self._buffer.end)
 
     def close(self) -> None:
@@ -222,7 +218,7 @@ class StreamPolicy:
         if self._closing:
             return
         self._closing = True
-        if self._open_id is not None:
+        if self._open is not None:
             self._close_open_segment(self._buffer.end)
         if self.reviser is not None:
             self.reviser.close()
@@ -243,11 +239,9 @@ class StreamPolicy:
     def silent_s(self) -> float:
         """Stream seconds since this speaker's speech last ended (0 while an
         utterance is open; ``inf`` if it never spoke)."""
-        if self._open_id is not None:
+        if self._open is not None:
             return 0.0
-        if self._speech_ended_at is None:
-            return float("inf")
-        return max(0.0, self._buffer.end - self._speech_ended_at)
+        return self._pace.silent_s(self._buffer.end)
 
     @property
     def finalizing(self) -> bool:
@@ -285,16 +279,14 @@ class StreamPolicy:
         oldest = self._finals.oldest
         if oldest is not None:
             return oldest.start
-        return self._open_start if self._open_id is not None else None
+        return self._open.start if self._open is not None else None
 
     @property
     def short_segment_s(self) -> float:
         """How long this speaker's shorter segments last: the first quartile of
         the latest ones (0 until a few were seen). A segment open for less than
         this minus a decode is unlikely to end during it."""
-        if len(self._segment_lengths) < _SEGMENTS_MEASURED // 4:
-            return 0.0
-        return sorted(self._segment_lengths)[len(self._segment_lengths) // 4]
+        return self._pace.short_segment_s
 
     @property
     def capped_segments(self) -> int:
@@ -356,7 +348,7 @@ class StreamPolicy:
         self._closing = True
         self._in_flight = None
         self.reviser = None
-        if self._open_id is not None:
+        if self._open is not None:
             self._close_open_segment(self._buffer.end)
         captions: list[Caption] = []
         start = end = self._buffer.end
@@ -421,7 +413,7 @@ class StreamPolicy:
     @property
     def speaking(self) -> bool:
         """An utterance is open (interim refreshes may be wanted)."""
-        return self._open_id is not None
+        return self._open is not None
 
     def interim_job(self, slowdown: float = 1.0, *, hold_at_pause: bool = True) -> Job | None:
         """A refresh of the open segment, if enough new audio arrived.
@@ -432,17 +424,17 @@ class StreamPolicy:
         may close within ``min_silence_s``, and a refresh started then would
         hold up its final decode.
         """
-        if self._in_flight is not None or self._finals or self._open_id is None:
+        seg = self._open
+        if self._in_flight is not None or self._finals or seg is None:
             return None
         end = self._buffer.end
-        if end - self._open_start < self._opts.min_interim_s:
-            return None
-        if end - self._last_interim_end < self._opts.interim_interval_s * slowdown:
+        interval_s = self._opts.interim_interval_s * slowdown
+        if not seg.refresh_due(end, min_s=self._opts.min_interim_s, interval_s=interval_s):
             return None
         if hold_at_pause and self._vad.pausing:
             return None
-        self._last_interim_end = end
-        return self._hand_out(JobKind.INTERIM, self._open_id, self._open_start, end)
+        seg.refreshed_to = end
+        return self._hand_out(JobKind.INTERIM, seg.segment_id, seg.start, end)
 
     def _hand_out(
         self,
@@ -571,7 +563,8 @@ class StreamPolicy:
 
     def _note_language(self, job: Job, result: DecodeResult) -> None:
         """Count what an interim decode of the open segment detected (if not told the language)."""
-        if job.request.language is not None or job.segment_id != self._open_id:
+        open_id = self._open.segment_id if self._open is not None else None
+        if job.request.language is not None or job.segment_id != open_id:
             return
         self._languages.note_interim(
             result.language, result.language_probability, job.end - job.start
@@ -580,69 +573,63 @@ class StreamPolicy:
     # -- segments --------------------------------------------------------------
 
     def _open_segment(self, start: float) -> None:
-        self._open_id = f"{self._prefix}{next(self._ids)}"
-        self._open_start = start
-        self._committed = []
-        self._last_words = []
-        self._last_interim_end = 0.0
+        self._open = OpenSegment(f"{self._prefix}{next(self._ids)}", start)
         self._agreement.reset(start)
         self._languages.start_segment()
 
     def _close_open_segment(self, end: float) -> None:
-        assert self._open_id is not None
+        seg = self._open
+        assert seg is not None
         self._finals.add(
-            ClosedSegment(self._open_id, self._open_start, end, self._languages.segment_guess()),
-            self._last_words,
+            ClosedSegment(seg.segment_id, seg.start, end, self._languages.segment_guess()),
+            seg.shown,
         )
-        self._segment_lengths.append(end - self._open_start)
-        self._speech_ended_at = end
-        self._open_id = None
-        self._committed = []
+        self._pace.segment_closed(seg.start, end)
+        self._open = None
 
     def _cap_open_segment(self) -> None:
         """Close segments that grew past the hard limit (no pause, no committed words)."""
-        if self._open_id is None:
+        if self._open is None:
             return
-        if self._buffer.end - self._open_start >= self._opts.hard_max_segment_s:
+        if self._buffer.end - self._open.start >= self._opts.hard_max_segment_s:
             end = self._buffer.end
             self._close_open_segment(end)
             self._open_segment(end)
 
     def _interim(self, job: Job, words: list[Word]) -> list[Caption]:
-        if job.segment_id != self._open_id:
+        seg = self._open
+        if seg is None or job.segment_id != seg.segment_id:
             return []  # the segment was closed meanwhile; its final decode is queued
-        self._committed += self._agreement.insert(words)
+        seg.committed += self._agreement.insert(words)
         tentative = self._agreement.tentative
-        if self._split_committed(tentative, job.end):
+        if self._split_committed(seg, tentative, job.end):
             return []
-        assert self._open_id is not None
-        shown = self._committed + tentative
+        shown = seg.committed + tentative
         text = _join(shown)
-        if text and text != _join(self._last_words):
-            self._last_words = shown
-            return [self._caption(self._open_id, shown, False, self._open_start, job.end)]
+        if text and text != _join(seg.shown):
+            seg.shown = shown
+            return [self._caption(seg.segment_id, shown, False, seg.start, job.end)]
         return []
 
-    def _split_committed(self, tentative: list[Word], decoded_to: float) -> bool:
+    def _split_committed(self, seg: OpenSegment, tentative: list[Word], decoded_to: float) -> bool:
         """Close the segment where the sentence cutter says (see :mod:`roomscribe.asr.sentences`).
 
         The closed part gets a final decode of just its audio, like a pause
         would; the committed words before the cut are what the rest continues.
         """
-        assert self._open_id is not None
         cut_at = self._sentences.cut_at(
-            self._committed,
+            seg.committed,
             tentative,
             decoded_to=decoded_to,
-            segment_s=self._buffer.end - self._open_start,
+            segment_s=self._buffer.end - seg.start,
         )
         if cut_at is None:
             return False
-        before = [w for w in self._committed if w.end <= cut_at]
+        before = [w for w in seg.committed if w.end <= cut_at]
         self._close_open_segment(cut_at)
         self._open_segment(cut_at)
-        assert self._open_id is not None
-        self._finals.continue_after(self._open_id, before)
+        assert self._open is not None
+        self._finals.continue_after(self._open.segment_id, before)
         return True
 
     def _finalize(
