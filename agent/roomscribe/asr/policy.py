@@ -51,8 +51,6 @@ from roomscribe.asr.utterance import OpenSegment, SpeakerPace
 from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
 _HISTORY_WORDS = 80
-_SEGMENTS_MEASURED = 16
-"""Latest segment lengths kept for :attr:`StreamPolicy.short_segment_s`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +170,7 @@ class StreamPolicy:
         """Jobs of this stream whose decode (or applying its result) failed for good."""
         self.failed = False
         """Given up after repeated failures (see :meth:`give_up`)."""
-        self._pace = SpeakerPace(_SEGMENTS_MEASURED)
+        self._pace = SpeakerPace()
 
     # -- input -----------------------------------------------------------------
 

@@ -38,6 +38,7 @@ class SpeakerPace:
     """When the speaker's speech last ended, and how long their latest segments lasted."""
 
     def __init__(self, measured: int = 16) -> None:
+        """``measured``: how many of the latest segment lengths are kept."""
         self._lengths: deque[float] = deque(maxlen=measured)
         self._ended_at: float | None = None
 
