@@ -16,27 +16,19 @@ import re
 from pathlib import Path
 
 import pytest
-from livekit import api
 
-from roomscribe import protocol
 from tests.browser import checks
 from tests.browser.conftest import FakeMic, ServeFactory
 from tests.browser.held import HeldSession
 from tests.conftest import read_wav
-from tests.fixtures.livekit import LiveKitServer, running_agent, running_livekit_server
-from tests.livekit.participants import poll_until
+from tests.fixtures.livekit import running_agent, running_livekit_server
+from tests.livekit.participants import captioners, poll_until
 from tests.livekit.talking_room import talking_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit]
 
 ROOM = "crashed-worker"
 HEALED = re.compile(rf"room {ROOM} (had no captioner for .* re-dispatched|was captioned before)")
-
-
-async def captioners(server: LiveKitServer) -> int:
-    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
-        resp = await client.room.list_participants(api.ListParticipantsRequest(room=ROOM))
-    return sum(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
 
 
 async def test_a_restarted_lone_worker_heals_its_room_and_the_page_says_so(
@@ -70,7 +62,7 @@ async def test_a_restarted_lone_worker_heals_its_room_and_the_page_says_so(
                 # healed by the restarted worker (the dead captioner replaced or, had
                 # the server dropped the dispatch meanwhile, the room dispatched again)
                 assert HEALED.search(log()), log()[-3000:]
-                assert await captioners(server) == 1
+                assert await captioners(server, ROOM) == 1
                 back = await page.report_when(
                     captioner_states=["on", "interrupted", "on"], timeout_ms=20_000
                 )

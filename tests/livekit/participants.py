@@ -33,6 +33,13 @@ async def poll_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
         await asyncio.sleep(0.1)
 
 
+async def captioners(server: LiveKitServer, room: str) -> int:
+    """How many captioner participants the server lists in ``room``."""
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
+        resp = await client.room.list_participants(api.ListParticipantsRequest(room=room))
+    return sum(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
+
+
 def settings_of(server: LiveKitServer) -> LiveKitSettings:
     return LiveKitSettings(url=server.url, api_key=server.api_key, api_secret=server.api_secret)
 

@@ -22,16 +22,14 @@ import pytest
 from livekit import api
 from prometheus_client.parser import text_string_to_metric_families
 
-from roomscribe import protocol
 from tests.conftest import read_wav
 from tests.fixtures.livekit import (
     AgentWorker,
-    LiveKitServer,
     running_agent,
     running_agents,
     running_livekit_server,
 )
-from tests.livekit.participants import SAMPLE_RATE, poll_until
+from tests.livekit.participants import SAMPLE_RATE, captioners, poll_until
 from tests.livekit.talking_room import TalkingRoom, talking_room
 
 pytestmark = pytest.mark.livekit
@@ -90,12 +88,6 @@ def scrape(port: int) -> dict[str, float]:
     }
 
 
-async def _captioners(server: LiveKitServer) -> int:
-    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
-        resp = await client.room.list_participants(api.ListParticipantsRequest(room=ROOM))
-    return sum(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
-
-
 def _report(heals: list[Heal], path: Path) -> None:
     resumed = [h.resumed_s for h in heals]
     summary = {
@@ -119,7 +111,7 @@ async def test_captions_resume_after_the_serving_worker_is_killed(
     ):
         async with talking_room(server, ROOM, audio) as scene:
             heal = await kill_and_heal(scene, workers)
-            assert await _captioners(server) == 1
+            assert await captioners(server, ROOM) == 1
     _report([heal], artifacts_dir / "livekit-heal.json")
 
 
@@ -160,5 +152,5 @@ async def test_heal_time_over_five_kills(
                 heals.append(await kill_and_heal(scene, workers))
                 log = tmp_path / f"worker-{run + 2}.log"
                 workers.append(stack.enter_context(running_agent(server, log)))
-            assert await _captioners(server) == 1
+            assert await captioners(server, ROOM) == 1
     _report(heals, artifacts_dir / "livekit-heal-soak.json")
