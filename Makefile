@@ -2,7 +2,8 @@
 #   make run   - set up everything, then start livekit-server + agent + web server
 #   make test  - set up everything, then lint, type-check and run every test
 #                (except the long `soak` ones)
-#   make soak  - the long runs (marker `soak`): a 30-minute soak with 4 talkers (base),
+#   make soak  - the long runs (marker `soak`): a 30-minute soak with 4 talkers (base) and a
+#                1-minute one (tiny.en),
 #                50 churn cycles over 4 rooms, heal time over 5 worker kills; results
 #                in artifacts/ (soak-30min.json, livekit-churn-50.json, livekit-heal-soak.json)
 SHELL := /bin/bash

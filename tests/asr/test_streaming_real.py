@@ -127,19 +127,17 @@ def test_a_long_form_decode_reads_on_past_the_pauses(base: WhisperBackend, eval_
     assert 115.9 - start <= last[0].start <= 117.9 - start
 
 
-def test_tiny_en_full_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: Path) -> None:
-    wav = eval_dir / "allison-a.wav"
-    events, _ = stream(tiny, vad, decode_file(wav))
-    ref = load_reference(wav)
-    assert ref is not None
+def test_tiny_en_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: Path) -> None:
+    audio, ref = clip(eval_dir / "allison-a.wav", 90)
+    events, _ = stream(tiny, vad, audio)
     s = score(events, ref)
     assert_finals_never_change(events)
     assert s.wer <= 0.06, s.transcript
-    assert s.finalized >= s.utterances - 3
+    assert s.finalized >= s.utterances - 2
 
 
 def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Path) -> None:
-    audio, ref = clip(sessions / "asterisk-en.wav", 90)
+    audio, ref = clip(sessions / "asterisk-en.wav", 60)
     events, _ = stream(base, vad, audio)
     s = score(events, ref)
     assert_finals_never_change(events)
@@ -150,7 +148,7 @@ def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Pa
 def test_base_detects_and_captions_other_languages(
     base: WhisperBackend, vad: SileroModel, sessions: Path, name: str, code: str
 ) -> None:
-    audio, ref = clip(sessions / f"{name}.wav", 60)
+    audio, ref = clip(sessions / f"{name}.wav", 40)
     events, policy = stream(base, vad, audio, language=None)
     assert policy.language == code
     finals = [e.caption for e in events if e.caption.final and e.caption.text]

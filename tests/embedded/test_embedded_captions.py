@@ -25,8 +25,9 @@ pytestmark = [pytest.mark.embedded, pytest.mark.model]
 StartServer = Callable[[Engine, EmbeddedOptions], RunningServer]
 Clients = Callable[..., CaptionClient]
 
-CUT_S = 52.5
-"""allison-a up to the 3.4 s pause after "Information about your last call." (12 prompts)."""
+CUT_S = 25.3
+"""allison-a up to the 4 s pause after "The number you have dialed is not in service."
+(6 prompts)."""
 
 _normalize = normalizer("en")
 
