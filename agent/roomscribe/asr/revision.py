@@ -27,12 +27,13 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from roomscribe.asr.agreement import after_heard, drop_repeated_head, word_key
 from roomscribe.asr.backend import DecodeResult
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.guards import GuardOptions, clean
+from roomscribe.asr.merge import MergeOptions, merge
 
 _PROMPT_WORDS = 80
 _REVIEWED_KEPT = 1000
@@ -74,12 +75,12 @@ class RevisionOptions:
     """Audio before the first segment included in its window (less if the
     previous segment ends sooner): Whisper tends to drop a word said at the
     very start of its audio."""
-    min_probability_gain: float = -0.05
-    """A segment's revised words replace the live ones only if their mean
-    probability is at least the live words' plus this. Taking every revision
-    measured worse on tiny.en allison-b (3.8 % against 3.6 % live, with
-    "caller" heard as "color"); this rule, 2.6 % (tuned on the eval set, see
-    the README)."""
+    merge: MergeOptions = field(default_factory=MergeOptions)
+    """How a segment's revised words and its live words are combined: span by
+    span, each from the surer reading (:mod:`roomscribe.asr.merge`). Taking the
+    revision whole when its mean word probability was at least the live words'
+    - 0.05 measured worse where one word got worse with others better: tiny.en
+    allison-b "party's" -> "parties", asterisk-en "Callers" -> "Colors"."""
     min_word_ratio: float = 0.6
     """A revision with fewer words than this share of the live finals' words
     (a decode that stopped early or lost the audio) is not trusted."""
@@ -378,7 +379,7 @@ class Reviser:
         continued across segments in lower case, which is no better.
         """
         self._reviewed_to = max(self._reviewed_to, seg.end)
-        text = "".join(w.text for w in new).strip()
+        new = merge(seg.words, new, self._opts.merge) if new else []
         old_keys, new_keys = _keys(seg.words), _keys(new)
         if (
             not new
@@ -386,8 +387,6 @@ class Reviser:
             or _same_but_numbers(old_keys, new_keys, seg.language)
             # only words at either end lost: the window's boundary, not a better reading
             or _within(new_keys, old_keys)
-            or _mean_probability(new)
-            < _mean_probability(seg.words) + self._opts.min_probability_gain
         ):
             self.confirmed_segments += 1
             self._history.extend(seg.words)
@@ -400,11 +399,11 @@ class Reviser:
         return [
             Caption(
                 seg.segment_id,
-                text,
+                "".join(w.text for w in new).strip(),
                 True,
                 tuple(new),
-                new[0].start,
-                new[-1].end,
+                min(w.start for w in new),
+                max(w.end for w in new),
                 seg.language,
                 revision=seg.revision,
             )
@@ -475,7 +474,3 @@ def _within(part: Sequence[str], whole: Sequence[str]) -> bool:
 
 def _keys(words: Sequence[Word]) -> list[str]:
     return [k for k in (word_key(w.text) for w in words) if k]
-
-
-def _mean_probability(words: Sequence[Word]) -> float:
-    return sum(w.probability for w in words) / len(words) if words else 0.0

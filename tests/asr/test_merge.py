@@ -1,0 +1,71 @@
+"""Live and revised words combined span by span, each span from the surer reading."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from roomscribe.asr.events import Word
+from roomscribe.asr.merge import MergeOptions, merge
+
+OPTS = MergeOptions(min_gain=0.05, min_added=0.5, min_kept=0.3)
+
+
+def said(spec: Sequence[tuple[str, float]], start: float = 0.0) -> list[Word]:
+    """Words of 0.4 s, one after the other, with the given probabilities."""
+    return [
+        Word(start + 0.4 * i, start + 0.4 * i + 0.3, f" {t}", p) for i, (t, p) in enumerate(spec)
+    ]
+
+
+def text(words: Sequence[Word]) -> str:
+    return "".join(w.text for w in words).strip()
+
+
+def test_each_differing_span_comes_from_the_surer_reading() -> None:
+    """The revision fixes "Dow" but hears "caller" as "color": both readings
+    contribute (tiny.en, allison-b)."""
+    live = said([("Dow", 0.25), ("2,", 0.5), ("to", 0.9), ("send", 0.99), ("this", 0.98)])
+    live += said([("caller", 0.9), ("to", 0.99), ("voicemail.", 0.94)], start=2.0)
+    revised = said([("dial", 0.98), ("2,", 0.98), ("to", 0.95), ("send", 0.99), ("this", 0.99)])
+    revised += said([("color", 0.7), ("to", 0.99), ("voicemail,", 0.97)], start=2.0)
+
+    assert text(merge(live, revised, OPTS)) == "dial 2, to send this caller to voicemail."
+
+
+def test_a_span_must_be_surer_by_the_margin_to_replace() -> None:
+    live = said([("Waldo's", 0.754), ("premier", 0.7)])
+    unsure = said([("While", 0.63), ("those", 0.967), ("premier", 0.69)])  # mean 0.80
+    sure = said([("While", 0.85), ("those", 0.967), ("premier", 0.69)])  # mean 0.91
+
+    assert text(merge(live, unsure, OPTS)) == "Waldo's premier"
+    assert text(merge(live, sure, OPTS)) == "While those premier"
+
+
+def test_where_both_agree_the_live_words_stay_with_their_case_and_punctuation() -> None:
+    live = said([("Simultaneous", 0.68), ("call", 0.81), ("limit", 0.25), ("reached.", 0.87)])
+    revised = said([("simultaneous", 0.6), ("call", 0.9), ("limit", 0.8), ("reached", 0.95)])
+
+    assert merge(live, revised, OPTS) == live
+
+
+def test_words_only_the_revision_has_are_added_when_it_is_sure_of_them() -> None:
+    live = said([("press", 0.9), ("pound", 0.9)])
+    sure = said([("press", 0.9), ("the", 0.8), ("pound", 0.9)])
+    unsure = said([("press", 0.9), ("the", 0.2), ("pound", 0.9)])
+
+    assert text(merge(live, sure, OPTS)) == "press the pound"
+    assert text(merge(live, unsure, OPTS)) == "press pound"
+
+
+def test_live_words_the_revision_left_out_go_only_if_they_were_unsure() -> None:
+    revised = said([("to", 0.9), ("cancel.", 0.9)], start=0.4)
+
+    kept = said([("or", 0.6), ("to", 0.9), ("cancel.", 0.9)])
+    assert text(merge(kept, revised, OPTS)) == "or to cancel."
+    dropped = said([("uh", 0.1), ("to", 0.9), ("cancel.", 0.9)])
+    assert text(merge(dropped, revised, OPTS)) == "to cancel."
+
+
+def test_tokens_without_letters_or_digits_are_left_out() -> None:
+    live = said([("one", 0.9), ("-", 0.9), ("two", 0.9)])
+    assert text(merge(live, said([("one", 0.9), ("two", 0.9)]), OPTS)) == "one two"
