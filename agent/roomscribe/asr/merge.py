@@ -43,14 +43,18 @@ def _mean(words: Sequence[Word]) -> float:
     return sum(w.probability for w in words) / len(words)
 
 
+def _keyed(words: Sequence[Word]) -> tuple[list[Word], list[str]]:
+    """The words that have a key (letters or digits), and their keys."""
+    keyed = [(w, k) for w in words if (k := word_key(w.text))]
+    return [w for w, _ in keyed], [k for _, k in keyed]
+
+
 def merge(live: Sequence[Word], revised: Sequence[Word], opts: MergeOptions) -> list[Word]:
     """The live words with every differing span the revision reads more surely
     taken from it. Words without letters or digits (a lone dash) are left out."""
-    old = [w for w in live if word_key(w.text)]
-    new = [w for w in revised if word_key(w.text)]
-    matcher = SequenceMatcher(
-        a=[word_key(w.text) for w in old], b=[word_key(w.text) for w in new], autojunk=False
-    )
+    old, old_keys = _keyed(live)
+    new, new_keys = _keyed(revised)
+    matcher = SequenceMatcher(a=old_keys, b=new_keys, autojunk=False)
     out: list[Word] = []
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         was, now = old[a1:a2], new[b1:b2]
