@@ -57,6 +57,13 @@ BACKLOG_TOPIC = "roomscribe.backlog"
 a JSON list of the room's final segments so far (last 30 minutes, revised text),
 oldest first; fields in :meth:`roomscribe.livekit.transcript.RecordedSegment.as_json`."""
 
+HEARING_TOPIC = "roomscribe.hearing"
+"""Reliable data packet from the agent to one participant alone
+(``destination_identities``) once it captions one of their audio tracks;
+payload: that track's sid (UTF-8). Speech before it is lost (LiveKit does not
+buffer audio for a late subscriber), so the web client shows captions as
+starting until the captioner hears its microphone."""
+
 METADATA_VOCABULARY = "roomscribe.vocabulary"
 """Key of the room metadata (a JSON object) holding the room's vocabulary terms."""
 

@@ -1,4 +1,5 @@
-"""Late joiners get the transcript so far, addressed to them alone (real livekit-server).
+"""What the captioner addresses to one participant alone (real livekit-server): the
+transcript so far for late joiners, and the notice that a microphone is captioned.
 
 The captioner runs in-process on the scripted tone recognizer of ``tests/asr/fakes``
 and joins as an agent, as the worker's does.
@@ -13,6 +14,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,8 @@ class Member:
     backlogs: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     """(sender identity, segments) per backlog stream."""
     markers: list[str] = field(default_factory=list)
+    hearing: list[tuple[str, str]] = field(default_factory=list)
+    """(sender identity, track sid) per hearing notice."""
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def _on(self, kind: str) -> Any:
@@ -72,6 +76,7 @@ async def join(server: LiveKitServer, identity: str) -> Member:
     member = Member(rtc.Room())
     member.room.register_text_stream_handler(protocol.BACKLOG_TOPIC, member._on("backlog"))
     member.room.register_text_stream_handler(MARKER_TOPIC, member._on("marker"))
+    member.room.on("data_received", partial(_on_data, member.hearing))
     token = mint_token(
         settings_of(server),
         JoinRequest(room=ROOM, name=identity.title(), identity=identity),
@@ -79,6 +84,11 @@ async def join(server: LiveKitServer, identity: str) -> Member:
     )
     await member.room.connect(server.url, token)
     return member
+
+
+def _on_data(hearing: list[tuple[str, str]], packet: rtc.DataPacket) -> None:
+    if packet.topic == protocol.HEARING_TOPIC and packet.participant is not None:
+        hearing.append((packet.participant.identity, packet.data.decode()))
 
 
 @asynccontextmanager
@@ -164,3 +174,32 @@ async def test_a_late_joiner_receives_the_backlog_and_nobody_else_does(
         for member in (carol, bob):
             await member.room.disconnect()
         await ada.aclose()
+
+
+async def test_a_speaker_is_told_when_the_captioner_hears_their_microphone(
+    tmp_path: Path,
+) -> None:
+    """Speech before the captioner subscribes is lost (LiveKit does not buffer it
+    for a late subscriber): the page says "starting" until this notice."""
+    async with captioned_room(tmp_path) as (server, _, agent):
+        carol = await join(server, "carol")
+        ada = await join(server, "ada")
+        speaker = Speaker(ada.room)
+        await speaker.publish()
+        assert await poll_until(lambda: bool(ada.hearing), 20), "no hearing notice for ada"
+        assert ada.hearing == [(protocol.AGENT_IDENTITY, speaker.track_sid)]
+
+        # her new microphone track is announced too, once
+        await speaker.republish()
+        assert await poll_until(lambda: len(ada.hearing) == 2, 20), ada.hearing
+        assert ada.hearing[1] == (protocol.AGENT_IDENTITY, speaker.track_sid)
+
+        # addressed to ada alone: a broadcast the agent sends after both notices
+        # reaches carol after anything broadcast before it (one ordered channel)
+        marker: list[bytes] = []
+        carol.room.on("data_received", lambda p: marker.append(p.data))
+        await agent.local_participant.publish_data("after", topic=MARKER_TOPIC)
+        assert await poll_until(lambda: bool(marker), 20)
+        assert carol.hearing == []
+        for member in (carol, ada):
+            await member.room.disconnect()

@@ -8,6 +8,13 @@
  * missing captions without knowing. A room no captioner joined within
  * `missingMs` most likely has no roomscribe agent running.
  *
+ * Speech before the captioner subscribes to your microphone is lost (LiveKit
+ * does not buffer audio for a late subscriber; at room start that is the first
+ * ~0.6 s). So while you publish a microphone, captions are "starting" (or
+ * still "interrupted", with a captioner that replaces a failed one) until the
+ * captioner says it hears it (`hearsYou`), or for at most `hearMs` after it
+ * appeared (a captioner that never says so).
+ *
  * Pure bookkeeping with times passed in, so it can be tested without a room.
  */
 
@@ -18,6 +25,8 @@ export interface CaptionerView {
   sid: string;
   /** The heartbeat attribute; `undefined` for a captioner that sends none (always counts as alive). */
   heartbeat: string | undefined;
+  /** It said it captions your microphone; `undefined`: you publish none. */
+  hearsYou?: boolean | undefined;
 }
 
 export interface CaptionerWatchOptions {
@@ -25,6 +34,8 @@ export interface CaptionerWatchOptions {
   staleMs: number;
   /** No captioner this long after joining: none is coming. */
   missingMs: number;
+  /** Longest a present captioner is "starting" while it has not said it hears your mic. */
+  hearMs: number;
 }
 
 /**
@@ -34,7 +45,11 @@ export interface CaptionerWatchOptions {
  * within 5-7 s (the page then just sees a new one); "interrupted" is for
  * longer outages: the only worker died, or every worker is overloaded.
  */
-export const CAPTIONER_WATCH_DEFAULTS: CaptionerWatchOptions = { staleMs: 8_000, missingMs: 20_000 };
+export const CAPTIONER_WATCH_DEFAULTS: CaptionerWatchOptions = {
+  staleMs: 8_000,
+  missingMs: 20_000,
+  hearMs: 5_000,
+};
 
 export const CAPTIONER_TEXT: Record<CaptionerState, string> = {
   starting: "Captions starting…",
@@ -49,6 +64,11 @@ export class CaptionerWatch {
   private sign = "";
   private beats = false;
   private signSince = 0;
+  private sid = "";
+  private sidSince = 0;
+  private deaf = false;
+  /** The captioner replaces an earlier one (the captions were interrupted). */
+  private replacement = false;
 
   constructor(
     private readonly joinedAt: number,
@@ -61,6 +81,12 @@ export class CaptionerWatch {
       this.present = false;
       return;
     }
+    if (captioner.sid !== this.sid) {
+      this.replacement = this.sid !== "";
+      this.sid = captioner.sid;
+      this.sidSince = now;
+    }
+    this.deaf = captioner.hearsYou === false;
     const sign = `${captioner.sid}/${captioner.heartbeat ?? ""}`;
     if (!this.present || sign !== this.sign) {
       this.sign = sign;
@@ -75,6 +101,9 @@ export class CaptionerWatch {
     if (!this.seen) return now - this.joinedAt < this.options.missingMs ? "starting" : "missing";
     if (!this.present) return "interrupted";
     if (this.beats && now - this.signSince > this.options.staleMs) return "interrupted";
+    if (this.deaf && now - this.sidSince < this.options.hearMs) {
+      return this.replacement ? "interrupted" : "starting";
+    }
     return "on";
   }
 }

@@ -80,6 +80,10 @@ export class LiveKitTransport implements Transport {
   private roomName = "";
   private passcode: string | null = null;
   private captionerWatch: CaptionerWatch | null = null;
+  /** `captioner sid/track sid` of every track of ours a captioner said it hears. */
+  private readonly heard = new Set<string>();
+  /** We publish (or are about to publish) a microphone. */
+  private micWanted = false;
   private captionerState: CaptionerState | null = null;
   private captionerTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -122,7 +126,10 @@ export class LiveKitTransport implements Transport {
       .on(RoomEvent.RoomMetadataChanged, (metadata: string) =>
         this.roomHandlers?.vocabulary(wire.roomVocabulary(metadata)),
       )
-      .on(RoomEvent.Reconnected, () => this.followTokenRefreshes());
+      .on(RoomEvent.Reconnected, () => this.followTokenRefreshes())
+      .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) =>
+        this.onData(payload, participant, topic),
+      );
     this.room.registerTextStreamHandler(wire.TRANSCRIPTION_TOPIC, (reader, sender) => {
       this.onTranscription(reader, sender.identity).catch((err: unknown) =>
         console.warn("caption stream failed", err),
@@ -154,6 +161,7 @@ export class LiveKitTransport implements Transport {
     this.passcode = options.passcode;
     this.roomHandlers?.vocabulary(wire.roomVocabulary(this.room.metadata));
     this.captionerWatch = new CaptionerWatch(performance.now());
+    this.micWanted = true; // enabled below; until then the captioner cannot hear us
     this.captionerTimer = setInterval(() => this.checkCaptioner(), CAPTIONER_CHECK_MS);
     this.handlers.participants(this.participantViews());
     this.checkCaptioner();
@@ -163,6 +171,8 @@ export class LiveKitTransport implements Transport {
       return { micEnabled: true };
     } catch {
       // Already reported; a call without a mic still shows the others' captions.
+      this.micWanted = false;
+      this.checkCaptioner();
       return { micEnabled: false };
     }
   }
@@ -289,12 +299,30 @@ export class LiveKitTransport implements Transport {
     const agent = this.room.remoteParticipants.get(wire.AGENT_IDENTITY);
     watch.observe(
       now,
-      agent ? { sid: agent.sid, heartbeat: agent.attributes[wire.ATTR_HEARTBEAT] } : null,
+      agent
+        ? {
+            sid: agent.sid,
+            heartbeat: agent.attributes[wire.ATTR_HEARTBEAT],
+            hearsYou: this.micWanted ? this.heard.has(`${agent.sid}/${this.micSid()}`) : undefined,
+          }
+        : null,
     );
     const state = watch.state(now);
     if (state === this.captionerState) return;
     this.captionerState = state;
     this.roomHandlers?.captioner(state);
+  }
+
+  /** A captioner's notice that it hears one of our tracks (see `HEARING_TOPIC`). */
+  private onData(payload: Uint8Array, sender?: RemoteParticipant, topic?: string): void {
+    if (topic !== wire.HEARING_TOPIC || sender?.identity !== wire.AGENT_IDENTITY) return;
+    this.heard.add(`${sender.sid}/${new TextDecoder().decode(payload)}`);
+    this.checkCaptioner();
+  }
+
+  /** Our microphone track's sid ("" before it is published). */
+  private micSid(): string {
+    return this.room.localParticipant.getTrackPublication(Track.Source.Microphone)?.trackSid ?? "";
   }
 
   private readonly onTokenRefreshed = (token: string): void => {

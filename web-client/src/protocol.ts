@@ -149,6 +149,13 @@ export function parseDataChannelMessage(raw: string): CaptionMessage | ErrorMess
  * a JSON list of {@link BacklogSegment} (the room's finals so far, oldest first).
  */
 export const BACKLOG_TOPIC = "roomscribe.backlog";
+
+/**
+ * Reliable data packet from the captioner to one participant alone once it
+ * captions one of their tracks; payload: that track's sid. Speech before it is
+ * lost, so the page says captions are starting until it hears our microphone.
+ */
+export const HEARING_TOPIC = "roomscribe.hearing";
 /** Key of the room metadata (a JSON object) holding the room's vocabulary terms. */
 export const METADATA_VOCABULARY = "roomscribe.vocabulary";
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { CaptionerWatch } from "../src/captioner-status.js";
 
 // longer than the defaults, to keep the times below easy to read
-const OPTIONS = { staleMs: 5_000, missingMs: 20_000 };
+const OPTIONS = { staleMs: 5_000, missingMs: 20_000, hearMs: 3_000 };
 
 test("starting until the captioner joins; missing if none comes", () => {
   const watch = new CaptionerWatch(1_000, OPTIONS);
@@ -52,4 +52,37 @@ test("rejoining after it left counts from the return, not from the last beat", (
   watch.observe(1_000, null);
   watch.observe(30_000, { sid: "PA_1", heartbeat: "7" });
   assert.equal(watch.state(30_000), "on");
+});
+
+test("with a microphone: starting until the captioner says it hears it", () => {
+  const watch = new CaptionerWatch(0, OPTIONS);
+  watch.observe(500, { sid: "PA_1", heartbeat: "1", hearsYou: false });
+  assert.equal(watch.state(500), "starting", "speech now would be lost");
+  watch.observe(900, { sid: "PA_1", heartbeat: "1", hearsYou: true });
+  assert.equal(watch.state(900), "on");
+});
+
+test("a captioner that never says it hears the microphone is on after hearMs", () => {
+  const watch = new CaptionerWatch(0, OPTIONS);
+  watch.observe(500, { sid: "PA_1", heartbeat: "1", hearsYou: false });
+  watch.observe(3_000, { sid: "PA_1", heartbeat: "2", hearsYou: false });
+  assert.equal(watch.state(3_499), "starting");
+  assert.equal(watch.state(3_500), "on");
+});
+
+test("without a microphone there is nothing to wait for", () => {
+  const watch = new CaptionerWatch(0, OPTIONS);
+  watch.observe(500, { sid: "PA_1", heartbeat: "1", hearsYou: undefined });
+  assert.equal(watch.state(500), "on");
+});
+
+test("a new captioner after a failure must hear the microphone again", () => {
+  const watch = new CaptionerWatch(0, OPTIONS);
+  watch.observe(0, { sid: "PA_1", heartbeat: "1", hearsYou: true });
+  watch.observe(10_000, null);
+  assert.equal(watch.state(10_000), "interrupted");
+  watch.observe(12_000, { sid: "PA_2", heartbeat: "1", hearsYou: false });
+  assert.equal(watch.state(12_000), "interrupted", "until the new one hears us");
+  watch.observe(12_400, { sid: "PA_2", heartbeat: "1", hearsYou: true });
+  assert.equal(watch.state(12_400), "on");
 });

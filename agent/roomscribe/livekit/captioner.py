@@ -8,6 +8,8 @@ track's captions when it is unpublished or its participant leaves.
 Keeps the room's transcript of record (:class:`RoomTranscript`, every final
 that reached the room, revised text included) and sends it to each participant
 who joins later, addressed to them alone on :data:`~roomscribe.protocol.BACKLOG_TOPIC`.
+Tells each participant when one of their tracks is captioned from then on
+(:data:`~roomscribe.protocol.HEARING_TOPIC`).
 Applies the room's vocabulary (room metadata, see :mod:`roomscribe.vocabulary`)
 to every track, at start and whenever the metadata changes.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from livekit import rtc
@@ -36,6 +38,8 @@ CLOSE_TIMEOUT_S = 30.0
 """How long :meth:`RoomCaptioner.aclose` waits for its pipelines to publish their last captions."""
 BACKLOG_TIMEOUT_S = 30.0
 """Sending one late joiner's backlog is given up after this long."""
+HEARING_TIMEOUT_S = 10.0
+"""Telling a participant that their track is captioned is given up after this long."""
 
 
 def is_captioned(publication: rtc.TrackPublication) -> bool:
@@ -84,7 +88,8 @@ class RoomCaptioner:
         self._closing: set[asyncio.Task[None]] = set()
         self.transcript = transcript or RoomTranscript()
         """Finals the room received; what late joiners are sent."""
-        self._backlogs: set[asyncio.Task[None]] = set()
+        self._messages: set[asyncio.Task[None]] = set()
+        """Backlogs and hearing notices being sent (cancelled at close)."""
         self.vocabulary: tuple[str, ...] | None = None
         """The room's vocabulary as applied (``None``: the room has set none)."""
         self._handlers: dict[EventTypes, Callable[..., Any]] = {
@@ -119,8 +124,8 @@ class RoomCaptioner:
         self._closed = True
         for event, handler in self._handlers.items():
             self._room.off(event, handler)
-        for backlog in self._backlogs:
-            backlog.cancel()
+        for message in self._messages:
+            message.cancel()
         for sid in list(self._pipelines):
             self._close_pipeline(sid)
         if not self._closing:
@@ -140,11 +145,7 @@ class RoomCaptioner:
     def _on_participant_joined(self, participant: rtc.RemoteParticipant) -> None:
         self._on_participant_connected(participant)
         if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and len(self.transcript):
-            task = asyncio.create_task(
-                self._send_backlog(participant.identity), name=f"backlog {participant.identity}"
-            )
-            self._backlogs.add(task)
-            task.add_done_callback(self._backlogs.discard)
+            self._spawn(self._send_backlog(participant.identity), f"backlog {participant.identity}")
 
     def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
         if participant.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
@@ -194,6 +195,7 @@ class RoomCaptioner:
             log.exception("could not start captioning %s/%s", participant.identity, track.sid)
             return
         self._pipelines[track.sid] = pipeline
+        self._spawn(self._tell_hearing(participant.identity, track.sid), f"hearing {track.sid}")
 
     def _on_track_unsubscribed(
         self,
@@ -265,6 +267,26 @@ class RoomCaptioner:
                 log.exception("could not record a caption of %s", participant.identity)
 
         return record
+
+    def _spawn(self, message: Coroutine[Any, Any, None], name: str) -> None:
+        """Send a message to one participant in the background (kept until done)."""
+        task = asyncio.create_task(message, name=name)
+        self._messages.add(task)
+        task.add_done_callback(self._messages.discard)
+
+    async def _tell_hearing(self, identity: str, track_sid: str) -> None:
+        """Tell ``identity`` that its track is captioned from now on (see
+        :data:`~roomscribe.protocol.HEARING_TOPIC`)."""
+        try:
+            async with asyncio.timeout(HEARING_TIMEOUT_S):
+                await self._room.local_participant.publish_data(
+                    track_sid,
+                    reliable=True,
+                    destination_identities=[identity],
+                    topic=protocol.HEARING_TOPIC,
+                )
+        except Exception as e:  # their captions flow anyway; their page says "starting" longer
+            log.warning("could not tell %s that %s is captioned: %s", identity, track_sid, e)
 
     async def _send_backlog(self, identity: str) -> None:
         """The transcript so far, to ``identity`` alone (a late joiner)."""
