@@ -8,6 +8,8 @@ on the participant's side, in seconds after the join began:
 
 * **captioner visible**: the captioner participant appears in the room;
 * **subscribed**: the captioner subscribed to the microphone;
+* **told it is heard**: the captioner's ``roomscribe.hearing`` notice for the
+  microphone arrived (the web client says "Captions on" from then on);
 * **first caption**: the first ``lk.transcription`` stream for the speaker
   (an interim one; the speaker has then talked for about that long);
 * **first final**: the first final caption, and whether it starts with the
@@ -150,8 +152,13 @@ async def measure_room(
             reading.add(task)
             task.add_done_callback(reading.discard)
 
+    def on_data(packet: rtc.DataPacket) -> None:
+        if packet.topic == protocol.HEARING_TOPIC:
+            run.mark("told it is heard")
+
     room.on("participant_connected", on_participant)
     room.on("local_track_subscribed", lambda *_: run.mark("subscribed"))
+    room.on("data_received", on_data)
     room.register_text_stream_handler(protocol.TRANSCRIPTION_TOPIC, on_caption)
     source = rtc.AudioSource(SAMPLE_RATE, 1)
     talking: asyncio.Task[None] | None = None
