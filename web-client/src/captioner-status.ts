@@ -34,7 +34,8 @@ export interface CaptionerWatchOptions {
   staleMs: number;
   /** No captioner this long after joining: none is coming. */
   missingMs: number;
-  /** Longest a present captioner is "starting" while it has not said it hears your mic. */
+  /** Longest a present captioner that has not said it hears your mic keeps the state
+   * "starting" (or "interrupted", for one that replaces a failed captioner). */
   hearMs: number;
 }
 
