@@ -184,6 +184,11 @@ export class LiveKitTransport implements Transport {
       this.handlers.error(describeMediaError(err, "microphone"));
       throw err;
     }
+    if (enabled && !this.micWanted) {
+      // A mic that failed at connect and works now: wait for the captioner to hear it.
+      this.micWanted = true;
+      this.checkCaptioner();
+    }
   }
 
   async setLanguage(language: string): Promise<void> {
