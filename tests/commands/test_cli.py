@@ -91,6 +91,7 @@ def test_bench_json_and_scorer_agree(short_session: Path, tmp_path: Path) -> Non
     assert stream["finalized"] >= stream["utterances"] - 1
     assert (tmp_path / "lat.png").stat().st_size > 1000
     assert report["peak_rss_mb"] > 0
+    assert report["files"][0]["offline_wer"] is None  # not asked for
     # the project's scorer and its own metric functions read the same log the same way
     from roomscribe.asr.events import Caption
     from roomscribe.bench.metrics import score
@@ -126,6 +127,7 @@ def test_bench_several_streams_share_one_model(short_session: Path, tmp_path: Pa
         "2",
         "--pace",
         "simulated",
+        "--offline",
         "--plot",
         str(tmp_path / "lat.png"),
     )
@@ -133,3 +135,6 @@ def test_bench_several_streams_share_one_model(short_session: Path, tmp_path: Pa
     report = json.loads(run.stdout)
     assert len(report["streams"]) == 2
     assert all(s["wer"] <= 0.10 for s in report["streams"])
+    # the same 30 s read offline, once per file: about as accurate
+    [file] = report["files"]
+    assert 0.0 <= file["offline_wer"] <= 0.10

@@ -87,6 +87,12 @@ class WhisperModelAdapter:
     def align(self, encoder_output: Any, *args: Any, **options: Any) -> Any:
         return self._model.model.align(encoder_output, *args, **options)
 
+    def transcribe(self, audio: NDArray[np.float32], **options: Any) -> str:
+        """faster-whisper's own ``transcribe`` of a whole recording (its defaults
+        otherwise: 30 s windows, the text before as prompt, temperature fallback)."""
+        segments, _ = self._model.transcribe(audio, **options)
+        return " ".join(s.text.strip() for s in segments).strip()
+
 
 def select_rows(encoder_output: Any, idx: Sequence[int]) -> Any:
     """Rows ``idx`` of a CTranslate2 encoder output.

@@ -131,6 +131,19 @@ class WhisperBackend:
         """Language codes the loaded model can transcribe."""
         return self._model.supported_languages
 
+    def transcribe_offline(
+        self, audio: NDArray[np.float32], language: str | None, vocabulary: tuple[str, ...] = ()
+    ) -> str:
+        """The whole recording read by offline Whisper (faster-whisper's ``transcribe``,
+        beam ``beam_size``): the accuracy the live and revised transcripts aim at."""
+        return self._model.transcribe(
+            audio,
+            language=language if self.multilingual else None,
+            task=self._opts.task if self.multilingual else "transcribe",
+            beam_size=self._opts.beam_size,
+            hotwords=" ".join(vocabulary) or None,
+        )
+
     def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
         results: list[DecodeResult | None] = [None] * len(requests)
         groups: dict[tuple[bool, bool, str | None], list[int]] = {}

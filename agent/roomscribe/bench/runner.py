@@ -5,7 +5,10 @@ finalized; its WER and latencies are what a listener sees live) and the one of
 record (after the revision pass replaced finals, ``revised_wer``), with the
 revision lag: seconds after a segment's speech ended until its revision was
 published or it was confirmed unchanged. Given vocabulary terms, both
-transcripts also get their term recall (:mod:`roomscribe.bench.terms`).
+transcripts also get their term recall (:mod:`roomscribe.bench.terms`). Given
+an offline reader, each file is also transcribed offline (the whole recording
+at once, as offline Whisper reads it, after the timed runs) for the WER both
+transcripts are measured against.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import json
 import resource
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from roomscribe.asr.backend import SAMPLE_RATE, Backend
 from roomscribe.asr.engine import EngineOptions
@@ -26,10 +32,13 @@ from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from roomscribe.asr.vad import SileroModel
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench.metrics import StreamScore, final_transcript, percentile, score, wer
-from roomscribe.bench.reference import load_reference
+from roomscribe.bench.reference import Reference, load_reference
 from roomscribe.bench.terms import TermRecall, term_recall
 from roomscribe.formats import caption_record
 from roomscribe.replay import Emitted, Pace, Review, replay
+
+OfflineReader = Callable[[NDArray[np.float32], str | None, tuple[str, ...]], str]
+"""Transcribes a whole recording offline: audio, language, vocabulary -> text."""
 
 KEEP_UP_LAG_S = 2.0
 """A stream keeps up when its final p90 and its drain after the audio end stay under this."""
@@ -123,6 +132,8 @@ class FileRun:
     compute_s: float
     wall_s: float
     decodes: int
+    offline_wer: float | None = None
+    """WER of the same audio read offline (see :data:`OfflineReader`), if asked for."""
 
     @property
     def rtf(self) -> float:
@@ -174,6 +185,7 @@ class BenchReport:
                     "wall_s": round(r.wall_s, 2),
                     "rtf": round(r.rtf, 3),
                     "decodes": r.decodes,
+                    "offline_wer": None if r.offline_wer is None else round(r.offline_wer, 4),
                 }
                 for r in self.runs
             ],
@@ -231,17 +243,21 @@ def run_bench(
     scheduler: SchedulerOptions | None = None,
     model: str = "",
     terms: Sequence[str] = (),
+    offline: OfflineReader | None = None,
 ) -> BenchReport:
     """Replay each file on ``streams`` concurrent streams sharing ``backend``.
 
     ``terms``: vocabulary words whose recall to measure (see :mod:`roomscribe.bench.terms`);
     without them, the terms a recording's reference names (its ``"vocabulary"``).
+    ``offline``: also read each file with it (after the runs, so neither their CPU
+    time nor their peak memory counts it) and report its WER.
     """
     vad = SileroModel()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     runs: list[FileRun] = []
     results: list[StreamResult] = []
     overload = Overload()
+    references: list[tuple[NDArray[np.float32], Reference | None]] = []
     for path in files:
         audio = decode_file(path)
         ref = load_reference(path)
@@ -250,6 +266,7 @@ def run_bench(
             cut = ref.fit(seconds) if ref is not None else seconds
             audio = audio[: int(cut * SAMPLE_RATE)]
             ref = ref.cut(cut) if ref is not None else None
+        references.append((audio, ref))
         policies = [
             StreamPolicy(vad, policy or PolicyOptions(), stream_id=f"s{i}") for i in range(streams)
         ]
@@ -276,7 +293,7 @@ def run_bench(
             live = [e for e in events if not e.caption.revision]
             last = max((e.emitted_at for e in live), default=stats.audio_s)
             sc = score(live, ref, ref.language) if ref is not None else None
-            ref_text = (" ".join(u.text for u in ref.utterances) or ref.text) if ref else ""
+            ref_text = _reference_text(ref) if ref else ""
             terms_live = terms_revised = None
             measured = tuple(terms) or (ref.vocabulary if ref else ())
             if ref is not None and sc is not None and measured:
@@ -312,6 +329,12 @@ def run_bench(
             )
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    if offline is not None:
+        opts = policy or PolicyOptions()
+        runs = [
+            replace(run, offline_wer=_offline_wer(offline, audio, ref, opts))
+            for run, (audio, ref) in zip(runs, references, strict=True)
+        ]
     return BenchReport(
         model=model,
         pace=pace.value,
@@ -322,6 +345,23 @@ def run_bench(
         peak_rss_mb=usage1.ru_maxrss / 1024,
         overload=overload,
     )
+
+
+def _offline_wer(
+    offline: OfflineReader,
+    audio: NDArray[np.float32],
+    ref: Reference | None,
+    policy: PolicyOptions,
+) -> float | None:
+    """The offline reading's WER, with the language and vocabulary the streams had."""
+    if ref is None:
+        return None
+    language = policy.language or ref.language
+    return wer(_reference_text(ref), offline(audio, language, policy.vocabulary), language)
+
+
+def _reference_text(ref: Reference) -> str:
+    return " ".join(u.text for u in ref.utterances) or ref.text
 
 
 def _collector(

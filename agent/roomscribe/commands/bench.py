@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         action="store_true",
         help="live captions only (no revision pass), to compare",
     )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="also read each file offline (faster-whisper's transcribe, whole file, same beam, "
+        "language and vocabulary) and report its WER, the accuracy to compare with",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--plot",
@@ -92,6 +98,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         seconds=args.seconds,
         model=asr.whisper.model,
         terms=args.vocabulary,
+        offline=backend.transcribe_offline if args.offline else None,
     )
     if args.events_dir:
         write_events(report, args.events_dir)
@@ -158,6 +165,10 @@ def _print_table(data: dict[str, object]) -> None:
                     f"missed: {missed}"
                 )
     for f in data["files"]:  # type: ignore[attr-defined]
-        print(f"{f['file']}: {f['audio_s']} s audio, compute {f['compute_s']} s, RTF {f['rtf']}")
+        offline = f["offline_wer"]
+        print(
+            f"{f['file']}: {f['audio_s']} s audio, compute {f['compute_s']} s, RTF {f['rtf']}"
+            + ("" if offline is None else f", offline WER {_fmt(offline, pct=True)}")
+        )
     if "plot" in data:
         print(f"latency plot: {data['plot']}")
