@@ -51,15 +51,19 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
         "--plot",
-        type=Path,
+        type=_optional_path,
         default=Path("artifacts/bench-latency.png"),
-        help="PNG of the latency distribution",
+        help='PNG of the latency distribution ("" for none)',
     )
     parser.add_argument(
         "--events-dir", type=Path, help="write each stream's caption log (JSONL) here"
     )
     add_asr_arguments(parser, defaults)
     parser.set_defaults(language="en")
+
+
+def _optional_path(text: str) -> Path | None:
+    return Path(text) if text else None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,7 +106,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.events_dir:
         write_events(report, args.events_dir)
-    plot = plot_latency(report, args.plot) if args.plot else None
+    plot = plot_latency(report, args.plot) if args.plot is not None else None
     data = report.as_dict()
     if plot is not None:
         data["plot"] = str(plot)
