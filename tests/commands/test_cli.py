@@ -128,13 +128,19 @@ def test_bench_several_streams_share_one_model(short_session: Path) -> None:
         "--pace",
         "simulated",
         "--offline",
+        "--stagger",
         "--plot",
         "",
     )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert len(report["streams"]) == 2
+    # the second stream plays from the middle: scored against the reference turned
+    # round the same way (against the original order its WER would be about 50 %)
+    assert report["staggered"] is True
     assert all(s["wer"] <= 0.10 for s in report["streams"])
+    # ... and its utterance times moved with it: each final matched to its utterance
+    assert all(s["finalized"] >= s["utterances"] - 1 for s in report["streams"])
     # the same 30 s read offline, once per file: about as accurate
     [file] = report["files"]
     assert 0.0 <= file["offline_wer"] <= 0.10

@@ -32,6 +32,26 @@ class Reference:
         kept = tuple(u for u in self.utterances if u.end <= seconds)
         return Reference(" ".join(u.text for u in kept), kept, self.language, self.vocabulary)
 
+    def pause_after(self, seconds: float) -> float:
+        """The middle of the first pause between utterances at or after ``seconds``
+        (0.0 if there is none): where the recording can be turned round."""
+        gaps = zip(self.utterances, self.utterances[1:], strict=False)
+        return next(
+            ((a.end + b.start) / 2 for a, b in gaps if (a.end + b.start) / 2 >= seconds), 0.0
+        )
+
+    def rotate(self, at: float, duration: float) -> Reference:
+        """The reference of the recording played from ``at`` to its end, then from its
+        start to ``at`` (``at`` between utterances, see :meth:`pause_after`)."""
+
+        def moved(u: Utterance, by: float) -> Utterance:
+            return Utterance(u.start + by, u.end + by, u.text)
+
+        later = [moved(u, -at) for u in self.utterances if u.start >= at]
+        earlier = [moved(u, duration - at) for u in self.utterances if u.start < at]
+        utts = tuple(later + earlier)
+        return Reference(" ".join(u.text for u in utts), utts, self.language, self.vocabulary)
+
 
 def load_reference(audio: Path) -> Reference | None:
     """The reference for ``audio``, or ``None`` when there is none."""

@@ -151,6 +151,8 @@ class BenchReport:
     cpu_s: float
     peak_rss_mb: float
     overload: Overload = field(default_factory=lambda: Overload())
+    staggered: bool = False
+    """The streams played the file from different points (see :func:`run_bench`)."""
 
     @property
     def final_p90_max(self) -> float:
@@ -168,6 +170,7 @@ class BenchReport:
             "model": self.model,
             "pace": self.pace,
             "streams_per_file": self.streams_per_file,
+            "staggered": self.staggered,
             "cpu_s": round(self.cpu_s, 1),
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             "final_p90_max": _r(self.final_p90_max),
@@ -244,13 +247,16 @@ def run_bench(
     model: str = "",
     terms: Sequence[str] = (),
     offline: OfflineReader | None = None,
+    stagger: bool = False,
 ) -> BenchReport:
     """Replay each file on ``streams`` concurrent streams sharing ``backend``.
 
     ``terms``: vocabulary words whose recall to measure (see :mod:`roomscribe.bench.terms`);
     without them, the terms a recording's reference names (its ``"vocabulary"``).
     ``offline``: also read each file with it (after the runs, so neither their CPU
-    time nor their peak memory counts it) and report its WER.
+    time nor their peak memory counts it) and report its WER. With ``stagger``
+    the streams play the file from different points (spread evenly, turned round
+    in a pause), so their speakers do not all pause at the same moment.
     """
     vad = SileroModel()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -267,6 +273,8 @@ def run_bench(
             audio = audio[: int(cut * SAMPLE_RATE)]
             ref = ref.cut(cut) if ref is not None else None
         references.append((audio, ref))
+        plays = [_play(audio, ref, i / streams if stagger else 0.0) for i in range(streams)]
+        stream_refs = [r for _, r in plays]
         policies = [
             StreamPolicy(vad, policy or PolicyOptions(), stream_id=f"s{i}") for i in range(streams)
         ]
@@ -277,7 +285,7 @@ def run_bench(
         stats = replay(
             sched,
             policies,
-            [audio] * streams,
+            [a for a, _ in plays],
             pace=pace,
             on_caption=_collector(per_stream, partial(overload.sample, sched)),
             on_review=partial(_collect_review, reviews),
@@ -290,23 +298,24 @@ def run_bench(
             )
         )
         for i, events in enumerate(per_stream):
+            sref = stream_refs[i]
             live = [e for e in events if not e.caption.revision]
             last = max((e.emitted_at for e in live), default=stats.audio_s)
-            sc = score(live, ref, ref.language) if ref is not None else None
-            ref_text = _reference_text(ref) if ref else ""
+            sc = score(live, sref, sref.language) if sref is not None else None
+            ref_text = _reference_text(sref) if sref else ""
             terms_live = terms_revised = None
-            measured = tuple(terms) or (ref.vocabulary if ref else ())
-            if ref is not None and sc is not None and measured:
-                terms_live = term_recall(ref_text, sc.transcript, measured, ref.language)
+            measured = tuple(terms) or (sref.vocabulary if sref else ())
+            if sref is not None and sc is not None and measured:
+                terms_live = term_recall(ref_text, sc.transcript, measured, sref.language)
             reviser = policies[i].reviser
             revision = None
             if reviser is not None:
                 revised_wer = None
-                if ref is not None:
-                    revised_wer = wer(ref_text, final_transcript(events), ref.language)
+                if sref is not None:
+                    revised_wer = wer(ref_text, final_transcript(events), sref.language)
                     if measured:
                         terms_revised = term_recall(
-                            ref_text, final_transcript(events), measured, ref.language
+                            ref_text, final_transcript(events), measured, sref.language
                         )
                 revision = RevisionScore(
                     revised_wer,
@@ -344,7 +353,22 @@ def run_bench(
         cpu_s=cpu,
         peak_rss_mb=usage1.ru_maxrss / 1024,
         overload=overload,
+        staggered=stagger and streams > 1,
     )
+
+
+def _play(
+    audio: NDArray[np.float32], ref: Reference | None, share: float
+) -> tuple[NDArray[np.float32], Reference | None]:
+    """The recording played from ``share`` of its length (moved to the next pause)
+    to its end, then from its start, with its reference to match."""
+    duration = len(audio) / SAMPLE_RATE
+    if share <= 0:
+        return audio, ref
+    at = ref.pause_after(share * duration) if ref is not None else share * duration
+    n = int(at * SAMPLE_RATE)
+    turned = np.concatenate([audio[n:], audio[:n]])
+    return turned, None if ref is None else ref.rotate(n / SAMPLE_RATE, duration)
 
 
 def _offline_wer(

@@ -30,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         choices=[p.value for p in Pace],
         help="default: simulated for one stream, realtime for several",
     )
+    parser.add_argument(
+        "--stagger",
+        action="store_true",
+        help="streams play the file from different points (spread evenly, turned round in a "
+        "pause), so their speakers do not all pause at once",
+    )
     parser.add_argument("--seconds", type=float, help="only the first SECONDS of each file")
     parser.add_argument(
         "--vocabulary",
@@ -103,6 +109,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         model=asr.whisper.model,
         terms=args.vocabulary,
         offline=backend.transcribe_offline if args.offline else None,
+        stagger=args.stagger,
     )
     if args.events_dir:
         write_events(report, args.events_dir)
@@ -128,7 +135,8 @@ def _fmt(x: object, pct: bool = False) -> str:
 def _print_table(data: dict[str, object]) -> None:
     print(
         f"model {data['model']}, pace {data['pace']}, {data['streams_per_file']} stream(s) per "
-        f"file, CPU {data['cpu_s']} s, peak RSS {data['peak_rss_mb']} MB"
+        f"file{' (staggered)' if data['staggered'] else ''}, CPU {data['cpu_s']} s, "
+        f"peak RSS {data['peak_rss_mb']} MB"
     )
     print(
         f"worst stream final p90 {_fmt(data['final_p90_max'])} s (by time "
