@@ -272,7 +272,8 @@ def run_bench(
             cut = ref.fit(seconds) if ref is not None else seconds
             audio = audio[: int(cut * SAMPLE_RATE)]
             ref = ref.cut(cut) if ref is not None else None
-        references.append((audio, ref))
+        if offline is not None:  # read after the runs; otherwise let the audio go
+            references.append((audio, ref))
         plays = [_play(audio, ref, i / streams if stagger else 0.0) for i in range(streams)]
         stream_refs = [r for _, r in plays]
         policies = [
