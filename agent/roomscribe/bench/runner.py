@@ -313,11 +313,10 @@ def run_bench(
             if reviser is not None:
                 revised_wer = None
                 if sref is not None:
-                    revised_wer = wer(ref_text, final_transcript(events), sref.language)
+                    of_record = final_transcript(events)
+                    revised_wer = wer(ref_text, of_record, sref.language)
                     if measured:
-                        terms_revised = term_recall(
-                            ref_text, final_transcript(events), measured, sref.language
-                        )
+                        terms_revised = term_recall(ref_text, of_record, measured, sref.language)
                 revision = RevisionScore(
                     revised_wer,
                     tuple(r.at - r.reviewed.end for r in reviews[i]),
