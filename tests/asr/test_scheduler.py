@@ -74,6 +74,28 @@ def test_batches_finals_of_several_streams() -> None:
     assert [c.text for _, caps in out for c in caps] == ["hello there."] * 3
 
 
+def test_a_final_knows_how_many_streams_share_the_model() -> None:
+    """Speakers who do not pause together send their finals one at a time; each
+    still says how many streams share the model, so its padding shrinks as in a
+    batch (see ``WhisperOptions.final_window_budget_s``)."""
+    paused = policy()
+    paused.feed(synth(["hello", "there."], tail_s=1.0))
+    talkers = [policy() for _ in range(3)]
+    for p in talkers:
+        p.feed(speaking(["please", "press", "one", "two"]))
+    sched = Scheduler(ToneRecognizer())
+    sched.add(paused)
+    [alone] = sched.next_batch()
+    assert alone.job.request.sharing == 1
+    sched.run([alone])
+    paused.feed(synth(["hello", "there."], tail_s=1.0))
+    for p in talkers:
+        sched.add(p)
+    [final] = sched.next_batch()
+    assert final.job.kind is JobKind.FINAL
+    assert final.job.request.sharing == 4
+
+
 def test_interims_wait_out_a_beginning_pause_only_under_light_load() -> None:
     def pausing() -> StreamPolicy:
         p = policy()

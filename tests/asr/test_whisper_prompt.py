@@ -1,13 +1,19 @@
-"""Where the vocabulary goes in the decoder prompt (a scripted tokenizer, no model)."""
+"""What goes in the decoder prompt: vocabulary and context (no model loaded)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
 import numpy as np
+import tokenizers
+from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import WhisperModel
 
+from roomscribe.asr.events import Word
+from roomscribe.asr.models import resolve_model
+from roomscribe.asr.policy import PolicyOptions, prompt_text
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 
 SOT_PREV, SOT, EN, TRANSCRIBE, NO_TIMESTAMPS = 1, 2, 3, 4, 5
@@ -97,3 +103,38 @@ def test_a_long_form_decode_hears_a_whole_30_s_window() -> None:
     assert frames == [1800]
     capped, _ = wb._features([audio[: 10 * 16_000]], final=True, long_form=True)
     assert capped.shape[-1] == 1500  # 15 s: final_min_window_s
+
+
+def test_a_final_pads_less_while_streams_share_the_model() -> None:
+    """A final alone pads to 15 s; with 4 streams sharing the model, to what a
+    batch of 4 would get (32 s / 4), whether or not their finals came together."""
+    model = SimpleNamespace(features=lambda audio: np.zeros((80, len(audio) // 160), np.float32))
+    wb = WhisperBackend(cast(Any, model), WhisperOptions())
+    audio = np.zeros(3 * 16_000, np.float32)
+    alone, _ = wb._features([audio], final=True)
+    shared, _ = wb._features([audio], final=True, sharing=4)
+    batch, _ = wb._features([audio] * 4, final=True)
+    assert alone.shape[-1] == 1500
+    assert shared.shape[-1] == batch.shape[-1] == 800
+    interim, _ = wb._features([audio], final=False)
+    assert interim.shape[-1] == 400  # interims are not padded for accuracy anyway
+
+
+def test_streams_with_some_history_get_prompts_of_one_length(eval_dir: Path) -> None:
+    """CTranslate2 batches only prompts of one length. The policy passes more
+    history than the token budget, so once speakers have said a few sentences
+    their prompts have one length whatever they said, and their decodes share
+    one call (with 200 characters, 40-48 tokens, they rarely did)."""
+    model_dir = Path(resolve_model("tiny.en"))
+    hf = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tok = Tokenizer(hf, False, task="transcribe", language="en")
+    wb = WhisperBackend(cast(Any, None), WhisperOptions())
+    chars = PolicyOptions().prompt_chars
+    lengths = set()
+    for name in ("allison-a", "allison-b"):
+        said = (eval_dir / f"{name}.txt").read_text().split()
+        history = [Word(0.0, 0.0, " " + w, 0.9) for w in said]
+        for end in range(60, len(history), 5):
+            lengths.add(len(wb._prompt(tok, prompt_text(history[:end], chars))))
+    budget = WhisperOptions().prompt_tokens
+    assert lengths == {1 + budget + len(tok.sot_sequence) + 1}  # sot_prev ... no_timestamps

@@ -38,6 +38,11 @@ class DecodeRequest:
     long_form: bool = False
     """Several sentences with pauses (the revision pass): read the way offline
     Whisper reads a window of a recording, not the way a single live sentence is."""
+    sharing: int = 1
+    """Streams sharing the model when this decode was planned (talking or
+    waiting for a final): a final decode spends what it would in a batch of
+    that many, though finals of speakers who do not pause together come one
+    at a time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -90,8 +91,13 @@ class PolicyOptions:
     """Past this, the segment is closed whatever was committed."""
     tail_pad_s: float = 0.2
     """Silence after an utterance included in its final decode."""
-    prompt_chars: int = 200
-    """Finalized text of the stream passed to the model as context."""
+    prompt_chars: int = 600
+    """Finalized text of the stream passed to the model as context: more than
+    the backend's token budget takes (``WhisperOptions.prompt_tokens``), so
+    once a stream has that much history its prompt is exactly that long.
+    CTranslate2 batches only prompts of one length; with 200 characters (40-48
+    tokens, varying) the decodes of speakers who said different things split
+    into one call per stream."""
     left_context_s: float = 3.0
     """Already-final speech heard again before a segment in its final decode.
 
@@ -363,11 +369,12 @@ class StreamPolicy:
             captions=tuple(captions),
         )
 
-    def final_job(self, *, context: bool = True) -> Job | None:
+    def final_job(self, *, context: bool = True, sharing: int = 1) -> Job | None:
         """The oldest closed segment's final decode, if any (takes priority).
 
         With ``context``, the decode also hears the final words just before
-        the segment (see :attr:`PolicyOptions.left_context_s`).
+        the segment (see :attr:`PolicyOptions.left_context_s`). ``sharing``:
+        the streams that share the model now (see :attr:`DecodeRequest.sharing`).
         """
         seg = self._finals.oldest
         if self._in_flight is not None or seg is None:
@@ -375,7 +382,7 @@ class StreamPolicy:
         long = seg.end - seg.start > self._opts.max_context_segment_s
         heard = self._heard_before(seg.start) if context and not long else ()
         return self._hand_out(
-            JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard, seg.language
+            JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard, seg.language, sharing
         )
 
     def _heard_before(self, segment_start: float) -> tuple[Word, ...]:
@@ -442,6 +449,7 @@ class StreamPolicy:
         end: float,
         heard: tuple[Word, ...] = (),
         guess: LanguageGuess | None = None,
+        sharing: int = 1,
     ) -> Job:
         """A job decoding ``start``-``end``, after the audio of ``heard`` (context).
 
@@ -457,12 +465,13 @@ class StreamPolicy:
             language, probability = guess.language, guess.probability
         request = DecodeRequest(
             audio=self._buffer.slice(audio_start, end),
-            prompt=_join(earlier)[-self._opts.prompt_chars :].strip(),
+            prompt=prompt_text(earlier, self._opts.prompt_chars),
             language=language,
             final=kind is JobKind.FINAL,
             context_s=start - audio_start,
             context_text=_join(list(heard)),
             vocabulary=self.vocabulary,
+            sharing=sharing,
         )
         job = Job(kind, segment_id, audio_start, end, request, start, heard, probability)
         self._in_flight = job
@@ -677,6 +686,11 @@ class StreamPolicy:
 
 def _join(words: list[Word]) -> str:
     return "".join(w.text for w in words).strip()
+
+
+def prompt_text(history: Sequence[Word], chars: int) -> str:
+    """The decoder context of a stream: the last ``chars`` characters of its final words."""
+    return _join(list(history))[-chars:].strip()
 
 
 def _pause_between(

@@ -150,7 +150,7 @@ class Scheduler:
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
-            self._plan(batch, policy, partial(policy.final_job, context=context))
+            self._plan(batch, policy, partial(policy.final_job, context=context, sharing=busy))
         if batch and not self._opts.interims_with_finals:
             self._count_skipped(batch)
             return settled + self._stamp(batch)

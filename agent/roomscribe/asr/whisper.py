@@ -63,8 +63,8 @@ class WhisperOptions:
     per sentence."""
     final_window_budget_s: float = 32.0
     """Encoder seconds a batch of final decodes may pad to: when many streams
-    finalize at once the padding shrinks (down to ``min_window_s``) so
-    latency holds under load."""
+    finalize at once, or share the model (:attr:`DecodeRequest.sharing`), the
+    padding shrinks (down to ``min_window_s``) so latency holds under load."""
     prompt_tokens: int = 48
     """Context tokens (previous text) given to the decoder; a fixed budget lets
     streams with history share one batched call."""
@@ -174,14 +174,18 @@ class WhisperBackend:
         return min(30.0, max(shortest, w))
 
     def _features(
-        self, audios: Sequence[NDArray[np.float32]], final: bool, long_form: bool = False
+        self,
+        audios: Sequence[NDArray[np.float32]],
+        final: bool,
+        long_form: bool = False,
+        sharing: int = 1,
     ) -> tuple[NDArray[np.float32], list[int]]:
         shortest = self._opts.min_window_s
         longest = max(len(a) for a in audios) / SAMPLE_RATE
         if long_form and longest > self._opts.final_min_window_s:
             shortest = self._opts.long_form_window_s
         elif final:
-            budget = self._opts.final_window_budget_s / len(audios)
+            budget = self._opts.final_window_budget_s / max(len(audios), sharing)
             shortest = max(shortest, min(self._opts.final_min_window_s, budget))
         window = max(self._window_s(len(a) / SAMPLE_RATE, shortest) for a in audios)
         n = int(window * SAMPLE_RATE)
@@ -199,7 +203,10 @@ class WhisperBackend:
         self, requests: Sequence[DecodeRequest], final: bool, language: str | None
     ) -> EncodedBatch:
         long_form = any(r.long_form for r in requests)
-        features, num_frames = self._features([r.audio for r in requests], final, long_form)
+        sharing = max(r.sharing for r in requests)
+        features, num_frames = self._features(
+            [r.audio for r in requests], final, long_form, sharing
+        )
         encoder_output = self._model.encode(features)
         if language is None:
             languages = self._model.detect_language(encoder_output)
