@@ -418,7 +418,7 @@ def test_kept_audio_stays_bounded_when_revisions_never_get_the_model() -> None:
     p = StreamPolicy(EnergyVad(), opts)
     sched = Scheduler(ToneRecognizer())
     sched.add(p)
-    sched.add(talker)  # talks all the time: no revision may start
+    sched.add(talker)  # talks all the time: no revision of p's speech may start
     audio = synth(["hello", "there.", "|", "how", "are", "you", "today?", "|"] * 20)
     chatter = synth(["please", "press", "one", "two", "the", "key."] * 200, tail_s=0.0)
     step = SAMPLE_RATE // 2
@@ -426,7 +426,7 @@ def test_kept_audio_stays_bounded_when_revisions_never_get_the_model() -> None:
         p.feed(audio[i : i + step])
         talker.feed(chatter[i : i + step])
         batch = sched.next_batch()
-        assert JobKind.REVISION not in {a.job.kind for a in batch}
+        assert not any(a.policy is p and a.job.kind is JobKind.REVISION for a in batch)
         sched.run(batch)
         assert p.kept_s <= keep + opts.left_context_s + 1.0
     assert p.reviser is not None
@@ -481,7 +481,10 @@ def test_a_speaker_with_long_sentences_gets_revisions_later_in_an_utterance(
 ) -> None:
     opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
     talker = policy_type(EnergyVad(), opts)
-    sched = Scheduler(ToneRecognizer(), SchedulerOptions(revision_margin_s=1.5))
+    sched = Scheduler(
+        ToneRecognizer(),
+        SchedulerOptions(revision_margin_s=1.5, revision_overdue_s=float("inf")),
+    )
     sched.add(talker)
     talker.feed(synth(["hello", "there."]))
     while talker.finalizing or talker.speaking:
@@ -495,6 +498,34 @@ def test_a_speaker_with_long_sentences_gets_revisions_later_in_an_utterance(
         sched.run(batch)
         batch = sched.next_batch()
     assert (JobKind.REVISION in {a.job.kind for a in batch}) is allowed
+
+
+def test_an_overdue_revision_goes_before_the_talkers_own_interims() -> None:
+    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
+    talker = StreamPolicy(EnergyVad(), opts)
+    # no revision early in an utterance: only being overdue lets one in
+    never_early = SchedulerOptions(revise_early_in_utterance_s=0.0, revision_overdue_s=3.0)
+    sched = Scheduler(ToneRecognizer(), never_early)
+    sched.add(talker)
+    talker.feed(synth(["hello", "there."]))
+    while talker.finalizing or talker.speaking:
+        sched.run(sched.next_batch())
+    talker.feed(silence(0.2))
+    speech = speaking(["please", "press", "one", "two"] * 3, lead_s=0.0)
+    step = SAMPLE_RATE // 4
+    revision, overdue = None, 0.0
+    for i in range(0, len(speech), step):
+        talker.feed(speech[i : i + step])
+        overdue = talker.revision_overdue_s
+        batch = sched.next_batch()
+        revision = next((a for a in batch if a.job.kind is JobKind.REVISION), None)
+        if revision is not None:
+            break
+        sched.run(batch)
+    assert revision is not None
+    assert talker.speaking
+    assert overdue >= 3.0
+    assert revision.job.end - revision.job.start <= SchedulerOptions().max_window_in_utterance_s
 
 
 def test_short_segment_s_is_the_first_quartile_of_the_latest_segments() -> None:

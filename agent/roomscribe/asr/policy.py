@@ -286,6 +286,11 @@ class StreamPolicy:
         return self._open.start if self._open is not None else None
 
     @property
+    def revision_overdue_s(self) -> float:
+        """How long this stream's oldest unrevised speech has been due (0: none)."""
+        return 0.0 if self.reviser is None else self.reviser.overdue_s(self._buffer.end)
+
+    @property
     def short_segment_s(self) -> float:
         """How long this speaker's shorter segments last: the first quartile of
         the latest ones (0 until a few were seen). A segment open for less than

@@ -224,6 +224,13 @@ class Reviser:
     def in_flight(self) -> RevisionWindow | None:
         return self._in_flight[0] if self._in_flight is not None else None
 
+    def overdue_s(self, audio_end: float) -> float:
+        """Audio since the oldest unrevised segment was followed by its right
+        context, as it waits for a window (0: nothing waits, or one is in flight)."""
+        if self._in_flight is not None or not self._pending:
+            return 0.0
+        return max(0.0, audio_end - self._pending[0].end - self._opts.follow_s)
+
     def take_reviewed(self) -> list[Reviewed]:
         """Segments read again since the last call (revised or confirmed)."""
         out = list(self._reviewed)
