@@ -204,6 +204,27 @@ def test_a_decode_that_lost_the_words_is_not_trusted() -> None:
     assert reviser.confirmed_segments == 1
 
 
+def test_a_segment_read_with_far_more_words_keeps_its_live_text() -> None:
+    reviser = Reviser(RevisionOptions(min_window_s=1.0))
+    reviser.add(final("s-0", [("Press", 1.0), ("four.", 1.4)]))
+    reviser.add(final("s-1", [("No", 3.0), ("empty", 3.3), ("conferences.", 3.6)]))
+    window, _ = reviser.window()
+    # s-1 read as itself, the next sentence and itself again, all timed within it
+    looped = " ".join(["no empty conferences. press one to switch."] * 2).split()
+    decoded = result(
+        [("Press", 1.0), ("four.", 1.4)] + [(w, 3.0 + 0.1 * i) for i, w in enumerate(looped)]
+    )
+    assert reviser.apply(window, decoded, 0.0) == []
+    assert reviser.confirmed_segments == 2
+    # a word or two more is a reading, not a loop
+    reviser.add(final("s-2", [("Dial", 5.0), ("again.", 5.4)]))
+    window, _ = reviser.window()
+    [caption] = reviser.apply(
+        window, result([("Please", 4.8), ("dial", 5.0), ("it", 5.2), ("again.", 5.4)]), 0.0
+    )
+    assert caption.text == "Please Dial it again."
+
+
 def test_waits_for_enough_speech_or_a_pause() -> None:
     reviser = Reviser(RevisionOptions(min_window_s=8.0, idle_s=2.0, follow_s=0.0))
     reviser.add(final("s-0", [("one", 1.0)]))
