@@ -525,7 +525,9 @@ def test_an_overdue_revision_goes_before_the_talkers_own_interims() -> None:
     opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
     talker = StreamPolicy(EnergyVad(), opts)
     # no revision early in an utterance: only being overdue lets one in
-    never_early = SchedulerOptions(revise_early_in_utterance_s=0.0, revision_overdue_s=3.0)
+    never_early = SchedulerOptions(
+        revise_early_in_utterance_s=0.0, revision_overdue_s=3.0, overdue_extra_s=10.0
+    )
     sched = Scheduler(ToneRecognizer(), never_early)
     sched.add(talker)
     talker.feed(synth(["hello", "there."]))

@@ -88,9 +88,10 @@ class SchedulerOptions:
     revision_overdue_s: float = 4.0
     """When the one stream that talks has a revision due this long (stream
     seconds since its oldest unrevised segment was followed by its right
-    context), the revision goes before that stream's interim refresh, however
-    far into its utterance (a short window, as early in an utterance; never
-    while a final waits): the speaker's own live captions pay for it. A
+    context), the revision goes before that stream's interim refresh, up to
+    ``overdue_extra_s`` past the early limit into its utterance (a short
+    window, as early in an utterance; never while a final waits): the
+    speaker's own live captions pay for it. A
     speaker who talks on with short pauses otherwise leaves no room for
     revisions: on a slow machine each final decode ends when the next
     sentence is already past the early limit. Measured (base, one stream,
@@ -99,6 +100,13 @@ class SchedulerOptions:
     revisions while the speaker talked on), 8.2 / 8.3 s with; allison-a 9.1 /
     9.4 s, 7.7 / 8.2 s; live final p90 a 0.97 / 0.96 s against 0.96 / 1.17 s,
     b 1.19 / 1.14 s against 1.08 / 1.03 s."""
+    overdue_extra_s: float = 1.0
+    """How much further into an utterance than the early limit an overdue
+    revision may start: after a final decode the next sentence is often
+    1.8-2 s in (base, allison-b), while a revision started deeper into a long
+    sentence makes its final wait (French near the machine's limit, two
+    runs each: live final p90 1.61 / 2.04 s without the overdue rule, 1.74 /
+    2.60 / 2.88 s with it and no such limit)."""
     revision_margin_s: float = 1.5
     """A speaker whose shorter segments (:attr:`StreamPolicy.short_segment_s`)
     last longer than the early limit may have a short revision start later in
@@ -195,7 +203,7 @@ class Scheduler:
         """One revision, if the model is free: no stream finalizes, at most
         ``max_talkers_to_revise`` spoke lately, and no stream talks (unless allowed).
         ``overdue``: the one talker, whose own revision is overdue: it gets it
-        however far into its utterance."""
+        ``overdue_extra_s`` further into its utterance."""
         opts = self._opts
         if any(p.finalizing for p in self._streams):
             return
@@ -207,8 +215,9 @@ class Scheduler:
         # any time: short windows, so a revision never holds the model long
         max_window_s = opts.max_window_in_utterance_s if len(self._streams) > 1 else None
         if talking and not opts.revise_while_talking:
+            extra = opts.overdue_extra_s if talking[0] is overdue else 0.0
             early = len(talking) == 1 and (
-                talking[0] is overdue or talking[0].pending_s < self._early_limit(talking[0])
+                talking[0].pending_s < self._early_limit(talking[0]) + extra
             )
             if not early:
                 return
