@@ -91,22 +91,22 @@ class SchedulerOptions:
     context), the revision goes before that stream's interim refresh, up to
     ``overdue_extra_s`` past the early limit into its utterance (a short
     window, as early in an utterance; never while a final waits): the
-    speaker's own live captions pay for it. A
-    speaker who talks on with short pauses otherwise leaves no room for
-    revisions: on a slow machine each final decode ends when the next
-    sentence is already past the early limit. Measured (base, one stream,
-    ``--pace simulated``: the decodes' wall time; two runs each, interleaved):
-    revision lag p90 allison-b 16.6 / 18.4 s without (17-21 s between
-    revisions while the speaker talked on), 8.2 / 8.3 s with; allison-a 9.1 /
-    9.4 s, 7.7 / 8.2 s; live final p90 a 0.97 / 0.96 s against 0.96 / 1.17 s,
-    b 1.19 / 1.14 s against 1.08 / 1.03 s."""
+    speaker's own live captions pay for it. A speaker who talks on with short
+    pauses otherwise leaves no room for revisions: on a slow machine each
+    final decode ends when the next sentence is already past the early limit.
+    Measured (base, one stream, ``--pace simulated``: the decodes' wall time;
+    two runs each, interleaved): revision lag p90 allison-b 16.6 / 18.4 s
+    without (17-21 s between revisions while the speaker talked on), 8.2 / 8.3
+    s with; allison-a 9.1 / 9.4 s, 7.7 / 8.2 s; live final p90 a 0.97 / 0.96 s
+    against 0.96 / 1.17 s, b 1.19 / 1.14 s against 1.08 / 1.03 s."""
     overdue_extra_s: float = 1.0
     """How much further into an utterance than the early limit an overdue
     revision may start: after a final decode the next sentence is often
     1.8-2 s in (base, allison-b), while a revision started deeper into a long
-    sentence makes its final wait (French near the machine's limit, two
-    runs each: live final p90 1.61 / 2.04 s without the overdue rule, 1.74 /
-    2.60 / 2.88 s with it and no such limit)."""
+    sentence makes its final wait (French near the machine's limit: live
+    final p90 1.61 / 2.04 s without the overdue rule, 1.74 / 2.60 / 2.88 s
+    with it and no such limit, 2.16 s with this one in the hour of the 2.04 /
+    2.88 s runs)."""
     revision_margin_s: float = 1.5
     """A speaker whose shorter segments (:attr:`StreamPolicy.short_segment_s`)
     last longer than the early limit may have a short revision start later in
