@@ -222,8 +222,11 @@ class Scheduler:
             if not early:
                 return
             max_window_s = opts.max_window_in_utterance_s
-        turn = sorted(self._streams, key=lambda p: p.last_revision_at)
-        for policy in [overdue] if overdue is not None else turn:
+        if overdue is not None:
+            turn = [overdue]
+        else:
+            turn = sorted(self._streams, key=lambda p: p.last_revision_at)
+        for policy in turn:
             self._plan(batch, policy, partial(policy.revision_job, max_window_s))
             if batch:
                 self._tick += 1
