@@ -90,3 +90,18 @@ def test_last_heard_word_split_in_two_is_skipped_whole() -> None:
         ("message", 1.9),
     )
     assert [w.text for w in after_heard(heard, decode, 1.2)] == [" This", " message"]
+
+
+def test_the_rest_of_the_last_heard_word_is_not_new_speech() -> None:
+    """Heard "dies." (for "dièse"), decoded "dies" "'yèse." this time: the piece
+    glued to it by an apostrophe once opened the next sentence's revision."""
+    heard = ws(("suivi", 0.0), ("du", 0.3), ("dies.", 0.5))
+    glued = Word(0.9, 1.3, "'yèse.", 0.54)
+    decode = [*ws(("suivi", 0.0), ("du", 0.3), ("dies", 0.5)), glued, *ws(("Votre", 1.6))]
+    assert [w.text for w in after_heard(heard, decode, 1.0)] == [" Votre"]
+    # an elided word of new speech keeps its apostrophe piece
+    decode = [*ws(("suivi", 0.0), ("du", 0.3), ("dies.", 0.5), ("l", 1.6)), glued]
+    assert [w.text for w in after_heard(heard, decode, 1.0)] == [" l", "'yèse."]
+    # found by time: the piece of a word begun before the boundary goes with it
+    decode = [*ws(("suivi", 0.0), ("du", 0.3), ("dièse", 0.5)), glued, *ws(("Votre", 1.6))]
+    assert [w.text for w in after_heard(heard, decode, 1.0)] == [" Votre"]

@@ -19,6 +19,8 @@ _NON_WORD = re.compile(r"[^\w']+")
 _MAX_NGRAM = 5
 _OVERLAP_WINDOW_S = 1.0
 _TIME_SLACK_S = 0.1
+_GLUE = "'’"
+"""A word opening with one of these (no space) continues the word before it."""
 
 
 def word_key(text: str) -> str:
@@ -111,15 +113,16 @@ def after_heard(heard: Sequence[Word], words: Sequence[Word], boundary: float) -
                 continue
             rest = list(words[block.b + block.size :])
             if block.a + block.size == len(old):
-                return rest
+                return _unglued(rest)
             if block.a + block.size == len(old) - 1 and len(old) > 2:
                 # the last heard word split in two this time ("prepending" /
                 # "pre" "-pending.")
                 split = _split_word(old[-1], new[block.b + block.size :])
                 if split:
-                    return rest[split:]
-                return rest[1:] if rest and _centre(rest[0]) < boundary else rest
-    return [w for w in words if _centre(w) >= boundary]
+                    return _unglued(rest[split:])
+                return _unglued(rest[1:]) if rest and _centre(rest[0]) < boundary else rest
+    after = [w for w in words if _centre(w) >= boundary]
+    return after if after[:1] == list(words[:1]) else _unglued(after)
 
 
 def _split_word(key: str, keys: Sequence[str]) -> int:
@@ -132,6 +135,16 @@ def _split_word(key: str, keys: Sequence[str]) -> int:
         if not key.startswith(joined):
             return 0
     return 0
+
+
+def _unglued(words: Sequence[Word]) -> list[Word]:
+    """``words`` without those at its head glued to the word before them (an
+    apostrophe and no space: French "dies" "'èse." for "dièse."): they are the
+    rest of the last heard word, not new speech."""
+    n = 0
+    while n < len(words) and words[n].text[:1] in _GLUE:
+        n += 1
+    return list(words[n:])
 
 
 def _centre(word: Word) -> float:

@@ -179,7 +179,7 @@ class Scheduler:
             return settled + self._stamp(batch)
         talkers = [p for p in self._streams if p.speaking]
         if len(talkers) == 1 and talkers[0].revision_overdue_s >= self._opts.revision_overdue_s:
-            self._plan_revision(batch, overdue=talkers[0])
+            self._plan_revision(batch, talkers, overdue=talkers[0])
             if batch:
                 self._count_skipped(batch)
                 return settled + batch
@@ -193,24 +193,28 @@ class Scheduler:
         if len(batch) >= self._opts.max_batch:
             self._count_skipped(batch)
         if not batch:
-            self._plan_revision(batch)
+            self._plan_revision(batch, talkers)
             return settled + batch
         return settled + self._stamp(batch)
 
     def _plan_revision(
-        self, batch: list[Assignment], *, overdue: StreamPolicy | None = None
+        self,
+        batch: list[Assignment],
+        talking: Sequence[StreamPolicy],
+        *,
+        overdue: StreamPolicy | None = None,
     ) -> None:
         """One revision, if the model is free: no stream finalizes, at most
         ``max_talkers_to_revise`` spoke lately, and no stream talks (unless allowed).
-        ``overdue``: the one talker, whose own revision is overdue: it gets it
-        ``overdue_extra_s`` further into its utterance."""
+        ``talking``: the streams that talk now. ``overdue``: the one talker, whose
+        own revision is overdue: it gets it ``overdue_extra_s`` further into its
+        utterance."""
         opts = self._opts
         if any(p.finalizing for p in self._streams):
             return
         talkers = sum(1 for p in self._streams if p.silent_s < opts.talker_recent_s)
         if talkers > opts.max_talkers_to_revise:
             return
-        talking = [p for p in self._streams if p.speaking]
         # with several streams one may start talking (and soon need a final)
         # any time: short windows, so a revision never holds the model long
         max_window_s = opts.max_window_in_utterance_s if len(self._streams) > 1 else None
