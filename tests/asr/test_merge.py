@@ -69,3 +69,14 @@ def test_live_words_the_revision_left_out_go_only_if_they_were_unsure() -> None:
 def test_tokens_without_letters_or_digits_are_left_out() -> None:
     live = said([("one", 0.9), ("-", 0.9), ("two", 0.9)])
     assert text(merge(live, said([("one", 0.9), ("two", 0.9)]), OPTS)) == "one two"
+
+
+def test_the_same_letters_split_into_other_words_keep_the_live_words() -> None:
+    """Base read Spanish "aún" as "a un" and "ahora" as "a hora" in the revision,
+    surer of the pieces: a spelling, not a better reading (both cost a word)."""
+    live = said([("aún", 0.6), ("escucharás", 0.9), ("ahora.", 0.5)])
+    revised = said([("a", 0.9), ("un", 0.9), ("escucharás", 0.9), ("a", 0.9), ("hora,", 0.8)])
+
+    assert text(merge(live, revised, OPTS)) == "aún escucharás ahora."
+    # one word for another stays a matter of confidence, accents included
+    assert text(merge(said([("esta", 0.5)]), said([("está", 0.9)]), OPTS)) == "está"

@@ -9,11 +9,14 @@ probability, keeps such a word along with the ones the revision got right.
 Here both readings are aligned on their word keys and each span where they
 differ goes to the side the decoder was surer of: a two-way ROVER (Fiscus,
 1997) with the word probabilities as confidence. Where the readings agree the
-live words stay (their case and punctuation are what people saw).
+live words stay (their case and punctuation are what people saw), and where
+they only split or join words differently ("aún" / "a un", "ahora" / "a
+hora") too: that is spelling, not a better reading.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -43,6 +46,12 @@ def _mean(words: Sequence[Word]) -> float:
     return sum(w.probability for w in words) / len(words)
 
 
+def _letters(keys: Sequence[str]) -> str:
+    """What a span spells, spaces, apostrophes and accents aside."""
+    spelled = unicodedata.normalize("NFKD", "".join(keys).replace("'", ""))
+    return "".join(c for c in spelled if not unicodedata.combining(c))
+
+
 def _keyed(words: Sequence[Word]) -> tuple[list[Word], list[str]]:
     """The words that have a key (letters or digits), and their keys."""
     keyed = [(w, k) for w in words if (k := word_key(w.text))]
@@ -64,6 +73,8 @@ def merge(live: Sequence[Word], revised: Sequence[Word], opts: MergeOptions) -> 
             out += now if _mean(now) >= opts.min_added else []
         elif not now:
             out += was if _mean(was) >= opts.min_kept else []
+        elif len(was) != len(now) and _letters(old_keys[a1:a2]) == _letters(new_keys[b1:b2]):
+            out += was  # the same letters split into other words
         else:
             out += now if _mean(now) >= _mean(was) + opts.min_gain else was
     return out
