@@ -80,3 +80,11 @@ def test_the_same_letters_split_into_other_words_keep_the_live_words() -> None:
     assert text(merge(live, revised, OPTS)) == "aún escucharás ahora."
     # one word for another stays a matter of confidence, accents included
     assert text(merge(said([("esta", 0.5)]), said([("está", 0.9)]), OPTS)) == "está"
+    # at either end of a span that also differs otherwise
+    live = said([("uno", 0.9), ("ahora.", 0.5), ("Sin", 0.4), ("por", 0.9), ("favor", 0.9)])
+    revised = said([("uno", 0.9), ("a", 0.9), ("hora,", 0.8), ("sino", 0.9)])
+    revised += said([("por", 0.9), ("favor", 0.9)], start=1.6)
+    assert text(merge(live, revised, OPTS)) == "uno ahora. sino por favor"
+    live = said([("dijo", 0.4), ("ahora.", 0.5)])
+    revised = said([("dice", 0.9), ("a", 0.9), ("hora.", 0.9)])
+    assert text(merge(live, revised, OPTS)) == "dice ahora."

@@ -24,6 +24,8 @@ from difflib import SequenceMatcher
 from roomscribe.asr.agreement import word_key
 from roomscribe.asr.events import Word
 
+_MAX_RESPELLED = 3
+
 
 @dataclass(frozen=True, slots=True)
 class MergeOptions:
@@ -69,12 +71,43 @@ def merge(live: Sequence[Word], revised: Sequence[Word], opts: MergeOptions) -> 
         was, now = old[a1:a2], new[b1:b2]
         if op == "equal":
             out += was
-        elif not was:
-            out += now if _mean(now) >= opts.min_added else []
+            continue
+        # words only split or joined differently at either end of the span stay
+        head = _respelled(old_keys[a1:a2], new_keys[b1:b2])
+        was_keys, now_keys = old_keys[a1 + head[0] : a2], new_keys[b1 + head[1] : b2]
+        tail = _respelled(was_keys[::-1], now_keys[::-1], backwards=True)
+        out += was[: head[0]]
+        was = was[head[0] : len(was) - tail[0]]
+        now = now[head[1] : len(now) - tail[1]]
+        if not was:
+            out += now if now and _mean(now) >= opts.min_added else []
         elif not now:
             out += was if _mean(was) >= opts.min_kept else []
-        elif len(was) != len(now) and _letters(old_keys[a1:a2]) == _letters(new_keys[b1:b2]):
-            out += was  # the same letters split into other words
         else:
             out += now if _mean(now) >= _mean(was) + opts.min_gain else was
+        out += old[a2 - tail[0] : a2]
     return out
+
+
+def _respelled(was: Sequence[str], now: Sequence[str], backwards: bool = False) -> tuple[int, int]:
+    """How many words open both spans that spell the same letters split into
+    other words ("ahora" / "a" "hora"; at most three a side): 0, 0 if none.
+    ``backwards``: the spans are given last word first."""
+    order = -1 if backwards else 1
+    i = j = 0
+    while True:
+        step = next(
+            (
+                (p, q)
+                for p in range(1, _MAX_RESPELLED + 1)
+                for q in range(1, _MAX_RESPELLED + 1)
+                if p != q
+                and i + p <= len(was)
+                and j + q <= len(now)
+                and _letters(was[i : i + p][::order]) == _letters(now[j : j + q][::order])
+            ),
+            None,
+        )
+        if step is None:
+            return i, j
+        i, j = i + step[0], j + step[1]
