@@ -85,6 +85,10 @@ def test_the_same_letters_split_into_other_words_keep_the_live_words() -> None:
     revised = said([("uno", 0.9), ("a", 0.9), ("hora,", 0.8), ("sino", 0.9)])
     revised += said([("por", 0.9), ("favor", 0.9)], start=1.6)
     assert text(merge(live, revised, OPTS)) == "uno ahora. sino por favor"
+    # digits too: base wrote "1234" live and "1,2,3,4" in the revision
+    live = said([("extension", 0.9), ("1234.", 0.6)])
+    revised = said([("extension", 0.9), ("1,", 0.9), ("2,", 0.9), ("3,", 0.9), ("4", 0.9)])
+    assert text(merge(live, revised, OPTS)) == "extension 1234."
     live = said([("dijo", 0.4), ("ahora.", 0.5)])
     revised = said([("dice", 0.9), ("a", 0.9), ("hora.", 0.9)])
     assert text(merge(live, revised, OPTS)) == "dice ahora."

@@ -24,7 +24,7 @@ from difflib import SequenceMatcher
 from roomscribe.asr.agreement import word_key
 from roomscribe.asr.events import Word
 
-_MAX_RESPELLED = 3
+_MAX_RESPELLED = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,8 @@ def merge(live: Sequence[Word], revised: Sequence[Word], opts: MergeOptions) -> 
 
 def _respelled(was: Sequence[str], now: Sequence[str], backwards: bool = False) -> tuple[int, int]:
     """How many words open both spans that spell the same letters split into
-    other words ("ahora" / "a" "hora"; at most three a side): 0, 0 if none.
+    other words ("ahora" / "a" "hora", "1234" / "1," "2," "3," "4"; at most
+    eight a side): 0, 0 if none.
     ``backwards``: the spans are given last word first."""
     order = -1 if backwards else 1
     i = j = 0
