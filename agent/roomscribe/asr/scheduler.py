@@ -85,7 +85,7 @@ class SchedulerOptions:
     base x4 1.63-1.89 / 1.55 s."""
     talker_recent_s: float = 5.0
     """How recently a stream must have spoken to count for ``max_talkers_to_revise``."""
-    revision_overdue_s: float = 4.0
+    revision_overdue_s: float = 2.0
     """When the one stream that talks has a revision due this long (stream
     seconds since its oldest unrevised segment was followed by its right
     context), the revision goes before that stream's interim refresh, up to
@@ -97,8 +97,17 @@ class SchedulerOptions:
     Measured (base, one stream, ``--pace simulated``: the decodes' wall time;
     two runs each, interleaved): revision lag p90 allison-b 16.6 / 18.4 s
     without (17-21 s between revisions while the speaker talked on), 8.2 / 8.3
-    s with; allison-a 9.1 / 9.4 s, 7.7 / 8.2 s; live final p90 a 0.97 / 0.96 s
-    against 0.96 / 1.17 s, b 1.19 / 1.14 s against 1.08 / 1.03 s."""
+    s with 4 s; allison-a 9.1 / 9.4 s, 7.7 / 8.2 s; live final p90 a 0.97 /
+    0.96 s against 0.96 / 1.17 s, b 1.19 / 1.14 s against 1.08 / 1.03 s.
+    2 s against 4 s (2026-12-04, one hour, one run each unless two are given):
+    lag p90 Spanish 10.6 / 9.5 s against 11.7 / 12.8 / 11.7 s, vocabulary-en
+    10.6 s against 13.0 / 16.7 s, French 10.5 s against 10.3 / 11.3 s,
+    allison-b 9.1 s against 9.3 s; live final p90 Spanish 1.52 / 1.25 s
+    against 1.76 / 1.23 / 1.45 s, French 1.37 s against 1.36-1.60 s,
+    allison-b 1.06 s against 1.03 s. 0 s (as soon as due) cut the lag further
+    (Spanish p90 4.2 s, French 8.6 s, allison-b 7.7 s) but delayed the first
+    caption of an utterance behind the revision (allison-b first shown p50
+    0.60 s against 0.02-0.04 s) and its live final p90 (1.21 s)."""
     overdue_extra_s: float = 1.0
     """How much further into an utterance than the early limit an overdue
     revision may start: after a final decode the next sentence is often
