@@ -102,6 +102,10 @@ def test_the_rest_of_the_last_heard_word_is_not_new_speech() -> None:
     # an elided word of new speech keeps its apostrophe piece
     decode = [*ws(("suivi", 0.0), ("du", 0.3), ("dies.", 0.5), ("l", 1.6)), glued]
     assert [w.text for w in after_heard(heard, decode, 1.0)] == [" l", "'yèse."]
-    # found by time: the piece of a word begun before the boundary goes with it
+    # the heard word spelled otherwise: the piece goes with it
     decode = [*ws(("suivi", 0.0), ("du", 0.3), ("dièse", 0.5)), glued, *ws(("Votre", 1.6))]
+    assert [w.text for w in after_heard(heard, decode, 1.0)] == [" Votre"]
+    # nothing heard found, so times decide: the piece of a word begun before
+    # the boundary goes with it
+    decode = [*ws(("suivit", 0.0), ("dus", 0.3), ("dièse", 0.5)), glued, *ws(("Votre", 1.6))]
     assert [w.text for w in after_heard(heard, decode, 1.0)] == [" Votre"]
