@@ -19,7 +19,7 @@ _NON_WORD = re.compile(r"[^\w']+")
 _MAX_NGRAM = 5
 _OVERLAP_WINDOW_S = 1.0
 _TIME_SLACK_S = 0.1
-_GLUE = "'’"
+_GLUE = ("'", "’")
 """A word opening with one of these (no space) continues the word before it."""
 
 
@@ -142,7 +142,7 @@ def _unglued(words: Sequence[Word]) -> list[Word]:
     apostrophe and no space: French "dies" "'èse." for "dièse."): they are the
     rest of the last heard word, not new speech."""
     n = 0
-    while n < len(words) and words[n].text[:1] in _GLUE:
+    while n < len(words) and words[n].text.startswith(_GLUE):
         n += 1
     return list(words[n:])
 
