@@ -91,7 +91,7 @@ def merge(live: Sequence[Word], revised: Sequence[Word], opts: MergeOptions) -> 
         # words only split or joined differently at either end of the span stay
         head = _respelled(old_keys[a1:a2], new_keys[b1:b2])
         was_keys, now_keys = old_keys[a1 + head[0] : a2], new_keys[b1 + head[1] : b2]
-        tail = _respelled(was_keys[::-1], now_keys[::-1], backwards=True)
+        tail = _respelled(was_keys, now_keys, from_end=True)
         out += was[: head[0]]
         was = was[head[0] : len(was) - tail[0]]
         now = now[head[1] : len(now) - tail[1]]
@@ -105,12 +105,12 @@ def merge(live: Sequence[Word], revised: Sequence[Word], opts: MergeOptions) -> 
     return out
 
 
-def _respelled(was: Sequence[str], now: Sequence[str], backwards: bool = False) -> tuple[int, int]:
-    """How many words open both spans that spell the same letters split into
-    other words ("ahora" / "a" "hora", "1234" / "1," "2," "3," "4"; at most
-    eight a side): 0, 0 if none.
-    ``backwards``: the spans are given last word first."""
-    order = -1 if backwards else 1
+def _respelled(
+    was: Sequence[str], now: Sequence[str], *, from_end: bool = False
+) -> tuple[int, int]:
+    """How many words open (``from_end``: close) both spans that spell the same
+    letters split into other words ("ahora" / "a" "hora", "1234" / "1," "2,"
+    "3," "4"; at most eight a side): 0, 0 if none."""
     i = j = 0
     while True:
         step = next(
@@ -121,10 +121,15 @@ def _respelled(was: Sequence[str], now: Sequence[str], backwards: bool = False) 
                 if p != q
                 and i + p <= len(was)
                 and j + q <= len(now)
-                and _letters(was[i : i + p][::order]) == _letters(now[j : j + q][::order])
+                and _letters(_run(was, i, p, from_end)) == _letters(_run(now, j, q, from_end))
             ),
             None,
         )
         if step is None:
             return i, j
         i, j = i + step[0], j + step[1]
+
+
+def _run(keys: Sequence[str], skip: int, n: int, from_end: bool) -> Sequence[str]:
+    """The ``n`` words after the first ``skip`` (``from_end``: before the last ``skip``)."""
+    return keys[len(keys) - skip - n : len(keys) - skip] if from_end else keys[skip : skip + n]
