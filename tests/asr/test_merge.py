@@ -34,10 +34,10 @@ def test_each_differing_span_comes_from_the_surer_reading() -> None:
 
 def test_a_span_must_be_surer_by_the_margin_to_replace() -> None:
     live = said([("Waldo's", 0.754), ("premier", 0.7)])
-    unsure = said([("While", 0.63), ("those", 0.967), ("premier", 0.69)])  # 0.61
+    surer_within_margin = said([("Walters", 0.79), ("premier", 0.69)])  # < 0.754 + 0.05
     sure = said([("While", 0.85), ("those", 0.967), ("premier", 0.69)])  # 0.82 >= 0.804
 
-    assert text(merge(live, unsure, OPTS)) == "Waldo's premier"
+    assert text(merge(live, surer_within_margin, OPTS)) == "Waldo's premier"
     assert text(merge(live, sure, OPTS)) == "While those premier"
 
 
