@@ -113,21 +113,27 @@ def _respelled(
     "3," "4"; at most eight a side): 0, 0 if none."""
     i = j = 0
     while True:
+        was_spelled = _spellings(was, i, from_end)
+        now_spelled = _spellings(now, j, from_end)
         step = next(
             (
                 (p, q)
-                for p in range(1, _MAX_RESPELLED + 1)
-                for q in range(1, _MAX_RESPELLED + 1)
-                if p != q
-                and i + p <= len(was)
-                and j + q <= len(now)
-                and _letters(_run(was, i, p, from_end)) == _letters(_run(now, j, q, from_end))
+                for p, a in enumerate(was_spelled, 1)
+                for q, b in enumerate(now_spelled, 1)
+                if p != q and a == b
             ),
             None,
         )
         if step is None:
             return i, j
         i, j = i + step[0], j + step[1]
+
+
+def _spellings(keys: Sequence[str], skip: int, from_end: bool) -> list[str]:
+    """What the next 1, 2, ... (at most eight) words after the first ``skip``
+    (``from_end``: before the last ``skip``) spell."""
+    n = min(_MAX_RESPELLED, len(keys) - skip)
+    return [_letters(_run(keys, skip, k, from_end)) for k in range(1, n + 1)]
 
 
 def _run(keys: Sequence[str], skip: int, n: int, from_end: bool) -> Sequence[str]:
