@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 
 from roomscribe import cli
 from roomscribe.asr.models import default_cache_dir
+from roomscribe.asr.scheduler import RECORD_FIRST_OVERDUE_S
 from roomscribe.config import (
     CHECKOUT,
     Settings,
@@ -64,6 +65,7 @@ def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
         ("ROOMSCRIBE_ALLOW_OPEN", "maybe", "expected 1 or 0 (or true/false, yes/no, on/off)"),
         ("ROOMSCRIBE_DEVICE", "gpu", "expected 'auto', 'cpu' or 'cuda'"),
         ("ROOMSCRIBE_TASK", "summarize", "expected 'transcribe' or 'translate'"),
+        ("ROOMSCRIBE_REVISIONS", "later", "expected 'live-first', 'record-first' or 'off'"),
         ("ROOMSCRIBE_LANGUAGE", "xx", "unknown language 'xx'; Whisper knows: af, am,"),
         ("ROOMSCRIBE_RATE_LIMIT", "lots", "expected a rate like 20/minute or 100/hour, or off"),
         (
@@ -199,6 +201,25 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse("bench", "a.wav").language == "en"
 
 
+@pytest.mark.parametrize(
+    ("value", "enabled", "late_s"),
+    [
+        ("live-first", True, 0.0),
+        ("record-first", True, RECORD_FIRST_OVERDUE_S),
+        ("off", False, 0.0),
+    ],
+)
+def test_revisions_choose_how_the_revision_pass_shares_the_model(
+    value: str, enabled: bool, late_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROOMSCRIBE_REVISIONS", value)
+    for settings in (parse("agent"), parse("serve", "--revisions", value)):
+        engine = settings.asr().engine_options()
+        assert engine.policy.revision.enabled is enabled
+        assert engine.scheduler.late_revision_overdue_s == late_s
+        assert not engine.policy.revision.revise_at_close  # live streams never wait for one
+
+
 def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every field holds a non-default value; re-checking them all must keep each as it is."""
     values = {
@@ -214,6 +235,7 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
         "ROOMSCRIBE_THREADS": "2",
         "ROOMSCRIBE_BEAM_SIZE": "3",
         "ROOMSCRIBE_MAX_STREAMS": "2",
+        "ROOMSCRIBE_REVISIONS": "record-first",
         "ROOMSCRIBE_CACHE_DIR": "/tmp/c",
         "ROOMSCRIBE_HOST": "0.0.0.0",
         "ROOMSCRIBE_PORT": "8443",

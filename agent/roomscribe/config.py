@@ -34,7 +34,7 @@ from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.languages import UnknownLanguageError, parse_language
 from roomscribe.server.options import AccessOptions, EmbeddedOptions, origin_key
-from roomscribe.settings import AsrSettings, LiveKitSettings
+from roomscribe.settings import AsrSettings, LiveKitSettings, Revisions
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 """The source checkout (``web-client/dist`` and ``bin/livekit-server`` live there)."""
@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     threads: int = Field(default=_default(WhisperOptions, "threads"), ge=0)
     beam_size: int = Field(default=_default(WhisperOptions, "beam_size"), ge=1)
     max_streams: int = Field(default=_default(AsrSettings, "max_streams"), ge=1)
+    revisions: Revisions = _default(AsrSettings, "revisions")
     cache_dir: UserPath = Field(default_factory=default_cache_dir)
 
     # -- web server (serve, dev) -----------------------------------------------------
@@ -221,6 +222,7 @@ class Settings(BaseSettings):
             language=parse_language(self.language),
             max_streams=self.max_streams,
             cache_dir=self.cache_dir,
+            revisions=self.revisions,
         )
 
     def livekit(self) -> LiveKitSettings | None:
@@ -343,6 +345,13 @@ def add_asr_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> No
     add_setting(g, defaults, "threads", help="CPU threads for the model, 0 = all cores")
     add_setting(g, defaults, "beam_size", help="beam width of final decodes")
     add_setting(g, defaults, "max_streams", help="concurrent audio streams one process accepts")
+    add_setting(
+        g,
+        defaults,
+        "revisions",
+        help="the revision pass: live-first (spare time only), record-first (before a "
+        "talker's own live finals when overdue) or off",
+    )
     add_setting(g, defaults, "cache_dir", help="where the bundled base model is assembled")
 
 

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from roomscribe.asr.engine import EngineOptions
 from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.policy import PolicyOptions
 from roomscribe.asr.revision import RevisionOptions
-from roomscribe.asr.scheduler import SchedulerOptions
+from roomscribe.asr.scheduler import RECORD_FIRST_OVERDUE_S, SchedulerOptions
 from roomscribe.asr.whisper import WhisperOptions
+
+Revisions = Literal["live-first", "record-first", "off"]
+"""How the revision pass shares the model with the live captions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +32,22 @@ class AsrSettings:
     max_batch: int = 8
     """Decodes of different streams run through the model in one call."""
     cache_dir: Path = field(default_factory=default_cache_dir)
+    revisions: Revisions = "live-first"
+    """``live-first``: revisions use only the time live captions leave;
+    ``record-first``: a talker's overdue revision may also delay its own live
+    finals (:attr:`SchedulerOptions.late_revision_overdue_s`); ``off``: no
+    revision pass (live finals are the transcript)."""
 
     def engine_options(self) -> EngineOptions:
+        late = RECORD_FIRST_OVERDUE_S if self.revisions == "record-first" else 0.0
         return EngineOptions(
             max_streams=self.max_streams,
             # a live stream that closes frees its slot at once (no last revision)
             policy=PolicyOptions(
-                language=self.language, revision=RevisionOptions(revise_at_close=False)
+                language=self.language,
+                revision=RevisionOptions(enabled=self.revisions != "off", revise_at_close=False),
             ),
-            scheduler=SchedulerOptions(max_batch=self.max_batch),
+            scheduler=SchedulerOptions(max_batch=self.max_batch, late_revision_overdue_s=late),
         )
 
 

@@ -11,12 +11,23 @@ from roomscribe.aio import CaptionStream
 from roomscribe.asr.engine import Engine
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.revision import Reviser, RevisionOptions
+from roomscribe.commands.transcribe import file_options
 from roomscribe.settings import AsrSettings
 from tests.asr.fakes import EnergyVad, ToneRecognizer, speaking, synth
 
 
 def test_live_engines_do_not_revise_at_close() -> None:
     assert not AsrSettings().engine_options().policy.revision.revise_at_close
+
+
+def test_transcribe_revises_a_file_to_its_end_with_the_live_settings() -> None:
+    asr = AsrSettings(language="fr", revisions="record-first")
+    options = file_options(asr, ("Asterisk",))
+    assert options.policy.revision.revise_at_close
+    assert options.policy.vocabulary == ("Asterisk",)
+    live = asr.engine_options()
+    assert options.scheduler == live.scheduler
+    assert options.policy.language == live.policy.language == "fr"
 
 
 def _final(segment_id: str, start: float, end: float) -> Caption:

@@ -551,6 +551,48 @@ def test_an_overdue_revision_goes_before_the_talkers_own_interims() -> None:
     assert revision.job.end - revision.job.start <= SchedulerOptions().max_window_in_utterance_s
 
 
+@pytest.mark.parametrize("late_s", [0.0, 3.0])
+def test_record_first_lets_a_long_overdue_revision_start_anywhere_in_an_utterance(
+    late_s: float,
+) -> None:
+    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
+    talker = StreamPolicy(EnergyVad(), opts)
+    # never early in an utterance, nor as overdue: only late_revision_overdue_s lets one in
+    sched = Scheduler(
+        ToneRecognizer(),
+        SchedulerOptions(
+            revise_early_in_utterance_s=0.0,
+            revision_overdue_s=1.0,
+            overdue_extra_s=0.0,
+            late_revision_overdue_s=late_s,
+        ),
+    )
+    sched.add(talker)
+    talker.feed(synth(["hello", "there."]))
+    while talker.finalizing or talker.speaking:
+        sched.run(sched.next_batch())
+    talker.feed(silence(0.2))
+    speech = speaking(["please", "press", "one", "two"] * 3, lead_s=0.0)
+    step = SAMPLE_RATE // 4
+    revision, overdue, into = None, 0.0, 0.0
+    for i in range(0, len(speech), step):
+        talker.feed(speech[i : i + step])
+        overdue, into = talker.revision_overdue_s, talker.pending_s
+        batch = sched.next_batch()
+        revision = next((a for a in batch if a.job.kind is JobKind.REVISION), None)
+        if revision is not None:
+            break
+        sched.run(batch)
+    assert talker.speaking
+    if not late_s:
+        assert revision is None
+        return
+    assert revision is not None
+    assert overdue >= late_s
+    assert into > 1.0  # past the early limit and overdue_extra_s (both 0 here)
+    assert revision.job.end - revision.job.start <= SchedulerOptions().max_window_in_utterance_s
+
+
 def test_short_segment_s_is_the_first_quartile_of_the_latest_segments() -> None:
     policy = StreamPolicy(EnergyVad(), PolicyOptions(language="en"))
     assert policy.short_segment_s == 0.0

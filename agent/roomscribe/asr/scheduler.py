@@ -24,6 +24,7 @@ locking for live use; file replay drives it from one thread.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from roomscribe.asr.jobs import Job, JobKind
 from roomscribe.asr.policy import StreamPolicy
 
 log = logging.getLogger(__name__)
+
+RECORD_FIRST_OVERDUE_S = 4.0
+""":attr:`SchedulerOptions.late_revision_overdue_s` of ``--revisions record-first``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,14 +119,21 @@ class SchedulerOptions:
     sentence makes its final wait (French near the machine's limit: live
     final p90 1.61 / 2.04 s without the overdue rule, 1.74 / 2.60 / 2.88 s
     with it and no such limit, 2.16 s with this one in the hour of the 2.04 /
-    2.88 s runs). Lifting the limit only for a revision overdue 4 s or more
-    (2026-12-04, one hour) met the revision lag target where sentences are
-    long (p90 French 8.6-8.8 s in six runs against 10.3-12.2 s in five,
-    vocabulary-en 8.8 s against 12.9 / 15.4 s) but the speaker's finals paid
-    for it again: French live final p90 1.48-1.72 s against 1.24-1.42 s
-    (interleaved: 1.61 / 1.54 s against 1.33 / 1.42 s); with 3 s past the early
-    limit instead of none the lag stayed (French 10.6 / 12.2 s). Not adopted:
-    the live path comes first."""
+    2.88 s runs); with 3 s past the early limit instead of 1 s the revision
+    lag stayed (French p90 10.6 / 12.2 s)."""
+    late_revision_overdue_s: float = 0.0
+    """A lone talker's revision overdue this long may start anywhere in its
+    utterance (a short window, never while a final waits): the transcript of
+    record before the speaker's own live finals. 0 (the default): never, the
+    live path comes first. ``--revisions record-first`` sets
+    :data:`RECORD_FIRST_OVERDUE_S`. Speakers whose long sentences follow each
+    other closely otherwise leave no pause for a revision early enough in an
+    utterance. Measured at 4 s (base, one stream, ``--pace simulated``,
+    2026-12-04, one hour): revision lag p90 French 8.6-8.8 s in six runs
+    against 10.3-12.2 s in five, vocabulary-en 8.8 s against 12.9 / 15.4 s,
+    Spanish 8.2 s, allison-b 8.1 s; but French live final p90 1.48-1.72 s
+    against 1.24-1.42 s (interleaved: 1.61 / 1.54 s against 1.33 / 1.42 s),
+    as their finals wait for those revisions."""
     revision_margin_s: float = 1.5
     """A speaker whose shorter segments (:attr:`StreamPolicy.short_segment_s`)
     last longer than the early limit may have a short revision start later in
@@ -224,7 +235,7 @@ class Scheduler:
         ``max_talkers_to_revise`` spoke lately, and no stream talks (unless allowed).
         ``talking``: the streams that talk now. ``overdue``: the one talker, whose
         own revision is overdue: it gets it ``overdue_extra_s`` further into its
-        utterance."""
+        utterance (anywhere in it, past ``late_revision_overdue_s``)."""
         opts = self._opts
         if any(p.finalizing for p in self._streams):
             return
@@ -235,7 +246,11 @@ class Scheduler:
         # any time: short windows, so a revision never holds the model long
         max_window_s = opts.max_window_in_utterance_s if len(self._streams) > 1 else None
         if talking and not opts.revise_while_talking:
-            extra = opts.overdue_extra_s if talking[0] is overdue else 0.0
+            extra = 0.0
+            if talking[0] is overdue:
+                late = opts.late_revision_overdue_s
+                late_ok = 0 < late <= overdue.revision_overdue_s
+                extra = math.inf if late_ok else opts.overdue_extra_s
             early = len(talking) == 1 and (
                 talking[0].pending_s < self._early_limit(talking[0]) + extra
             )

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     parser.add_argument(
         "--no-revision",
         action="store_true",
-        help="live captions only (no revision pass), to compare",
+        help="live captions only (no revision pass), to compare: --revisions off",
     )
     parser.add_argument(
         "--offline",

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from roomscribe.asr.engine import EngineOptions
     from roomscribe.config import Settings
+    from roomscribe.settings import AsrSettings
 
 HELP = "Caption an audio/video file as if it were spoken live."
 
@@ -57,19 +59,35 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     writer = CaptionWriter(args.format, out)
-    options = replace(asr.engine_options().policy, vocabulary=args.vocabulary)
-    policy = StreamPolicy(SileroModel(), options)
+    engine = file_options(asr, args.vocabulary)
+    policy = StreamPolicy(SileroModel(), engine.policy)
 
     def emit(e: Emitted) -> None:
         writer.write(e.caption, e.emitted_at)
 
     try:
-        replay(Scheduler(backend), [policy], [audio], pace=Pace(args.pace), on_caption=emit)
+        replay(
+            Scheduler(backend, engine.scheduler),
+            [policy],
+            [audio],
+            pace=Pace(args.pace),
+            on_caption=emit,
+        )
     finally:
         writer.close()
         if args.output:
             out.close()
     return 0
+
+
+def file_options(asr: AsrSettings, vocabulary: tuple[str, ...]) -> EngineOptions:
+    """The live engine's options, for a file: unlike a live stream, its end waits for
+    its last revision, so the transcript written (SRT, VTT, text, JSON) is revised
+    to the end."""
+    engine = asr.engine_options()
+    revision = replace(engine.policy.revision, revise_at_close=True)
+    policy = replace(engine.policy, vocabulary=vocabulary, revision=revision)
+    return replace(engine, policy=policy)
 
 
 def vocabulary_argument(text: str) -> tuple[str, ...]:
