@@ -133,7 +133,13 @@ class SchedulerOptions:
     against 10.3-12.2 s in five, vocabulary-en 8.8 s against 12.9 / 15.4 s,
     Spanish 8.2 s, allison-b 8.1 s; but French live final p90 1.48-1.72 s
     against 1.24-1.42 s (interleaved: 1.61 / 1.54 s against 1.33 / 1.42 s),
-    as their finals wait for those revisions."""
+    as their finals wait for those revisions. Again at 4 s (2026-12-05, eight
+    interleaved pairs): lag p90 7.9-8.7 s against 9.0-12.2 s on French,
+    Spanish, vocabulary-en and allison-b; live final p90 French 1.30-1.47 s
+    against 1.39-1.62 s, the others the same or better; first shown p50
+    French 0.81-0.94 s against 0.45-0.75 s (the revision takes the talker's
+    interim refresh); French revised WER 15.8 % against 15.6 % (3 runs each:
+    windows placed elsewhere read one word as the live finals did)."""
     revision_margin_s: float = 1.5
     """A speaker whose shorter segments (:attr:`StreamPolicy.short_segment_s`)
     last longer than the early limit may have a short revision start later in
