@@ -13,7 +13,7 @@ from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.jobs import JobKind
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.revision import Reviser, RevisionOptions, assign
-from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
+from roomscribe.asr.scheduler import Assignment, Scheduler, SchedulerOptions
 from roomscribe.replay import Emitted, Pace, Review, replay
 from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
 
@@ -521,52 +521,24 @@ def test_a_speaker_with_long_sentences_gets_revisions_later_in_an_utterance(
     assert (JobKind.REVISION in {a.job.kind for a in batch}) is allowed
 
 
-def test_an_overdue_revision_goes_before_the_talkers_own_interims() -> None:
-    opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
-    talker = StreamPolicy(EnergyVad(), opts)
-    # no revision early in an utterance: only being overdue lets one in
-    never_early = SchedulerOptions(
-        revise_early_in_utterance_s=0.0, revision_overdue_s=3.0, overdue_extra_s=10.0
-    )
-    sched = Scheduler(ToneRecognizer(), never_early)
-    sched.add(talker)
-    talker.feed(synth(["hello", "there."]))
-    while talker.finalizing or talker.speaking:
-        sched.run(sched.next_batch())
-    talker.feed(silence(0.2))
-    speech = speaking(["please", "press", "one", "two"] * 3, lead_s=0.0)
-    step = SAMPLE_RATE // 4
-    revision, overdue = None, 0.0
-    for i in range(0, len(speech), step):
-        talker.feed(speech[i : i + step])
-        overdue = talker.revision_overdue_s
-        batch = sched.next_batch()
-        revision = next((a for a in batch if a.job.kind is JobKind.REVISION), None)
-        if revision is not None:
-            break
-        sched.run(batch)
-    assert revision is not None
-    assert talker.speaking
-    assert overdue >= 3.0
-    assert revision.job.end - revision.job.start <= SchedulerOptions().max_window_in_utterance_s
+@dataclass
+class _Talking:
+    """What a talker's scheduler handed out while it talked on (see :func:`_talk_on`)."""
+
+    revision: Assignment | None
+    overdue_s: float
+    """The talker's revision_overdue_s when the revision came (or at the end)."""
+    into_s: float
+    """How far into its utterance (pending_s) the talker was then."""
+    speaking: bool
 
 
-@pytest.mark.parametrize("late_s", [0.0, 3.0])
-def test_record_first_lets_a_long_overdue_revision_start_anywhere_in_an_utterance(
-    late_s: float,
-) -> None:
+def _talk_on(options: SchedulerOptions) -> _Talking:
+    """A talker said one sentence (final) and talks on for 5 s: the first revision
+    its scheduler hands out meanwhile, if any (everything else is run)."""
     opts = PolicyOptions(language="en", revision=RevisionOptions(idle_s=0.5, follow_s=0.0))
     talker = StreamPolicy(EnergyVad(), opts)
-    # never early in an utterance, nor as overdue: only late_revision_overdue_s lets one in
-    sched = Scheduler(
-        ToneRecognizer(),
-        SchedulerOptions(
-            revise_early_in_utterance_s=0.0,
-            revision_overdue_s=1.0,
-            overdue_extra_s=0.0,
-            late_revision_overdue_s=late_s,
-        ),
-    )
+    sched = Scheduler(ToneRecognizer(), options)
     sched.add(talker)
     talker.feed(synth(["hello", "there."]))
     while talker.finalizing or talker.speaking:
@@ -583,14 +555,45 @@ def test_record_first_lets_a_long_overdue_revision_start_anywhere_in_an_utteranc
         if revision is not None:
             break
         sched.run(batch)
-    assert talker.speaking
+    return _Talking(revision, overdue, into, talker.speaking)
+
+
+def test_an_overdue_revision_goes_before_the_talkers_own_interims() -> None:
+    # no revision early in an utterance: only being overdue lets one in
+    talking = _talk_on(
+        SchedulerOptions(
+            revise_early_in_utterance_s=0.0, revision_overdue_s=3.0, overdue_extra_s=10.0
+        )
+    )
+    assert talking.revision is not None
+    assert talking.speaking
+    assert talking.overdue_s >= 3.0
+    job = talking.revision.job
+    assert job.end - job.start <= SchedulerOptions().max_window_in_utterance_s
+
+
+@pytest.mark.parametrize("late_s", [0.0, 3.0])
+def test_record_first_lets_a_long_overdue_revision_start_anywhere_in_an_utterance(
+    late_s: float,
+) -> None:
+    # never early in an utterance, nor as overdue: only late_revision_overdue_s lets one in
+    talking = _talk_on(
+        SchedulerOptions(
+            revise_early_in_utterance_s=0.0,
+            revision_overdue_s=1.0,
+            overdue_extra_s=0.0,
+            late_revision_overdue_s=late_s,
+        )
+    )
+    assert talking.speaking
     if not late_s:
-        assert revision is None
+        assert talking.revision is None
         return
-    assert revision is not None
-    assert overdue >= late_s
-    assert into > 1.0  # past the early limit and overdue_extra_s (both 0 here)
-    assert revision.job.end - revision.job.start <= SchedulerOptions().max_window_in_utterance_s
+    assert talking.revision is not None
+    assert talking.overdue_s >= late_s
+    assert talking.into_s > 1.0  # past the early limit and overdue_extra_s (both 0 here)
+    job = talking.revision.job
+    assert job.end - job.start <= SchedulerOptions().max_window_in_utterance_s
 
 
 def test_short_segment_s_is_the_first_quartile_of_the_latest_segments() -> None:
