@@ -95,16 +95,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     pace = (
         Pace(args.pace) if args.pace else (Pace.SIMULATED if args.streams == 1 else Pace.REALTIME)
     )
-    policy = replace(asr.engine_options().policy, vocabulary=args.vocabulary)
     if args.no_revision:
-        policy = replace(policy, revision=replace(policy.revision, enabled=False))
+        asr = replace(asr, revisions="off")
+    engine = asr.engine_options()
     report = run_bench(
         backend,
         args.files,
         streams=args.streams,
         pace=pace,
-        policy=policy,
-        scheduler=asr.engine_options().scheduler,
+        policy=replace(engine.policy, vocabulary=args.vocabulary),
+        scheduler=engine.scheduler,
         seconds=args.seconds,
         model=asr.whisper.model,
         terms=args.vocabulary,
