@@ -6,7 +6,7 @@ import pytest
 
 from roomscribe.asr.language_vote import LanguageGuess, LanguageVote, LanguageVoteOptions
 
-OPTS = LanguageVoteOptions(lock_probability=0.6, min_interim_audio_s=1.0)
+OPTS = LanguageVoteOptions(lock_probability=0.6, min_audio_s=1.0)
 
 
 def test_a_given_language_is_kept_whatever_decodes_detect() -> None:
@@ -104,3 +104,23 @@ def test_a_new_segment_starts_a_new_tally_but_keeps_the_votes() -> None:
     assert vote.segment_guess() is None
     vote.vote("fr", 0.8, 2.0)
     assert vote.language == "fr"
+
+
+def test_short_speech_is_decoded_in_the_fallback_language_and_does_not_vote() -> None:
+    vote = LanguageVote(OPTS)
+    assert vote.for_decode(0.3) == ("en", None)  # a first "Hello?" is English
+    vote.vote("ko", 0.99, 0.3)  # whatever such a decode reports, it does not count
+    vote.vote("ko", 0.99, 0.99)
+    assert vote.language is None
+    assert vote.for_decode(0.3) == ("en", None)
+    assert vote.for_decode(1.0) == (None, None)  # enough speech: detect it
+
+
+def test_short_speech_follows_the_language_the_votes_lean_to() -> None:
+    vote = LanguageVote(OPTS)
+    vote.vote("fr", 0.7, 2.5)
+    assert vote.language is None  # one vote does not lock it
+    assert vote.for_decode(0.5) == ("fr", None)
+    assert vote.for_decode(0.5, LanguageGuess("es", 0.8)) == ("es", 0.8)
+    vote.set_language("de")  # a given language always wins
+    assert vote.for_decode(0.5, LanguageGuess("es", 0.8)) == ("de", None)

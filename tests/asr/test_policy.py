@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from roomscribe.asr.backend import DecodeRequest, DecodeResult
+from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest, DecodeResult
 from roomscribe.asr.events import Word
 from roomscribe.asr.guards import collapse_repeats
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
@@ -272,8 +272,34 @@ def test_final_keeps_the_language_its_interims_heard() -> None:
         ["please", "press", "one", "two", "the", "key.", "|", "how", "are", "you", "today?"]
     )
     backend = GuessingRecognizer()
-    events, _, policy = run(audio, PolicyOptions(language=None), backend)
+    # tone words are short: 1 s of them is enough to detect a language here
+    events, _, policy = run(audio, PolicyOptions(language=None, min_language_audio_s=1.0), backend)
     finals_ = [e.caption for e in events if e.caption.final]
     assert [c.language for c in finals_] == ["es", "es"]
     assert all(r.language == "es" for r in backend.requests if r.final)
     assert policy.language == "es"  # two confident finals agree: kept for the stream
+
+
+@dataclass
+class KoreanOnShortRecognizer(ToneRecognizer):
+    """Detects Korean on less than 2 s of speech and English on more (a 0.3 s
+    telephone "Hello?" came out as Korean with Whisper base)."""
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        out = []
+        for req, result in zip(requests, super().decode(requests), strict=True):
+            guess = ("en", 0.95) if len(req.audio) >= 2 * SAMPLE_RATE else ("ko", 0.9)
+            language, probability = (req.language, 1.0) if req.language else guess
+            out.append(replace(result, language=language, language_probability=probability))
+        return out
+
+
+def test_a_short_first_word_is_not_a_language_switch() -> None:
+    audio = synth(["hello", "|", "how", "are", "you", "today?", "please", "press", "one", "two"])
+    backend = KoreanOnShortRecognizer()
+    events, _, policy = run(audio, PolicyOptions(language=None), backend)
+    finals_ = [e.caption for e in events if e.caption.final]
+    assert [c.text.lower() for c in finals_][0] == "hello"
+    assert [c.language for c in finals_] == ["en", "en"]
+    assert backend.requests[0].language == "en"  # too short to detect: decoded as English
+    assert policy.language == "en"  # locked by the long second utterance, not the first word

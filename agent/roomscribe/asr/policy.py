@@ -69,8 +69,10 @@ class PolicyOptions:
     lock_language_probability: float = 0.6
     """A final decode's detected language this sure counts as a vote for the stream's
     language (see :mod:`roomscribe.asr.language_vote`)."""
-    min_language_audio_s: float = 1.0
-    """Interim decodes of less audio do not count when guessing a final's language."""
+    min_language_audio_s: float = 2.0
+    """Less speech is never used to detect the language (a 0.3 s "Hello?" came
+    out as Korean): while the stream's language is unknown it is decoded in
+    the language its votes lean to, else English, and does not vote."""
     interim_interval_s: float = 0.5
     """New audio needed before the open segment is re-decoded."""
     min_interim_s: float = 0.5
@@ -142,7 +144,7 @@ class StreamPolicy:
         self._languages = LanguageVote(
             LanguageVoteOptions(
                 lock_probability=self._opts.lock_language_probability,
-                min_interim_audio_s=self._opts.min_language_audio_s,
+                min_audio_s=self._opts.min_language_audio_s,
             ),
             self._opts.language,
         )
@@ -461,13 +463,13 @@ class StreamPolicy:
         ``guess`` is the language the segment's interim decodes detected; it
         is used while the stream's language is unknown, because Whisper's
         guess on a long padded final window is worse than theirs on the same
-        speech (Spanish heard as Indonesian).
+        speech (Spanish heard as Indonesian). Speech too short to detect a
+        language on is decoded in the stream's leaning or fallback language
+        (see :meth:`LanguageVote.for_decode`).
         """
         audio_start = max(self._buffer.start, heard[0].start - 0.05) if heard else start
         earlier = list(itertools.islice(self._history, len(self._history) - len(heard)))
-        language, probability = self.language, None
-        if language is None and guess is not None:
-            language, probability = guess.language, guess.probability
+        language, probability = self._languages.for_decode(end - start, guess)
         request = DecodeRequest(
             audio=self._buffer.slice(audio_start, end),
             prompt=prompt_text(earlier, self._opts.prompt_chars),
