@@ -299,7 +299,7 @@ def test_a_short_first_word_is_not_a_language_switch() -> None:
     backend = KoreanOnShortRecognizer()
     events, _, policy = run(audio, PolicyOptions(language=None), backend)
     finals_ = [e.caption for e in events if e.caption.final]
-    assert [c.text.lower() for c in finals_][0] == "hello"
+    assert finals_[0].text.lower() == "hello"
     assert [c.language for c in finals_] == ["en", "en"]
     assert backend.requests[0].language == "en"  # too short to detect: decoded as English
     assert policy.language == "en"  # locked by the long second utterance, not the first word
