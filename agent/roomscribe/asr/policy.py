@@ -3,10 +3,11 @@
 Audio is cut into utterances by Silero VAD; nothing is decoded on silence.
 While someone speaks, the open segment is re-decoded every
 ``interim_interval_s`` of new audio (interim captions) and LocalAgreement
-commits what consecutive decodes agree on. A committed sentence end that the
-speaker talks past closes the segment at once (only at a pause the VAD heard,
-and not after a two-word "sentence"), so a sentence never waits for the next
-one; a pause closes it too. A closed segment gets one final decode of its audio
+commits what consecutive decodes agree on. A sentence end the speaker talks
+past closes the segment at once (where the VAD heard a dip between the words,
+however short), and a segment past ``max_segment_s`` is cut anyway, so a
+final never waits for a pause that conversation does not leave; a pause
+closes it too. A closed segment gets one final decode of its audio
 (padded to a long encoder window), hearing the last few seconds of final words
 before it again as context when the model is not busy. Either way the decoded
 window restarts, so the work per decode stays bounded however long the stream
@@ -78,19 +79,22 @@ class PolicyOptions:
     min_interim_s: float = 0.5
     """Segments shorter than this get no interim decode."""
     split_sentences: bool = True
-    """Close a segment at a committed sentence end the speaker talked past."""
+    """Close a segment at a sentence end the speaker talked past (see
+    :mod:`roomscribe.asr.sentences`)."""
     min_sentence_gap_s: float = 0.2
-    """Silence between a sentence end and the next word needed to split there."""
+    """Silence after a short sentence's end needed to split there."""
     min_sentence_words: int = 3
-    """A shorter sentence ("Dial 1.") is not split off but stays with the next one."""
+    """A shorter sentence ("Dial 1.") is split off only after ``min_sentence_gap_s``."""
     stall_s: float = 1.2
     """Speech after the last decoded word that means the decoder stopped early."""
     requeue_s: float = 2.0
     """Undecoded speech after a final decode's last word that gets its own decode."""
-    max_segment_s: float = 10.0
-    """Past this, the segment is cut at its last committed word."""
-    hard_max_segment_s: float = 20.0
-    """Past this, the segment is closed whatever was committed."""
+    max_segment_s: float = 6.0
+    """Past this, the segment is cut whatever the VAD heard: at its last
+    sentence or clause end, else its last committed word (conversation
+    rarely pauses long enough for the VAD: finals came 6-10 s late with 10 s)."""
+    hard_max_segment_s: float = 12.0
+    """Past this, the segment is closed whatever was decoded."""
     tail_pad_s: float = 0.2
     """Silence after an utterance included in its final decode."""
     prompt_chars: int = 600
@@ -155,10 +159,11 @@ class StreamPolicy:
                 min_words=self._opts.min_sentence_words,
                 stall_s=self._opts.stall_s,
                 max_segment_s=self._opts.max_segment_s,
+                pause_below=self._opts.vad.neg_threshold,
             ),
             # not a bound method of the policy: that cycle kept a closed stream's
             # buffers until the cyclic GC's rare full collection
-            functools.partial(_pause_between, self._vad, self._opts.vad.neg_threshold),
+            functools.partial(_quiet_between, self._vad),
         )
         self.vocabulary = self._opts.vocabulary
         """Terms every decode of this stream is given (see :meth:`set_vocabulary`)."""
@@ -639,7 +644,7 @@ class StreamPolicy:
         )
         if cut_at is None:
             return False
-        before = [w for w in seg.committed if w.end <= cut_at]
+        before = [w for w in (*seg.committed, *tentative) if w.end <= cut_at]
         self._close_open_segment(cut_at)
         self._open_segment(cut_at)
         assert self._open is not None
@@ -700,15 +705,13 @@ def prompt_text(history: Sequence[Word], chars: int) -> str:
     return _join(list(history))[-chars:].strip()
 
 
-def _pause_between(
-    vad: StreamingVad, neg_threshold: float, start: float, end: float
-) -> float | None:
-    """The quietest moment of a gap between words, if the VAD heard a pause there.
+def _quiet_between(vad: StreamingVad, start: float, end: float, below: float) -> float | None:
+    """The quietest moment between two words, if the VAD's speech probability there is below ``below``.
 
-    Word times from a decode are approximate; cutting only where the VAD
-    measured silence keeps a cut out of the middle of a word.
+    Word times from a decode are approximate; cutting where the VAD measured
+    the least speech keeps a cut out of the middle of a word.
     """
-    quiet = vad.quietest(start - 0.1, end + 0.1)
-    if quiet is None or quiet[1] >= neg_threshold:
+    quiet = vad.quietest(start, end)
+    if quiet is None or quiet[1] >= below:
         return None
     return quiet[0]

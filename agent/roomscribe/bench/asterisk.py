@@ -265,7 +265,12 @@ def used_prompts(eval_dir: Path) -> frozenset[str]:
 
 
 def build_all(out: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
-    """Every derived session: other English prompts, French, Spanish, music, Opus, vocabulary."""
+    """Every derived session: other English prompts, French, Spanish, music, Opus,
+    vocabulary, and a two-talker conversation over the telephone band (with one
+    track per talker beside it) and the same conversation wideband."""
+    # imported here: conversation builds on this module's helpers
+    from roomscribe.bench.conversation import build_conversation
+
     en = build_session("en", out / "asterisk-en.wav", seed=1, exclude=exclude)
     sessions = [
         en,
@@ -276,7 +281,13 @@ def build_all(out: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
     ]
     write_session(out / "music.wav", music(60.0), [], "asterisk-moh-opsound-g722, no speech")
     vocabulary = build_vocabulary_session(out / "vocabulary-en.wav", exclude=exclude)
-    return [*sessions, out / "music.wav", vocabulary]
+    conversation = [
+        build_conversation(
+            out / "conversation-g711.wav", seed=1, band="g711", tracks=True, exclude=exclude
+        ),
+        build_conversation(out / "conversation.wav", seed=1, band="wideband", exclude=exclude),
+    ]
+    return [*sessions, out / "music.wav", vocabulary, *conversation]
 
 
 def main(argv: list[str]) -> int:
