@@ -706,7 +706,7 @@ def prompt_text(history: Sequence[Word], chars: int) -> str:
 
 
 def _quiet_between(vad: StreamingVad, start: float, end: float, below: float) -> float | None:
-    """The quietest moment between two words, if the VAD's speech probability there is below ``below``.
+    """The quietest moment between two words, if the VAD heard less speech there than ``below``.
 
     Word times from a decode are approximate; cutting where the VAD measured
     the least speech keeps a cut out of the middle of a word.
