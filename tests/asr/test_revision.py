@@ -12,7 +12,7 @@ from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest, DecodeResult
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.jobs import JobKind
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
-from roomscribe.asr.revision import Reviser, RevisionOptions, assign
+from roomscribe.asr.revision import Reviser, RevisionOptions, assign, crosses_boundary
 from roomscribe.asr.scheduler import Assignment, Scheduler, SchedulerOptions
 from roomscribe.replay import Emitted, Pace, Review, replay
 from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
@@ -676,3 +676,71 @@ def test_words_lost_at_either_end_are_not_a_revision() -> None:
         new = [(w, 1.0 + 0.3 * spoken.index(w)) for w in decoded]
         assert reviser.apply(window, result(new), 0.0) == []
         assert reviser.confirmed_segments == 1
+
+
+def test_a_revision_may_not_add_words_the_next_segment_says() -> None:
+    # held-out speech: "To mute or unmute yourself." revised as "... yourself. Press One
+    # to listen to." while the next segment already read "Press 1 to listen to."
+    reviser = Reviser(RevisionOptions(min_window_s=1.0))
+    reviser.add(final("s-0", [("To", 1.0), ("mute", 1.3), ("or", 1.6)]))
+    reviser.add(final("s-1", [("unmute", 1.9), ("yourself.", 2.2)]))
+    reviser.add(final("s-2", [("Press", 3.6), ("1", 3.9), ("to", 4.2), ("listen", 4.5)]))
+    window, _ = reviser.window(max_s=6.0)
+    assert window.segments == ("s-0", "s-1")
+    decoded = result(
+        [
+            ("To", 1.0),
+            ("mute", 1.3),
+            ("or", 1.6),
+            ("unmute", 1.9),
+            ("yourself.", 2.2),
+            ("Press", 2.45),
+            ("One", 2.55),
+            ("to", 2.65),
+        ]
+    )
+    assert reviser.apply(window, decoded, 0.0) == []
+    assert reviser.unaligned_revisions == 1
+    assert reviser.revised_segments == 0
+
+
+def test_a_revision_may_not_repeat_the_end_of_the_segment_before() -> None:
+    live = words([("To", 2.0), ("reset", 2.3), ("volume.", 2.6)])
+    before = words([("the", 0.7), ("default", 1.0), ("level.", 1.3)])
+    repeated = words(
+        [("default", 1.7), ("level", 1.8), ("to", 2.0), ("reset", 2.3), ("volume.", 2.6)]
+    )
+    assert crosses_boundary(live, repeated, before, (), (1.6, 2.9))
+    # one added word: a repeat only if it is the neighbour's word at that edge
+    assert crosses_boundary(live, repeated[1:], before, (), (1.6, 2.9))
+    assert not crosses_boundary(live, [words([("So", 1.8)])[0], *live], before, (), (1.6, 2.9))
+
+
+def test_a_word_recovered_at_an_edge_is_still_a_revision() -> None:
+    # "message has been saved." -> "Your message has been saved.": nothing of a neighbour
+    reviser = Reviser(RevisionOptions(min_window_s=1.0, context_s=0.0))
+    reviser.add(final("s-0", [("Goodbye.", 0.5)]))
+    reviser.add(final("s-1", [("message", 2.3), ("has", 2.6), ("been", 2.9), ("saved.", 3.2)]))
+    window, _ = reviser.window()
+    decoded = result(
+        [
+            ("Goodbye.", 0.5),
+            ("Your", 2.0),
+            ("message", 2.3),
+            ("has", 2.6),
+            ("been", 2.9),
+            ("saved.", 3.2),
+        ]
+    )
+    captions = reviser.apply(window, decoded, 0.0)
+    assert [c.text for c in captions] == ["Your message has been saved."]
+    assert reviser.unaligned_revisions == 0
+
+
+def test_a_revision_timed_outside_its_segment_is_dropped() -> None:
+    assert crosses_boundary(
+        words([("one", 1.0)]), words([("one", 1.0), ("two", 2.0)]), (), (), (1.0, 1.3)
+    )
+    assert not crosses_boundary(
+        words([("one", 1.0)]), words([("won", 1.0), ("two", 1.3)]), (), (), (1.0, 1.6)
+    )

@@ -82,9 +82,7 @@ def test_committed_words_alone_can_be_cut_between() -> None:
 def test_a_dip_the_vad_heard_is_enough_without_a_pause() -> None:
     # conversation: the next turn starts 0.05 s after the sentence end
     close = [*SAID[:3], word(" Then", 1.55, 2.0)]
-    assert cutter(Pauses()).cut_at(close, [], decoded_to=2.5, segment_s=2.5) == pytest.approx(
-        1.525
-    )
+    assert cutter(Pauses()).cut_at(close, [], decoded_to=2.5, segment_s=2.5) == pytest.approx(1.525)
 
 
 def test_no_cut_where_the_vad_heard_speech() -> None:

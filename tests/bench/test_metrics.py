@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from roomscribe.asr.events import Caption
-from roomscribe.bench.metrics import score
+from roomscribe.bench.metrics import RevisionEffects, revision_effects, score
 from roomscribe.bench.reference import Reference, Utterance
 from roomscribe.replay import Emitted
 
@@ -82,3 +82,27 @@ def test_a_caption_before_any_speech_matches_nothing() -> None:
     s = score(events, REFERENCE)
     assert s.first_shown == pytest.approx((0.3,))
     assert s.final == pytest.approx((0.3,))
+
+
+def revision(at: float, sid: str, text: str) -> Emitted:
+    return Emitted(0, at, Caption(sid, text, True, (), 0.0, 0.0, "en", revision=1))
+
+
+def test_each_revision_is_judged_by_what_it_does_to_the_transcript() -> None:
+    ref = "To mute or unmute yourself. Press 1 to listen to. Your message has been saved."
+    live = [
+        caption(1.0, "a", "To mute or unmute yourself.", 0.0, 1.0),
+        caption(2.0, "b", "Press 1 to listen to.", 1.0, 2.0),
+        caption(3.0, "c", "Message has been shaved.", 2.0, 3.0),
+    ]
+    events = [
+        *live,
+        # the held-out failure: the next segment's words pulled across the boundary
+        revision(5.0, "a", "To mute or unmute yourself. Press One to listen to."),
+        revision(6.0, "c", "Your message has been saved."),  # two words better
+        revision(6.5, "b", "Press 1 to listen to"),  # punctuation only
+    ]
+    effects = revision_effects(events, ref)
+    assert (effects.improved, effects.worsened, effects.neutral) == (1, 1, 1)
+    assert effects.duplicated == 1
+    assert revision_effects(live, ref) == RevisionEffects(0, 0, 0, 0)

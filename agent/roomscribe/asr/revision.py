@@ -25,6 +25,7 @@ hands out its jobs and the scheduler runs them only when no live work waits.
 
 from __future__ import annotations
 
+import difflib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -165,6 +166,10 @@ class Reviser:
         self.dropped_s = 0.0
         self.rejected_windows = 0
         """Revision decodes not trusted (far fewer words than the live finals)."""
+        self.unaligned_revisions = 0
+        """Segment revisions dropped because they did not keep to the segment:
+        words timed outside its span, or words added at an edge that the
+        neighbouring segment already says (see :func:`crosses_boundary`)."""
 
     # -- input -----------------------------------------------------------------
 
@@ -357,6 +362,7 @@ class Reviser:
             return self._confirm(segs)
         last_end = words[-1].end
         captions: list[Caption] = []
+        previous = [w for w in self._history if w.end <= segs[0].start + _EDGE_SLACK_S]
         for i, (seg, new) in enumerate(zip(segs, assigned, strict=True)):
             if not new and seg.start >= last_end and i > 0:
                 # the decode ended before this segment: it and the ones after
@@ -364,7 +370,9 @@ class Reviser:
                 for rest in reversed(segs[i:]):
                     self._pending.appendleft(rest)
                 break
-            captions += self._review(seg, new)
+            following = segs[i + 1].words if i + 1 < len(segs) else self._next_words()
+            before = segs[i - 1].words if i > 0 else tuple(previous)
+            captions += self._review(seg, new, before, following)
         if self._closing:
             # at close, one window only: what it did not reach keeps its live text
             while self._pending:
@@ -382,21 +390,36 @@ class Reviser:
         self._in_flight = None
         return segs
 
+    def _next_words(self) -> tuple[Word, ...]:
+        """The live words of the segment after the window, if it is final yet."""
+        return self._pending[0].words if self._pending else ()
+
     def _confirm(self, segs: Sequence[_Final]) -> list[Caption]:
         for seg in segs:
             self._review(seg, [])
         return []
 
-    def _review(self, seg: _Final, new: list[Word]) -> list[Caption]:
+    def _review(
+        self,
+        seg: _Final,
+        new: list[Word],
+        before: Sequence[Word] = (),
+        after: Sequence[Word] = (),
+    ) -> list[Caption]:
         """Record a segment read again; a revision caption if its words changed.
 
         Case and punctuation alone do not count: Whisper writes a sentence
         continued across segments in lower case, which is no better.
+        ``before`` / ``after``: the final words of the neighbouring segments;
+        a revision that crosses into them is dropped (counted).
         """
         self._reviewed_to = max(self._reviewed_to, seg.end)
         if len(new) > self._opts.max_word_ratio * len(seg.words) + 2:
             new = []  # a loop, or other speech's words: the live text stands
         new = merge(seg.words, new, self._opts.merge) if new else []
+        if new and crosses_boundary(seg.words, new, before, after, (seg.start, seg.end)):
+            self.unaligned_revisions += 1
+            new = []
         old_keys, new_keys = _keys(seg.words), _keys(new)
         if (
             not new
@@ -425,6 +448,66 @@ class Reviser:
                 revision=seg.revision,
             )
         ]
+
+
+def crosses_boundary(
+    live: Sequence[Word],
+    revised: Sequence[Word],
+    before: Sequence[Word],
+    after: Sequence[Word],
+    span: tuple[float, float],
+) -> bool:
+    """A segment's revised words do not keep to the segment.
+
+    Either a word of it lies outside the segment's time span (give or take
+    the aligner's stretch), or words it adds at its head repeat the end of
+    ``before`` or words it adds at its tail repeat the start of ``after``
+    (the neighbouring segments' final words): "...default level." revised
+    as "...default level. to reset your speaking volume" while the next
+    segment says "To reset your speaking volume...". A revision may change a
+    segment's words; it may not move words across its boundaries.
+    """
+    start, end = span
+    if any((w.start + w.end) / 2 < start - _EDGE_SLACK_S for w in revised) or any(
+        (w.start + w.end) / 2 > end + _EDGE_SLACK_S for w in revised
+    ):
+        return True
+    old, new = _edge_keys(live), _edge_keys(revised)
+    blocks = [
+        b
+        for b in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks()
+        if b.size
+    ]
+    head = new[: blocks[0].b] if blocks else new
+    tail = new[blocks[-1].b + blocks[-1].size :] if blocks else new
+    return _repeats(head, _edge_keys(before)[-_EDGE_WORDS:], its_last=True) or _repeats(
+        tail, _edge_keys(after)[:_EDGE_WORDS], its_last=False
+    )
+
+
+def _repeats(added: Sequence[str], neighbour: Sequence[str], *, its_last: bool) -> bool:
+    """``added`` (words a revision added at an edge) is said again in ``neighbour``:
+    two of them in a row anywhere in it, or a lone added word its word at that
+    edge (``its_last``: the neighbour's last word, else its first)."""
+    if not added or not neighbour:
+        return False
+    if len(added) == 1:
+        return added[0] == neighbour[-1 if its_last else 0]
+    pairs = {tuple(added[i : i + 2]) for i in range(len(added) - 1)}
+    return any(tuple(neighbour[i : i + 2]) in pairs for i in range(len(neighbour) - 1))
+
+
+_EDGE_SLACK_S = 0.5
+"""How far the aligner stretches a word beyond the speech it belongs to."""
+_EDGE_WORDS = 10
+"""Words of a neighbouring segment compared with what a revision adds at an edge."""
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_DIGITS = {word: str(i) for i, word in enumerate(_DIGIT_WORDS)}
+
+
+def _edge_keys(words: Sequence[Word]) -> list[str]:
+    """Comparison keys, digits and English digit words alike ("One" / "1")."""
+    return [_DIGITS.get(k, k) for k in _keys(words)]
 
 
 def assign(words: Sequence[Word], spans: Sequence[tuple[float, float]]) -> list[list[Word]]:

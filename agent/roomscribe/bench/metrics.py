@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -215,3 +216,87 @@ def final_by_time(events: Sequence[Emitted], reference: Reference) -> tuple[floa
             last = max(overlapping, key=lambda e: (e.caption.end, e.emitted_at))
             out.append(last.emitted_at - u.end)
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionEffects:
+    """What each revision did to the transcript, judged by the reference.
+
+    Read from the caption log alone (not from the reviser's own counters), so
+    it checks the revision pass rather than repeating it.
+    """
+
+    improved: int
+    """Revisions that, applied alone to the live transcript, remove errors."""
+    worsened: int
+    """Revisions that add errors."""
+    neutral: int
+    duplicated: int
+    """Revisions that add, at the head or tail of their segment, words the
+    neighbouring segment's final already says (moved across a boundary)."""
+
+
+def revision_effects(
+    events: Sequence[Emitted], reference_text: str, language: str | None = "en"
+) -> RevisionEffects:
+    """Judge every segment's last revision against the live final it replaced."""
+    import difflib
+
+    import jiwer
+
+    norm = normalizer(language)
+    order: list[str] = []
+    live: dict[str, str] = {}
+    revised: dict[str, str] = {}
+    for e in sorted(events, key=lambda e: e.emitted_at):
+        c = e.caption
+        if not c.final:
+            continue
+        if c.segment_id not in order:
+            order.append(c.segment_id)
+        (revised if c.revision else live)[c.segment_id] = c.text
+    ref = " ".join(words(reference_text, norm))
+
+    def errors(texts: dict[str, str]) -> int:
+        hyp = " ".join(words(" ".join(texts[s] for s in order if s in texts), norm))
+        if not ref or not hyp:
+            return len(ref.split()) + len(hyp.split())
+        out = jiwer.process_words(ref, hyp)
+        return int(out.substitutions + out.deletions + out.insertions)
+
+    base = errors(live)
+    improved = worsened = neutral = duplicated = 0
+    for sid, text in revised.items():
+        delta = errors({**live, sid: text}) - base
+        improved += delta < 0
+        worsened += delta > 0
+        neutral += delta == 0
+        old, new = words(live.get(sid, ""), norm), words(text, norm)
+        blocks = [
+            b
+            for b in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks()
+            if b.size
+        ]
+        head = new[: blocks[0].b] if blocks else new
+        tail = new[blocks[-1].b + blocks[-1].size :] if blocks else []
+        i = order.index(sid)
+        before = words(_final_of(order[i - 1], live, revised), norm) if i > 0 else []
+        after = words(_final_of(order[i + 1], live, revised), norm) if i + 1 < len(order) else []
+        duplicated += _said_in(head, before[-10:], -1) or _said_in(tail, after[:10], 0)
+    return RevisionEffects(improved, worsened, neutral, duplicated)
+
+
+def _final_of(sid: str, live: dict[str, str], revised: dict[str, str]) -> str:
+    return revised.get(sid, live.get(sid, ""))
+
+
+def _said_in(added: Sequence[str], neighbour: Sequence[str], edge: int) -> bool:
+    """Two added words in a row said in ``neighbour`` too; a lone added word:
+    the neighbour's word at ``edge`` (-1: its last, the segment before; 0: its
+    first, the segment after)."""
+    if not added or not neighbour:
+        return False
+    if len(added) == 1:
+        return added[0] == neighbour[edge]
+    pairs = set(itertools.pairwise(added))
+    return any(pair in pairs for pair in itertools.pairwise(neighbour))

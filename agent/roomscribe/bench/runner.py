@@ -31,7 +31,15 @@ from roomscribe.asr.policy import PolicyOptions, StreamPolicy
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from roomscribe.asr.vad import SileroModel
 from roomscribe.audio.decode import decode_file
-from roomscribe.bench.metrics import StreamScore, final_transcript, percentile, score, wer
+from roomscribe.bench.metrics import (
+    RevisionEffects,
+    StreamScore,
+    final_transcript,
+    percentile,
+    revision_effects,
+    score,
+    wer,
+)
 from roomscribe.bench.reference import Reference, load_reference
 from roomscribe.bench.terms import TermRecall, term_recall
 from roomscribe.formats import caption_record
@@ -113,10 +121,29 @@ class RevisionScore:
     confirmed: int
     dropped: int
     """Unrevised segments given up (the pass fell behind, or left over at close)."""
+    unaligned: int = 0
+    """Segment revisions the reviser dropped for crossing a segment boundary."""
+    live_wer: float | None = None
+    effects: RevisionEffects | None = None
+    """What each revision did, judged from the caption log and the reference."""
 
     def as_dict(self) -> dict[str, Any]:
+        effects: dict[str, Any] = {}
+        if self.effects is not None:
+            effects = {
+                "revisions_improved": self.effects.improved,
+                "revisions_worsened": self.effects.worsened,
+                "revisions_neutral": self.effects.neutral,
+                "revisions_duplicated_across_boundary": self.effects.duplicated,
+            }
+        gain = None
+        if self.wer is not None and self.live_wer is not None:
+            gain = round(self.wer - self.live_wer, 4)
         return {
             "revised_wer": None if self.wer is None else round(self.wer, 4),
+            "revised_minus_live_wer": gain,
+            **effects,
+            "revisions_dropped_unaligned": self.unaligned,
             "revision_lag_p50": _r(percentile(self.lags, 0.5)),
             "revision_lag_p90": _r(percentile(self.lags, 0.9)),
             "segments_revised": self.revised,
@@ -312,9 +339,11 @@ def run_bench(
             revision = None
             if reviser is not None:
                 revised_wer = None
+                effects = None
                 if sref is not None:
                     of_record = final_transcript(events)
                     revised_wer = wer(ref_text, of_record, sref.language)
+                    effects = revision_effects(events, ref_text, sref.language)
                     if measured:
                         terms_revised = term_recall(ref_text, of_record, measured, sref.language)
                 revision = RevisionScore(
@@ -323,6 +352,9 @@ def run_bench(
                     reviser.revised_segments,
                     reviser.confirmed_segments,
                     reviser.dropped_segments,
+                    reviser.unaligned_revisions,
+                    None if sc is None else sc.wer,
+                    effects,
                 )
             results.append(
                 StreamResult(
