@@ -15,12 +15,15 @@ from roomscribe.asr.scheduler import Scheduler
 from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 from roomscribe.audio.decode import decode_file
-from roomscribe.bench import asterisk
+from roomscribe.bench import asterisk, conversation
 from roomscribe.bench.metrics import final_transcript, score, wer
 from roomscribe.bench.reference import Reference, load_reference
 from roomscribe.replay import Emitted, Pace, replay
 
 pytestmark = pytest.mark.model
+
+MAX_CONVERSATION_FINAL_S = 4.0
+MAX_CONVERSATION_WER = 0.15
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +181,21 @@ def test_speech_under_music_is_still_captioned(
     events, _ = stream(tiny, vad, audio)
     s = score(events, ref)
     assert s.wer <= 0.25, s.transcript
+
+
+def test_a_conversation_is_finalized_turn_by_turn(
+    tiny: WhisperBackend, vad: SileroModel, tmp_path: Path
+) -> None:
+    """Two talkers, fast turns (gaps 0-0.3 s), a run-on of several prompts, G.711:
+    no utterance waits for a pause the VAD hears (they came 6-10 s late when
+    only a pause or 10 s of speech closed a segment)."""
+    wav = conversation.short_conversation(tmp_path / "conversation.wav")
+    ref = load_reference(wav)
+    assert ref is not None
+    events, _ = stream(tiny, vad, decode_file(wav))
+    s = score(events, ref)
+    assert_finals_never_change(events)
+    assert s.finalized == s.utterances, s.transcript
+    assert len(s.final_by_time) == s.utterances
+    assert max(s.final_by_time) <= MAX_CONVERSATION_FINAL_S, s.final_by_time
+    assert s.wer <= MAX_CONVERSATION_WER, s.transcript

@@ -54,6 +54,9 @@ BANDS: tuple[Band, ...] = get_args(Band)
 
 Speaker = Literal["A", "B"]
 
+LINE_NOISE_DBFS = -55.0
+"""RMS of the noise floor a telephone leg adds (white before the codec)."""
+
 TALKER_B_RATE = 0.9
 """Talker B is talker A played at this speed: lower and slower (pitch x0.9, length /0.9)."""
 
@@ -172,10 +175,15 @@ def telephone(audio: NDArray[np.float32], band: Band) -> NDArray[np.float32]:
     """``audio`` (16 kHz) as it comes out of a ``band`` channel, same length and timing.
 
     G.711 goes through 8 kHz (PyAV's resampler low-passes at 4 kHz) and µ-law,
-    and back to 16 kHz; G.722 is a 16 kHz ADPCM round trip.
+    and back to 16 kHz; G.722 is a 16 kHz ADPCM round trip. A phone leg is
+    never digitally silent: both carry a line-noise floor of
+    :data:`LINE_NOISE_DBFS` (seeded, so a session is rebuilt byte for byte).
     """
     if band == "wideband":
         return audio.astype(np.float32, copy=True)
+    rng = np.random.default_rng(len(audio))
+    noise = rng.standard_normal(len(audio)).astype(np.float32) * 10 ** (LINE_NOISE_DBFS / 20)
+    audio = (audio + noise).astype(np.float32)
     if band == "g722":
         decoded = _codec_round_trip(audio, "g722", SAMPLE_RATE)[G722_DELAY:]
     elif band == "g711":
