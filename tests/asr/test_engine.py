@@ -382,3 +382,60 @@ def test_segment_ids_differ_between_engines() -> None:
     assert ids[0]
     assert ids[1]
     assert not ids[0] & ids[1]
+
+
+class SlowVad(EnergyVad):
+    """A VAD that notes which thread runs it and takes a while (a loaded CPU)."""
+
+    def __init__(self) -> None:
+        self.threads: set[str] = set()
+
+    def __call__(self, frame, state):  # type: ignore[no-untyped-def]
+        self.threads.add(threading.current_thread().name)
+        time.sleep(0.002)
+        return super().__call__(frame, state)
+
+
+def test_a_push_never_runs_the_vad_on_the_callers_thread() -> None:
+    vad = SlowVad()
+    engine = Engine(ToneRecognizer(), vad, EngineOptions(policy=PolicyOptions(language="en")))
+    got: list[Caption] = []
+    with engine:
+        s = engine.open_stream(got.append)
+        audio = synth(["hello", "there."], tail_s=1.0)
+        began = time.perf_counter()
+        for i in range(0, len(audio), 320):
+            s.push(audio[i : i + 320])
+        pushed_in = time.perf_counter() - began
+        s.close()
+        assert s.closed.wait(10)
+    assert threading.current_thread().name not in vad.threads
+    assert vad.threads == {"roomscribe-vad"}
+    # ~90 VAD frames at 2 ms each ran elsewhere: the pushes only queued audio
+    assert pushed_in < 0.1
+    assert [c.text for c in got if c.final] == ["hello there."]
+
+
+def test_a_vad_that_fails_ends_only_its_stream_with_what_was_said() -> None:
+    class Failing(EnergyVad):
+        frames = 0
+
+        def __call__(self, frame, state):  # type: ignore[no-untyped-def]
+            Failing.frames += 1
+            if Failing.frames == 60:
+                raise RuntimeError("onnxruntime error")
+            return super().__call__(frame, state)
+
+    engine = Engine(ToneRecognizer(), Failing(), EngineOptions(policy=PolicyOptions(language="en")))
+    got: list[Caption] = []
+    with engine:
+        s = engine.open_stream(got.append)
+        s.push(synth(["hello", "there.", "good", "morning."], tail_s=0.0))
+        assert s.closed.wait(10)
+        assert engine.healthy
+        other: list[Caption] = []
+        t = engine.open_stream(other.append)
+        t.push(synth(["good", "morning."], tail_s=1.0))
+        t.close()
+        assert t.closed.wait(10)
+    assert [c.text for c in other if c.final] == ["good morning."]

@@ -5,6 +5,11 @@ Transports (LiveKit rooms, embedded aiortc peers) open one
 any thread; captions come back through the stream's callback, called from the
 engine thread. Async code uses :class:`roomscribe.aio.CaptionStream`.
 
+A push only queues the audio: the VAD runs on a thread of its own (the
+feeder), so the caller (the transport's event loop) never waits for the
+Silero model or for the engine's lock while a batch is applied; run on the
+event loop, it stalled it 100-380 ms at a time with several talkers.
+
 Failures are contained: an exception in a decode, in applying a result or in
 a caption callback fails at most that stream's job (see
 :mod:`roomscribe.asr.scheduler`), never the thread. If the thread dies anyway
@@ -20,6 +25,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -34,6 +40,10 @@ from roomscribe.asr.scheduler import Assignment, Scheduler, SchedulerOptions
 from roomscribe.asr.vad import VadModel
 
 log = logging.getLogger(__name__)
+
+
+_FEEDS_PER_LOCK = 8
+"""Pushes the feeder runs the VAD over per hold of the engine's lock (a few ms)."""
 
 
 class CapacityError(RuntimeError):
@@ -121,6 +131,10 @@ class Engine:
         self._streams: dict[StreamPolicy, EngineStream] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._feeder: threading.Thread | None = None
+        self._inbox: deque[tuple[EngineStream, NDArray[np.float32] | None]] = deque()
+        """Audio pushed and not yet fed to its policy (``None``: close the stream)."""
+        self._inbox_ready = threading.Event()
         self._stopping = False
         self._ids = 0
         self._instance = secrets.token_hex(3)
@@ -147,9 +161,18 @@ class Engine:
             target=self._supervised, name="roomscribe-engine", daemon=True
         )
         self._thread.start()
+        self._feeder = threading.Thread(
+            target=self._feed_supervised, name="roomscribe-vad", daemon=True
+        )
+        self._feeder.start()
 
     def close(self, timeout: float = 30.0) -> None:
-        """Finalize every open stream, then stop the thread."""
+        """Finalize every open stream, then stop the threads."""
+        feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            self._inbox_ready.set()
+            feeder.join(timeout)
+        self._feed_inbox()  # what was pushed before the close is heard
         with self._cond:
             for stream in list(self._streams.values()):
                 stream.policy.close()
@@ -183,6 +206,8 @@ class Engine:
             return True  # not started, or closed on purpose
         if not thread.is_alive():
             return self._stopping
+        if self._feeder is not None and not self._feeder.is_alive():
+            return False
         return time.monotonic() - self._beat < self.options.stall_s
 
     @property
@@ -252,22 +277,54 @@ class Engine:
             return stream
 
     def _push(self, stream: EngineStream, audio: NDArray[np.float32]) -> None:
-        with self._cond:
-            if stream.policy not in self._streams:
-                return  # closed: late frames are dropped
-            if stream.policy.done or stream.closed.is_set():
-                return
-            try:
-                stream.policy.feed(audio)
-            except RuntimeError:
-                return
-            stream.last_audio = time.monotonic()
-            self._cond.notify_all()
+        if stream.closed.is_set():
+            return  # closed: late frames are dropped
+        stream.last_audio = time.monotonic()
+        self._queue(stream, audio)
 
     def _close_stream(self, stream: EngineStream) -> None:
-        with self._cond:
+        self._queue(stream, None)  # after the audio pushed before it
+
+    def _queue(self, stream: EngineStream, audio: NDArray[np.float32] | None) -> None:
+        self._inbox.append((stream, audio))
+        if self._feeder is None:
+            self._feed_inbox()  # not started (or closed): no feeder thread to wait for
+        else:
+            self._inbox_ready.set()
+
+    def _feed_supervised(self) -> None:
+        try:
+            while self._feeder is not None:
+                self._inbox_ready.wait()
+                self._inbox_ready.clear()
+                self._feed_inbox()
+        except BaseException as e:  # the supervisor must see everything
+            self._die(e)
+
+    def _feed_inbox(self) -> None:
+        """Run the VAD over queued audio, a few pushes per hold of the lock."""
+        while self._inbox:
+            with self._cond:
+                for _ in range(_FEEDS_PER_LOCK):
+                    if not self._inbox:
+                        break
+                    stream, audio = self._inbox.popleft()
+                    self._feed(stream, audio)
+                self._cond.notify_all()
+
+    def _feed(self, stream: EngineStream, audio: NDArray[np.float32] | None) -> None:
+        """Feed (or close) one stream; called with the lock held."""
+        if audio is None:
             stream.policy.close()
-            self._cond.notify_all()
+            return
+        if stream.policy not in self._streams or stream.policy.closing:
+            return  # closing, or reaped: late frames are dropped
+        try:
+            stream.policy.feed(audio)
+        except Exception:
+            # contained like a failed decode: this stream ends with what it has
+            log.exception("the VAD failed on a stream's audio; finalizing that stream")
+            stream.policy.close()
 
     def _abort_stream(self, stream: EngineStream) -> None:
         with self._cond:

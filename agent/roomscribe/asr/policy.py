@@ -235,6 +235,11 @@ class StreamPolicy:
             self.reviser.close()
 
     @property
+    def closing(self) -> bool:
+        """:meth:`close` was called: no more audio is taken."""
+        return self._closing
+
+    @property
     def done(self) -> bool:
         """Closed, every segment has had its final caption and the last revision ran."""
         return (
