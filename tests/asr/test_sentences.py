@@ -206,3 +206,12 @@ def test_a_final_after_a_sentence_end_starts_with_a_capital() -> None:
     assert sentence_case([], ended) == []
     numbered = words((" 9", 1.0, 1.2))
     assert sentence_case(numbered, ended) == numbered
+
+
+def test_an_agreed_sentence_end_in_a_long_segment_is_cut_without_a_dip() -> None:
+    # the next talker started before this one finished: the VAD heard no dip
+    pauses = Pauses(speech_at=(1.55,))
+    assert cutter(pauses).cut_at(SAID, [], decoded_to=2.5, segment_s=2.9) is None
+    assert cutter(pauses).cut_at(SAID, [], decoded_to=2.5, segment_s=3.0) == pytest.approx(1.75)
+    # not before the decodes agree on it
+    assert cutter(pauses).cut_at(SAID[:2], SAID[2:], decoded_to=2.5, segment_s=3.0) is None

@@ -81,8 +81,9 @@ class PolicyOptions:
     split_sentences: bool = True
     """Close a segment at a sentence end the speaker talked past (see
     :mod:`roomscribe.asr.sentences`)."""
-    min_sentence_gap_s: float = 0.2
-    """Silence after a short sentence's end needed to split there."""
+    min_sentence_gap_s: float = 0.1
+    """Silence after a short sentence's end needed to split there (turns in
+    conversation follow each other by 0-0.3 s)."""
     min_sentence_words: int = 3
     """A shorter sentence ("Dial 1.") is split off only after ``min_sentence_gap_s``."""
     stall_s: float = 1.2

@@ -12,7 +12,9 @@ only after a real gap (``min_gap_s``): a turn ("Yes.") is, a prompt's
 "Dial 1. Then..." is not.
 
 A segment that grows past ``clause_s`` is also cut at a clause end (comma,
-semicolon, colon) with such a dip; past ``max_segment_s`` it is cut whatever
+semicolon, colon) with such a dip, and at an agreed sentence end without one
+(turns overlap: the next talker starts before the last one ends); past
+``max_segment_s`` it is cut whatever
 the VAD heard, at its latest committed sentence or clause end, else after its
 last committed word, else (the decodes never agreed) after the latest word
 read well before the end of the audio, so a final is never more than
@@ -135,7 +137,11 @@ class SentenceCutter:
             gap = nxt.start - w.end
             if i + 1 < self._opts.min_words and gap < self._opts.min_gap_s:
                 continue  # "Dial 1. Then...": a short sentence needs a real pause
-            cut = self._quiet(w.end - 0.1, nxt.start + 0.1, below)
+            # in a long segment an agreed sentence end is cut even without a dip:
+            # the next talker started before this one finished
+            overlapped = segment_s >= self._opts.clause_s and i < len(committed)
+            anywhere = _ANYWHERE if overlapped and ends_sentence(w) else below
+            cut = self._quiet(w.end - 0.1, nxt.start + 0.1, anywhere)
             if cut is not None:
                 return cut
         return None
