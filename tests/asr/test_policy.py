@@ -96,7 +96,7 @@ def test_no_interim_refresh_while_a_pause_may_be_starting() -> None:
     # decode that the pause is about to ask for, and show nothing new
     policy = StreamPolicy(EnergyVad(), live_only(PolicyOptions(language="en")))
     policy.feed(speaking(["please", "press", "one", "two"]))
-    policy.feed(silence(0.1))  # shorter than the VAD's min_silence_s: still speaking
+    policy.feed(silence(0.08))  # shorter than the VAD's min_silence_s: still speaking
     assert policy.speaking
     assert policy.interim_job() is None
     policy.feed(speaking(["the", "key."], lead_s=0.0))
