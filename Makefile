@@ -6,6 +6,10 @@
 #                1-minute one (tiny.en),
 #                50 churn cycles over 4 rooms, heal time over 5 worker kills; results
 #                in artifacts/ (soak-30min.json, livekit-churn-50.json, livekit-heal-soak.json)
+#   make bench-listener - latency from two talkers to the captions at a LiveKit listener, stage
+#                by stage (roomscribe.bench.listener): builds bin/lktalk (Go talkers that send
+#                Ogg Opus files as they are), starts livekit-server --dev and the agent (base, en)
+#                with timing marks, ~3.5 minutes; report also in artifacts/bench-listener.json
 SHELL := /bin/bash
 PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
@@ -14,7 +18,7 @@ EXAMPLE_DIR := web-client/examples/components-react
 EXAMPLE_STAMP := $(EXAMPLE_DIR)/dist/.built
 SYSTEM_STAMP := .cache/system-deps
 
-.PHONY: run test soak setup check lint typecheck webcheck pytest bench lock clean
+.PHONY: run test soak setup check lint typecheck webcheck pytest bench bench-listener lock clean
 
 run: setup
 	$(PY) -m roomscribe.cli dev
@@ -69,6 +73,13 @@ soak: setup
 
 bench: $(VENV_STAMP)
 	$(PY) -m roomscribe.cli bench ../shared/eval/allison-a.wav ../shared/eval/allison-b.wav
+
+bin/lktalk: scripts/install-lktalk.sh $(wildcard tools/lktalk/*)
+	scripts/install-lktalk.sh
+
+bench-listener: $(VENV_STAMP) bin/livekit-server bin/lktalk
+	$(PY) -m roomscribe.bench.listener --start --json artifacts/bench-listener.json \
+	  ../shared/eval/allison-a.wav ../shared/eval/allison-b.wav
 
 # Re-pin after changing dependencies in pyproject.toml: versions already pinned stay
 # (delete a line to upgrade that package), new ones are resolved, hashes for all.

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 from numpy.typing import NDArray
 
+from roomscribe import timing
 from roomscribe.asr.backend import SAMPLE_RATE
 from roomscribe.asr.engine import Engine, EngineStream
 from roomscribe.asr.events import Caption
@@ -71,6 +72,11 @@ class CaptionStream:
     def push_pcm16(self, data: bytes | memoryview | NDArray[np.int16]) -> None:
         """Add 16 kHz mono 16-bit PCM."""
         self.push(pcm16_to_float(data))
+
+    @property
+    def pushed_s(self) -> float:
+        """Seconds of audio pushed so far (the stream time of the next sample)."""
+        return self._pushed_s
 
     def age_of(self, stream_time_s: float) -> float:
         """Seconds since the audio at ``stream_time_s`` (a caption's ``end``) arrived.
@@ -127,6 +133,16 @@ class CaptionStream:
             await self._wakeup.wait()
 
     def _on_caption_threadsafe(self, caption: Caption) -> None:
+        if timing.enabled():
+            timing.mark(
+                "engine_out",
+                segment=caption.segment_id,
+                final=int(caption.final),
+                revision=caption.revision,
+                start=f"{caption.start:.3f}",
+                end=f"{caption.end:.3f}",
+                pushed=f"{self._pushed_s:.3f}",
+            )
         # a caption after the loop closed (a stream aborted at shutdown) has no reader
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._enqueue, caption)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from roomscribe import memory
+from roomscribe import memory, timing
+from roomscribe.asr.backend import Backend
 from roomscribe.asr.engine import Engine
 from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend
@@ -19,7 +20,8 @@ def build_engine(settings: AsrSettings) -> Engine:
     memory.limit_arenas()  # before the model's and the engine's threads allocate
     t0 = time.perf_counter()
     backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
-    engine = Engine(backend, SileroModel(), settings.engine_options())
+    timed: Backend = timing.TimedBackend(backend) if timing.enabled() else backend
+    engine = Engine(timed, SileroModel(), settings.engine_options())
     log.info(
         "loaded Whisper %s in %.1f s (max %d streams)",
         settings.whisper.model,

@@ -24,7 +24,7 @@ from typing import Any
 from livekit import rtc
 from livekit.rtc.room import EventTypes
 
-from roomscribe import protocol
+from roomscribe import protocol, timing
 from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.asr.events import Caption
 from roomscribe.livekit.pipeline import TrackPipeline
@@ -104,6 +104,7 @@ class RoomCaptioner:
             "room_metadata_changed": self._on_room_metadata_changed,
         }
         self._closed = False
+        self._loop_watch: asyncio.Task[None] | None = None
 
     @property
     def active_tracks(self) -> int:
@@ -116,12 +117,16 @@ class RoomCaptioner:
         self._apply_vocabulary(self._room.metadata)
         for participant in self._room.remote_participants.values():
             self._on_participant_connected(participant)
+        if timing.enabled():
+            self._loop_watch = asyncio.create_task(timing.watch_loop(self._room.name))
 
     async def aclose(self) -> None:
         """Finalize and publish every track's pending captions, then detach."""
         if self._closed:
             return
         self._closed = True
+        if self._loop_watch is not None:
+            self._loop_watch.cancel()
         for event, handler in self._handlers.items():
             self._room.off(event, handler)
         for message in self._messages:

@@ -15,9 +15,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+import numpy as np
 from livekit import rtc
 
-from roomscribe import metrics
+from roomscribe import metrics, timing
 from roomscribe.aio import CaptionStream
 from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.asr.events import Caption
@@ -142,11 +143,14 @@ class TrackPipeline:
 
     async def _pump_audio(self) -> None:
         assert self._audio is not None
+        timed = timing.enabled()
         try:
             async for event in self._audio:
                 captions = self._captions  # replaced when the engine gave one up
                 if captions is not None:
                     captions.push_pcm16(event.frame.data)
+                    if timed:
+                        self._mark_audio(event.frame, captions)
         except Exception:
             log.exception("audio of %s failed; finalizing its captions", self.name)
         else:
@@ -156,10 +160,18 @@ class TrackPipeline:
         if self._captions is not None:
             self._captions.close_nowait()
 
+    def _mark_audio(self, frame: rtc.AudioFrame, captions: CaptionStream) -> None:
+        pcm = np.frombuffer(frame.data, dtype=np.int16)
+        peak = max(int(pcm.max()), -int(pcm.min())) if pcm.size else 0
+        timing.mark("audio", track=self.track_sid, pushed=f"{captions.pushed_s:.3f}", peak=peak)
+
     async def _pump_captions(self) -> None:
         restarted_at = -RESTART_INTERVAL_S
+        timed = timing.enabled()
         while (captions := self._captions) is not None:
             async for caption in captions:
+                if timed:
+                    timing.mark("loop_in", track=self.track_sid, segment=caption.segment_id)
                 try:
                     self._publisher.publish(caption)
                 except Exception:

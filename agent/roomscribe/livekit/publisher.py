@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from livekit import rtc
 
-from roomscribe import protocol
+from roomscribe import protocol, timing
 from roomscribe.asr.events import Caption
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ class CaptionPublisher:
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._timed = timing.enabled()
         self.dropped = 0
         """Interim updates dropped because the room was slow."""
         self.dropped_finals = 0
@@ -142,6 +143,14 @@ class CaptionPublisher:
         while True:
             while self._queue:
                 caption = self._queue.popleft()
+                if self._timed:
+                    timing.mark(
+                        "send_start",
+                        segment=caption.segment_id,
+                        final=int(caption.final),
+                        revision=caption.revision,
+                        queued=len(self._queue),
+                    )
                 try:
                     async with asyncio.timeout(self._opts.send_timeout_s):
                         await self._send(caption)
@@ -170,6 +179,8 @@ class CaptionPublisher:
         finally:
             # an unclosed writer keeps its native handle for the life of the process
             await writer.aclose()
+        if self._timed:
+            timing.mark("stream_sent", segment=caption.segment_id)
         if self._opts.legacy_packets:
             segment = rtc.TranscriptionSegment(
                 id=caption.segment_id,
@@ -186,3 +197,5 @@ class CaptionPublisher:
                     segments=[segment],
                 )
             )
+            if self._timed:
+                timing.mark("legacy_sent", segment=caption.segment_id)
