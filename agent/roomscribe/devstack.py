@@ -58,7 +58,8 @@ def _port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
+    """Something answers an HTTP GET of ``url`` within a second."""
     try:
         with urllib.request.urlopen(url, timeout=1):
             return True
@@ -97,7 +98,7 @@ class DevStack:
                 stdout=out,
             )
         log.info("livekit-server starting (log: %s)", lk_log)
-        self._wait_until(lambda: _answers(DEV_HTTP + "/"), "livekit-server", 20)
+        self._wait_until(lambda: answers(DEV_HTTP + "/"), "livekit-server", 20)
 
         env = {
             **os.environ,
@@ -109,7 +110,7 @@ class DevStack:
         serve = ["serve", "--host", self._settings.host, "--port", str(self._settings.port)]
         self._spawn("roomscribe serve", _roomscribe(*serve), env=env)
         web = f"http://{self._settings.host}:{self._settings.port}"
-        self._wait_until(lambda: _answers(web + "/healthz"), "roomscribe serve", 60)
+        self._wait_until(lambda: answers(web + "/healthz"), "roomscribe serve", 60)
         shown = (
             f"http://localhost:{self._settings.port}" if self._settings.host == "127.0.0.1" else web
         )

@@ -69,7 +69,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +93,7 @@ from roomscribe.config import (
     add_livekit_arguments,
     load_settings,
 )
-from roomscribe.devstack import DEV_HTTP, DEV_KEY, DEV_SECRET, DEV_URL
+from roomscribe.devstack import DEV_HTTP, DEV_KEY, DEV_SECRET, DEV_URL, answers
 from roomscribe.replay import Emitted
 from roomscribe.server.token import JoinRequest, mint_token
 from roomscribe.settings import LiveKitSettings
@@ -261,14 +260,6 @@ def lktalk_events(records: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def _wait_for(
     ready: Callable[[], bool], what: str, timeout_s: float, proc: subprocess.Popen[bytes]
 ) -> None:
@@ -301,7 +292,7 @@ class Stack:
 @contextlib.contextmanager
 def dev_stack(out: Path, model: str, language: str) -> Iterator[Stack]:
     """livekit-server ``--dev`` and ``roomscribe agent`` with timing marks."""
-    if _answers(DEV_HTTP + "/"):
+    if answers(DEV_HTTP + "/"):
         raise SystemExit(f"a LiveKit server already answers at {DEV_HTTP}; stop it or drop --start")
     server_log, agent_log = out / "livekit-server.log", out / "agent.log"
     with contextlib.ExitStack() as stack:
@@ -313,7 +304,7 @@ def dev_stack(out: Path, model: str, language: str) -> Iterator[Stack]:
             cwd=CHECKOUT,
         )
         stack.callback(_stop, server)
-        _wait_for(lambda: _answers(DEV_HTTP + "/"), "livekit-server", 20, server)
+        _wait_for(lambda: answers(DEV_HTTP + "/"), "livekit-server", 20, server)
         env = {
             **os.environ,
             "LIVEKIT_URL": DEV_URL,
