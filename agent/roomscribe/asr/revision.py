@@ -26,6 +26,7 @@ hands out its jobs and the scheduler runs them only when no live work waits.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -472,7 +473,22 @@ def crosses_boundary(
         (w.start + w.end) / 2 > end + _EDGE_SLACK_S for w in revised
     ):
         return True
-    old, new = _edge_keys(live), _edge_keys(revised)
+    return repeats_a_neighbour(
+        _edge_keys(live), _edge_keys(revised), _edge_keys(before), _edge_keys(after)
+    )
+
+
+def repeats_a_neighbour(
+    old: Sequence[str], new: Sequence[str], before: Sequence[str], after: Sequence[str]
+) -> bool:
+    """Words ``new`` adds to ``old`` at its head say again the end of ``before``,
+    or words it adds at its tail the start of ``after`` (all comparison keys).
+
+    Added at an edge: before the first run ``old`` and ``new`` share, or after
+    the last (all of ``new`` if they share none). Said again: two of them in a
+    row anywhere in the neighbour's nearest :data:`EDGE_WORDS` words, or a lone
+    added word the neighbour's word at that edge.
+    """
     blocks = [
         b
         for b in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks()
@@ -480,26 +496,21 @@ def crosses_boundary(
     ]
     head = new[: blocks[0].b] if blocks else new
     tail = new[blocks[-1].b + blocks[-1].size :] if blocks else new
-    return _repeats(head, _edge_keys(before)[-_EDGE_WORDS:], its_last=True) or _repeats(
-        tail, _edge_keys(after)[:_EDGE_WORDS], its_last=False
-    )
+    return _said_again(head, before[-EDGE_WORDS:], -1) or _said_again(tail, after[:EDGE_WORDS], 0)
 
 
-def _repeats(added: Sequence[str], neighbour: Sequence[str], *, its_last: bool) -> bool:
-    """``added`` (words a revision added at an edge) is said again in ``neighbour``:
-    two of them in a row anywhere in it, or a lone added word its word at that
-    edge (``its_last``: the neighbour's last word, else its first)."""
+def _said_again(added: Sequence[str], neighbour: Sequence[str], edge: int) -> bool:
     if not added or not neighbour:
         return False
     if len(added) == 1:
-        return added[0] == neighbour[-1 if its_last else 0]
-    pairs = {tuple(added[i : i + 2]) for i in range(len(added) - 1)}
-    return any(tuple(neighbour[i : i + 2]) in pairs for i in range(len(neighbour) - 1))
+        return added[0] == neighbour[edge]
+    pairs = set(itertools.pairwise(added))
+    return any(pair in pairs for pair in itertools.pairwise(neighbour))
 
 
 _EDGE_SLACK_S = 0.5
 """How far the aligner stretches a word beyond the speech it belongs to."""
-_EDGE_WORDS = 10
+EDGE_WORDS = 10
 """Words of a neighbouring segment compared with what a revision adds at an edge."""
 _DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _DIGITS = {word: str(i) for i, word in enumerate(_DIGIT_WORDS)}

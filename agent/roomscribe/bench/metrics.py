@@ -23,7 +23,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -239,10 +238,16 @@ class RevisionEffects:
 def revision_effects(
     events: Sequence[Emitted], reference_text: str, language: str | None = "en"
 ) -> RevisionEffects:
-    """Judge every segment's last revision against the live final it replaced."""
-    import difflib
+    """Judge every segment's last revision against the live final it replaced.
 
+    Words moved across a boundary are found with the reviser's own rule
+    (:func:`~roomscribe.asr.revision.repeats_a_neighbour`), but on the
+    published captions and the benchmark's normalized words, not on what the
+    reviser saw.
+    """
     import jiwer
+
+    from roomscribe.asr.revision import repeats_a_neighbour
 
     norm = normalizer(language)
     order: list[str] = []
@@ -271,32 +276,13 @@ def revision_effects(
         improved += delta < 0
         worsened += delta > 0
         neutral += delta == 0
-        old, new = words(live.get(sid, ""), norm), words(text, norm)
-        blocks = [
-            b
-            for b in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_matching_blocks()
-            if b.size
-        ]
-        head = new[: blocks[0].b] if blocks else new
-        tail = new[blocks[-1].b + blocks[-1].size :] if blocks else []
         i = order.index(sid)
         before = words(_final_of(order[i - 1], live, revised), norm) if i > 0 else []
         after = words(_final_of(order[i + 1], live, revised), norm) if i + 1 < len(order) else []
-        duplicated += _said_in(head, before[-10:], -1) or _said_in(tail, after[:10], 0)
+        old, new = words(live.get(sid, ""), norm), words(text, norm)
+        duplicated += repeats_a_neighbour(old, new, before, after)
     return RevisionEffects(improved, worsened, neutral, duplicated)
 
 
 def _final_of(sid: str, live: dict[str, str], revised: dict[str, str]) -> str:
     return revised.get(sid, live.get(sid, ""))
-
-
-def _said_in(added: Sequence[str], neighbour: Sequence[str], edge: int) -> bool:
-    """Two added words in a row said in ``neighbour`` too; a lone added word:
-    the neighbour's word at ``edge`` (-1: its last, the segment before; 0: its
-    first, the segment after)."""
-    if not added or not neighbour:
-        return False
-    if len(added) == 1:
-        return added[0] == neighbour[edge]
-    pairs = set(itertools.pairwise(added))
-    return any(pair in pairs for pair in itertools.pairwise(neighbour))
