@@ -141,10 +141,14 @@ class SentenceCutter:
             # the next talker started before this one finished
             overlapped = segment_s >= self._opts.clause_s and i < len(committed)
             anywhere = _ANYWHERE if overlapped and ends_sentence(w) else below
-            cut = self._quiet(w.end - 0.1, nxt.start + 0.1, anywhere)
+            cut = self._between(w, nxt, anywhere)
             if cut is not None:
                 return cut
         return None
+
+    def _between(self, word: Word, nxt: Word, below: float) -> float | None:
+        """The quietest moment from just before ``word`` ends to just after ``nxt`` starts."""
+        return self._quiet(word.end - 0.1, nxt.start + 0.1, below)
 
     def _forced_cut(
         self, committed: Sequence[Word], tentative: Sequence[Word], decoded_to: float
@@ -170,7 +174,7 @@ class SentenceCutter:
         nxt = following[i + 1] if i + 1 < len(following) else None
         if nxt is None:
             return w.end
-        return self._quiet(w.end - 0.1, nxt.start + 0.1, _ANYWHERE) or (w.end + nxt.start) / 2
+        return self._between(w, nxt, _ANYWHERE) or (w.end + nxt.start) / 2
 
 
 def sentence_case(words: list[Word], previous: Word | None) -> list[Word]:
