@@ -49,7 +49,7 @@ import re
 import secrets
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -401,15 +401,28 @@ def server_settings(defaults: Settings, args: argparse.Namespace) -> LiveKitSett
     return defaults.with_flags(vars(args)).livekit() or LiveKitSettings()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def read_command(
+    prog: str,
+    build: Callable[[Settings], argparse.ArgumentParser],
+    argv: Sequence[str] | None,
+) -> tuple[argparse.Namespace, LiveKitSettings] | None:
+    """A LiveKit benchmark's flags and server (``.env``, environment, flags);
+    ``None`` after printing why they do not fit."""
     load_dotenv()
     try:
         defaults = load_settings()
-        args = build_parser(defaults).parse_args(argv)
-        settings = server_settings(defaults, args)
+        args = build(defaults).parse_args(argv)
+        return args, server_settings(defaults, args)
     except SettingsError as exc:
-        print(f"roomscribe.bench.faststart: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    command = read_command("roomscribe.bench.faststart", build_parser, argv)
+    if command is None:
         return 2
+    args, settings = command
     report = asyncio.run(run_bench(args, settings))
     if args.json:
         json.dump(report, sys.stdout, indent=1)

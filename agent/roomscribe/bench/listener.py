@@ -75,7 +75,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from dotenv import load_dotenv
 from livekit import rtc
 from numpy.typing import NDArray
 
@@ -83,15 +82,13 @@ from roomscribe import protocol, timing
 from roomscribe.asr.events import Caption
 from roomscribe.asr.vad import VadOptions
 from roomscribe.audio.decode import decode_file
-from roomscribe.bench.faststart import percentiles, server_settings
+from roomscribe.bench.faststart import percentiles, read_command
 from roomscribe.bench.metrics import NEXT_START_SLACK_S, score
 from roomscribe.bench.reference import Reference, Utterance, load_reference
 from roomscribe.config import (
     CHECKOUT,
     Settings,
-    SettingsError,
     add_livekit_arguments,
-    load_settings,
 )
 from roomscribe.devstack import DEV_HTTP, DEV_KEY, DEV_SECRET, DEV_URL, answers
 from roomscribe.replay import Emitted
@@ -780,14 +777,10 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    load_dotenv()
-    try:
-        defaults = load_settings()
-        args = build_parser(defaults).parse_args(argv)
-        settings = server_settings(defaults, args)
-    except SettingsError as exc:
-        print(f"roomscribe.bench.listener: {exc}", file=sys.stderr)
+    command = read_command("roomscribe.bench.listener", build_parser, argv)
+    if command is None:
         return 2
+    args, settings = command
     if not LKTALK.is_file():
         print(f"{LKTALK} not found: run scripts/install-lktalk.sh", file=sys.stderr)
         return 2
