@@ -71,19 +71,20 @@ pytest:
 soak: setup
 	$(PY) -m pytest -m soak -v -s
 
-# The conversational set and the Asterisk sessions are built from the Debian packs;
-# ../shared/eval (allison-a/b) is used where it exists, never required.
+# Every recording (allison-a/b, the Asterisk sessions, the conversational set) is built
+# from the Debian packs into artifacts/eval; nothing outside the checkout is needed.
 bench: $(VENV_STAMP) $(SYSTEM_STAMP)
-	$(PY) -m roomscribe.bench.asterisk artifacts/eval $(wildcard ../shared/eval)
+	$(PY) -m roomscribe.bench.asterisk artifacts/eval
 	$(PY) -m roomscribe.cli bench artifacts/eval/conversation-g711.wav artifacts/eval/asterisk-en.wav \
-	  $(wildcard ../shared/eval/allison-*.wav)
+	  artifacts/eval/allison-a.wav artifacts/eval/allison-b.wav
 
 bin/lktalk: scripts/install-lktalk.sh $(wildcard tools/lktalk/*)
 	scripts/install-lktalk.sh
 
-bench-listener: $(VENV_STAMP) bin/livekit-server bin/lktalk
+bench-listener: $(VENV_STAMP) $(SYSTEM_STAMP) bin/livekit-server bin/lktalk
+	$(PY) -m roomscribe.bench.allison artifacts/eval
 	$(PY) -m roomscribe.bench.listener --start --json artifacts/bench-listener.json \
-	  ../shared/eval/allison-a.wav ../shared/eval/allison-b.wav
+	  artifacts/eval/allison-a.wav artifacts/eval/allison-b.wav
 
 # Re-pin after changing dependencies in pyproject.toml: versions already pinned stay
 # (delete a line to upgrade that package), new ones are resolved, hashes for all.

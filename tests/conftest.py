@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import wave
 from pathlib import Path
 
@@ -16,18 +15,13 @@ pytest_plugins = ["tests.fixtures.livekit"]
 
 
 def find_eval_dir() -> Path:
-    """``../shared/eval`` beside the checkout (or ``$ROOMSCRIBE_EVAL_DIR``)."""
-    candidates = [
-        os.environ.get("ROOMSCRIBE_EVAL_DIR", ""),
-        str(ROOT.parent / "shared" / "eval"),
-        "/work/shared/eval",
-    ]
-    for c in candidates:
-        if c and (Path(c) / "allison-a.wav").is_file():
-            return Path(c)
-    raise RuntimeError(
-        "evaluation audio not found: set ROOMSCRIBE_EVAL_DIR to the folder with allison-a.wav"
-    )
+    """The read-prompt sessions (allison-a/b): ``artifacts/eval``, built there from the
+    Debian Asterisk pack if missing (``make test``'s set-up builds them first)."""
+    from roomscribe.bench import allison
+
+    out = ROOT / "artifacts" / "eval"
+    allison.build_all(out)
+    return out
 
 
 def read_wav(path: Path) -> NDArray[np.float32]:

@@ -15,7 +15,7 @@ from roomscribe.asr.scheduler import Scheduler
 from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 from roomscribe.audio.decode import decode_file
-from roomscribe.bench import asterisk, conversation
+from roomscribe.bench import allison, asterisk, conversation
 from roomscribe.bench.metrics import final_transcript, score, wer
 from roomscribe.bench.reference import Reference, load_reference
 from roomscribe.replay import Emitted, Pace, replay
@@ -46,10 +46,10 @@ def vad() -> SileroModel:
 
 
 @pytest.fixture(scope="module")
-def sessions(tmp_path_factory: pytest.TempPathFactory, eval_dir: Path) -> Path:
-    """Recordings not in ../shared/eval: other prompts, French, Spanish, music."""
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Recordings beside allison-a/b: other prompts, French, Spanish, music."""
     out = tmp_path_factory.mktemp("asterisk")
-    asterisk.build_all(out, asterisk.used_prompts(eval_dir))
+    asterisk.build_all(out, allison.prompts())
     return out
 
 

@@ -2,15 +2,15 @@
 
 ``asterisk-core-sounds-{en,fr,es,…}-g722`` hold real recorded prompts with
 their text (``core-sounds-LANG.txt``); ``asterisk-moh-opsound-g722`` holds
-music without speech. From them we build sessions like ``../shared/eval``
-(``NAME.wav`` 16 kHz mono + ``NAME.json`` utterances with start/end/text) with
-other prompts, other languages, music under speech, or after a low-bitrate
-Opus round trip, so tests and benchmarks are not tuned to two files; and one
-session of the prompts naming Asterisk's uncommon words (product names,
-acronyms), with those words as its vocabulary, to measure what a room
-vocabulary buys.
+music without speech. From them we build sessions like allison-a/b
+(:mod:`roomscribe.bench.allison`; ``NAME.wav`` 16 kHz mono + ``NAME.json``
+utterances with start/end/text) with other prompts than theirs, other
+languages, music under speech, or after a low-bitrate Opus round trip, so
+tests and benchmarks are not tuned to two files; and one session of the
+prompts naming Asterisk's uncommon words (product names, acronyms), with
+those words as its vocabulary, to measure what a room vocabulary buys.
 
-    python -m roomscribe.bench.asterisk OUTDIR [EVAL_DIR_TO_EXCLUDE]
+    python -m roomscribe.bench.asterisk OUTDIR   # allison-a/b too
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def build_session(
 ) -> Path:
     """Concatenate ``count`` random prompts with pauses into ``out`` (+ .json, .txt).
 
-    ``exclude`` names prompts not to use (e.g. those already in ``../shared/eval``).
+    ``exclude`` names prompts not to use (e.g. those of allison-a/b).
     """
     rng = random.Random(seed)
     table = {
@@ -213,13 +213,15 @@ def opus_round_trip(speech_wav: Path, out: Path, *, bitrate: int = 12_000) -> Pa
 
 def write_session(
     out: Path,
-    audio: NDArray[np.float32],
+    audio: NDArray[np.float32] | NDArray[np.int16],
     utterances: list[dict[str, object]],
     note: str,
     language: str = "en",
     vocabulary: tuple[str, ...] = (),
 ) -> None:
     """``out`` (16-bit WAV) with ``NAME.json`` and ``NAME.txt`` beside it.
+
+    ``audio``: float samples in [-1, 1], or 16-bit samples written as they are.
 
     ``vocabulary``: terms the session is meant to be run with, also written to
     ``NAME.vocabulary.txt``.
@@ -229,7 +231,8 @@ def write_session(
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(SAMPLE_RATE)
-        w.writeframes((np.clip(audio, -1, 1) * 32767).astype(np.int16).tobytes())
+        pcm = audio if audio.dtype == np.int16 else (np.clip(audio, -1, 1) * 32767).astype(np.int16)
+        w.writeframes(pcm.tobytes())
     meta = {
         "audio": out.name,
         "sample_rate": SAMPLE_RATE,
@@ -291,9 +294,12 @@ def build_all(out: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    # imported here: allison builds on this module's helpers
+    from roomscribe.bench import allison
+
     out = Path(argv[0] if argv else "artifacts/eval")
-    exclude = used_prompts(Path(argv[1])) if len(argv) > 1 else frozenset()
-    build_all(out, exclude)
+    allison.build_all(out)
+    build_all(out, allison.prompts())
     print(f"wrote evaluation sessions to {out}")
     return 0
 

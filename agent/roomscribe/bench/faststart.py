@@ -25,10 +25,11 @@ log line without a room name belongs to the room being measured.
 
 How to run (after ``make setup``), against a dev server and one worker::
 
+    .venv/bin/python -m roomscribe.bench.allison artifacts/eval  # the recordings
     bin/livekit-server --dev > /tmp/lk.log 2>&1 &
     export LIVEKIT_URL=ws://127.0.0.1:7880 LIVEKIT_API_KEY=devkey LIVEKIT_API_SECRET=secret
     .venv/bin/roomscribe agent --model tiny.en --language en 2> /tmp/agent.log &
-    .venv/bin/python -m roomscribe.bench.faststart ../shared/eval/allison-a.wav \\
+    .venv/bin/python -m roomscribe.bench.faststart artifacts/eval/allison-a.wav \\
         --rooms 20 --server-log /tmp/lk.log --worker-log /tmp/agent.log
 
 ``--create-room`` creates each room with its dispatch through the server API

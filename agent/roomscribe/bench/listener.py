@@ -47,7 +47,7 @@ How to run (after ``make setup``; ``make bench-listener`` runs the first line)::
 
     scripts/install-lktalk.sh
     .venv/bin/python -m roomscribe.bench.listener --start \\
-        ../shared/eval/allison-a.wav ../shared/eval/allison-b.wav
+        artifacts/eval/allison-a.wav artifacts/eval/allison-b.wav
 
 ``--start`` starts ``bin/livekit-server --dev --bind 127.0.0.1`` and ``roomscribe
 agent`` (``--model``, ``--language``; default base, en) with the timing marks
