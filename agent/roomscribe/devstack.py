@@ -35,6 +35,8 @@ DEV_URL = "ws://127.0.0.1:7880"
 DEV_HTTP = "http://127.0.0.1:7880"
 DEV_KEY, DEV_SECRET = "devkey", "secret"  # what ``livekit-server --dev`` accepts
 STOP_TIMEOUT_S = 25.0
+DRAIN_GRACE_S = 0.5
+"""How long livekit-server may stop by itself before the second SIGTERM."""
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
@@ -127,12 +129,20 @@ class DevStack:
         return 0
 
     def stop(self) -> None:
-        """Web server and agent first, then livekit-server."""
+        """Web server and agent first (the agent finalizes and publishes what is
+        open), then livekit-server, without its drain: a first SIGTERM makes it
+        wait for every participant to leave (browsers stay), a second one makes
+        it stop at once."""
         apps = [c for c in self._children if c.name != "livekit-server"]
         server = [c for c in self._children if c.name == "livekit-server"]
         for group in (apps, server):
             for child in group:
                 if child.process.poll() is None:
+                    child.process.send_signal(signal.SIGTERM)
+            for child in group if group is server else ():
+                try:
+                    child.process.wait(DRAIN_GRACE_S)
+                except subprocess.TimeoutExpired:
                     child.process.send_signal(signal.SIGTERM)
             for child in group:
                 try:

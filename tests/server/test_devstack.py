@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from roomscribe.config import Settings, load_settings
 from roomscribe.devstack import DevStack
+from tests.fixtures.livekit import (
+    API_KEY,
+    API_SECRET,
+    LIVEKIT_BIN,
+    LiveKitConfig,
+    LiveKitServer,
+    http_probe,
+    wait_serving,
+)
+from tests.livekit.participants import connect
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -43,3 +55,27 @@ def test_a_signal_stops_everything_cleanly() -> None:
     assert stack.wait() == 0
     stack.stop()
     assert sleeper.returncode == -signal.SIGTERM
+
+
+@pytest.mark.livekit
+async def test_livekit_server_stops_at_once_while_a_participant_stays(tmp_path: Path) -> None:
+    """A first SIGTERM makes livekit-server wait for every participant to leave
+    (a browser never does): stop() must not wait for that drain nor kill it."""
+    ports = LiveKitConfig.free()
+    config = tmp_path / "livekit.yaml"
+    config.write_text(ports.yaml())
+    stack = DevStack(make_settings())
+    stack._spawn("livekit-server", [str(LIVEKIT_BIN), "--config", str(config)])
+    server = stack._children[0].process
+    url = f"http://127.0.0.1:{ports.port}/"
+    wait_serving(http_probe(url), server, tmp_path / "none.log", url)
+    lk = LiveKitServer(f"ws://127.0.0.1:{ports.port}", url, API_KEY, API_SECRET)
+    guest = await connect(lk, "stays", "guest")
+    try:
+        started = time.monotonic()
+        await asyncio.to_thread(stack.stop)
+        took = time.monotonic() - started
+    finally:
+        await guest.disconnect()
+    assert server.returncode == 0  # stopped by itself, not killed after STOP_TIMEOUT_S
+    assert took < 10, took
