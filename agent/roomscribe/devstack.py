@@ -35,6 +35,8 @@ DEV_URL = "ws://127.0.0.1:7880"
 DEV_HTTP = "http://127.0.0.1:7880"
 DEV_KEY, DEV_SECRET = "devkey", "secret"  # what ``livekit-server --dev`` accepts
 STOP_TIMEOUT_S = 25.0
+REGISTERED = b"registered worker"
+"""What livekit-agents logs once livekit-server may dispatch jobs to the worker."""
 DRAIN_GRACE_S = 0.5
 """How long livekit-server may stop by itself before the second SIGTERM."""
 
@@ -108,11 +110,16 @@ class DevStack:
             "LIVEKIT_API_KEY": DEV_KEY,
             "LIVEKIT_API_SECRET": DEV_SECRET,
         }
-        self._spawn("roomscribe agent", _roomscribe("agent", "--health-port", "0"), env=env)
+        registered = threading.Event()
+        agent = _roomscribe("agent", "--health-port", "0")
+        self._spawn("roomscribe agent", agent, env=env, stdout=subprocess.PIPE)
+        self._relay(self._children[-1].process, REGISTERED, registered)
         serve = ["serve", "--host", self._settings.host, "--port", str(self._settings.port)]
         self._spawn("roomscribe serve", _roomscribe(*serve), env=env)
         web = f"http://{self._settings.host}:{self._settings.port}"
         self._wait_until(lambda: answers(web + "/healthz"), "roomscribe serve", 60)
+        # a room created before the worker registers waits for the healer (~7 s)
+        self._wait_until(registered.is_set, "roomscribe agent", 120)
         shown = (
             f"http://localhost:{self._settings.port}" if self._settings.host == "127.0.0.1" else web
         )
@@ -159,7 +166,7 @@ class DevStack:
         cmd: list[str],
         *,
         env: dict[str, str] | None = None,
-        stdout: IO[bytes] | None = None,
+        stdout: IO[bytes] | int | None = None,
     ) -> None:
         process = subprocess.Popen(
             cmd,
@@ -170,6 +177,20 @@ class DevStack:
             start_new_session=True,  # Ctrl-C reaches only the supervisor
         )
         self._children.append(Child(name, process))
+
+    @staticmethod
+    def _relay(process: subprocess.Popen[bytes], marker: bytes, seen: threading.Event) -> None:
+        """Copy the child's output to ours, and set ``seen`` once a line has ``marker``."""
+
+        def run() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sys.stderr.buffer.write(line)
+                sys.stderr.buffer.flush()
+                if marker in line:
+                    seen.set()
+
+        threading.Thread(target=run, name="roomscribe-dev-relay", daemon=True).start()
 
     def _wait_until(self, ready: Callable[[], bool], name: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

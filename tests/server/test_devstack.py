@@ -79,3 +79,17 @@ async def test_livekit_server_stops_at_once_while_a_participant_stays(tmp_path: 
         await guest.disconnect()
     assert server.returncode == 0  # stopped by itself, not killed after STOP_TIMEOUT_S
     assert took < 10, took
+
+
+def test_the_agent_counts_as_up_once_it_says_it_registered(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """make run says "running" only when a new room gets its captioner at once."""
+    stack = DevStack(make_settings())
+    line = "INFO livekit.agents: registered worker"
+    stack._spawn("agent", [sys.executable, "-c", f"print('loading'); print({line!r})"], stdout=-1)
+    seen = threading.Event()
+    stack._relay(stack._children[0].process, b"registered worker", seen)
+    assert seen.wait(10)
+    stack.stop()
+    assert "loading" in capfd.readouterr().err  # the agent's output still reaches the terminal
