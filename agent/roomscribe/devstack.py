@@ -184,11 +184,12 @@ class DevStack:
 
         def run() -> None:
             assert process.stdout is not None
-            for line in process.stdout:
-                sys.stderr.buffer.write(line)
-                sys.stderr.buffer.flush()
-                if marker in line:
-                    seen.set()
+            with process.stdout as out:
+                for line in out:
+                    sys.stderr.buffer.write(line)
+                    sys.stderr.buffer.flush()
+                    if marker in line:
+                        seen.set()
 
         threading.Thread(target=run, name="roomscribe-dev-relay", daemon=True).start()
 
