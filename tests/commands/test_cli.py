@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import statistics
 import subprocess
 import sys
 import wave
 from pathlib import Path
 
+import jiwer
 import numpy as np
 import pytest
 
@@ -92,29 +95,36 @@ def test_bench_json_and_scorer_agree(short_session: Path, tmp_path: Path) -> Non
     assert (tmp_path / "lat.png").stat().st_size > 1000
     assert report["peak_rss_mb"] > 0
     assert report["files"][0]["offline_wer"] is None  # not asked for
-    # the project's scorer and its own metric functions read the same log the same way
-    from roomscribe.asr.events import Caption
-    from roomscribe.bench.metrics import score
-    from roomscribe.bench.reference import load_reference
-    from roomscribe.replay import Emitted
-
+    # the report agrees with a plain reading of the same log that shares no code with
+    # bench (no Whisper normalizer, no metrics module): words, and when each
+    # utterance's last word was final
     [log] = events_dir.glob("*.jsonl")
-    emitted = [
-        Emitted(
-            0,
-            e["emitted_at"],
-            Caption(
-                e["segment_id"], e["text"], e["final"], (), e["start"], e["end"], e["language"]
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    finals = [e for e in events if e["final"] and not e["revision"]]
+    said = json.loads(short_session.with_suffix(".json").read_text())["utterances"]
+    heard = jiwer.wer(
+        plain(" ".join(u["text"] for u in said)), plain(" ".join(f["text"] for f in finals))
+    )
+    assert abs(heard - stream["wer"]) <= 0.03, (heard, stream["wer"])
+    reached = [
+        min(
+            (
+                f["emitted_at"]
+                for f in finals
+                if f["end"] >= u["end"] - 0.5 and f["start"] < u["end"]
             ),
+            default=None,
         )
-        for e in map(json.loads, log.read_text().splitlines())
-        if not e["revision"]  # the live captions; revisions make the record (revised_wer)
+        for u in said
     ]
-    ref = load_reference(short_session)
-    assert ref is not None
-    again = score(emitted, ref)
-    assert round(again.wer, 4) == stream["wer"]
-    assert round(again.final_p50, 3) == stream["final_p50"]
+    late = [t - u["end"] for t, u in zip(reached, said, strict=True) if t is not None]
+    assert len(late) == stream["finalized"], (reached, stream)
+    assert abs(statistics.median(late) - stream["final_p50"]) <= 0.15, (late, stream)
+
+
+def plain(text: str) -> str:
+    """Lower case, words only (digits kept as they are written)."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
 def test_bench_several_streams_share_one_model(short_session: Path) -> None:
