@@ -74,10 +74,18 @@ def custom_token(
     *,
     can_publish_data: bool,
     kind: Literal["standard", "agent"] = "standard",
+    can_update_own_metadata: bool = False,
 ) -> str:
-    """A token with exactly the given data right and participant kind (not the web app's)."""
+    """A token with exactly the given rights and participant kind (not the web app's).
+
+    The worker's captioner has ``can_update_own_metadata`` (livekit-agents grants it):
+    give it to a stand-in captioner that sets attributes."""
     grants = api.VideoGrants(
-        room_join=True, room=room_name, can_subscribe=True, can_publish_data=can_publish_data
+        room_join=True,
+        room=room_name,
+        can_subscribe=True,
+        can_publish_data=can_publish_data,
+        can_update_own_metadata=can_update_own_metadata,
     )
     return (
         api.AccessToken(server.api_key, server.api_secret)

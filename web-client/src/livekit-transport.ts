@@ -309,6 +309,7 @@ export class LiveKitTransport implements Transport {
             sid: agent.sid,
             heartbeat: agent.attributes[wire.ATTR_HEARTBEAT],
             hearsYou: this.micWanted ? this.heard.has(`${agent.sid}/${this.micSid()}`) : undefined,
+            waitsForYou: this.micWanted && this.waitingTracks().has(this.micSid()),
           }
         : null,
     );
@@ -323,6 +324,12 @@ export class LiveKitTransport implements Transport {
     if (topic !== wire.HEARING_TOPIC || sender?.identity !== wire.AGENT_IDENTITY) return;
     this.heard.add(`${sender.sid}/${new TextDecoder().decode(payload)}`);
     this.checkCaptioner();
+  }
+
+  /** Tracks the captioner cannot caption yet (its worker is full). */
+  private waitingTracks(): Set<string> {
+    const agent = this.room.remoteParticipants.get(wire.AGENT_IDENTITY);
+    return wire.waitingTracks(agent?.attributes[wire.ATTR_WAITING]);
   }
 
   /** Our microphone track's sid ("" before it is published). */
@@ -426,6 +433,7 @@ export class LiveKitTransport implements Transport {
     const others = [...this.room.remoteParticipants.values()].filter(
       (p) => p.identity !== wire.AGENT_IDENTITY,
     );
+    const waiting = this.waitingTracks();
     return [local, ...others].map((p) => ({
       identity: p.identity,
       name: p.name || p.identity,
@@ -433,6 +441,7 @@ export class LiveKitTransport implements Transport {
       speaking: p.isSpeaking,
       audioLevel: p.audioLevel,
       language: spokenLanguage(p.attributes[wire.ATTR_SPOKEN_LANGUAGE]),
+      captionsWaiting: [...p.trackPublications.keys()].some((sid) => waiting.has(sid)),
     }));
   }
 }

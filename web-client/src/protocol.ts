@@ -23,6 +23,18 @@ export const ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language";
 /** Participant attribute the captioner renews every second (see captioner-status.ts). */
 export const ATTR_HEARTBEAT = "roomscribe.heartbeat";
 
+/**
+ * Participant attribute of the captioner: the sids of the audio tracks it would
+ * caption but cannot yet (every stream of its worker is in use), space-separated;
+ * absent when none wait.
+ */
+export const ATTR_WAITING = "roomscribe.waiting";
+
+/** The track sids in an {@link ATTR_WAITING} value. */
+export function waitingTracks(value: string | undefined): Set<string> {
+  return new Set((value ?? "").split(" ").filter((sid) => sid !== ""));
+}
+
 /** Track name of a shared browser tab's audio. */
 export const TAB_AUDIO_TRACK_NAME = "roomscribe-tab-audio";
 
