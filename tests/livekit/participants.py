@@ -67,6 +67,19 @@ async def connect_with(server: LiveKitServer, token: str, *, subscribe: bool = T
     return room
 
 
+async def set_spoken_language(
+    server: LiveKitServer, room: str, identity: str, language: str
+) -> None:
+    """What ``POST /api/language`` does for a web client, whose token may not set
+    its own attributes."""
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
+        await client.room.update_participant(
+            api.UpdateParticipantRequest(
+                room=room, identity=identity, attributes={protocol.ATTR_SPOKEN_LANGUAGE: language}
+            )
+        )
+
+
 def custom_token(
     server: LiveKitServer,
     room_name: str,

@@ -25,7 +25,7 @@ import {
   Track,
 } from "livekit-client";
 
-import { getToken, postVocabulary } from "./api.js";
+import { getToken, postLanguage, postVocabulary } from "./api.js";
 import type { CaptionUpdate } from "./captions.js";
 import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { CaptionerWatch, type CaptionerState } from "./captioner-status.js";
@@ -191,9 +191,18 @@ export class LiveKitTransport implements Transport {
     }
   }
 
+  /**
+   * Through the server: our token may not set our own attributes (nor our name,
+   * which is why: captions carry the name the server issued).
+   */
   async setLanguage(language: string): Promise<void> {
     try {
-      await this.room.localParticipant.setAttributes({ [wire.ATTR_SPOKEN_LANGUAGE]: language });
+      await postLanguage({
+        room: this.roomName,
+        language,
+        token: this.token,
+        ...(this.passcode === null ? {} : { passcode: this.passcode }),
+      });
     } catch (err) {
       this.handlers.error(`Could not set the spoken language: ${errorText(err)}`);
     }

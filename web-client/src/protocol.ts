@@ -17,7 +17,11 @@ export const ATTR_END = "roomscribe.end";
 /** Revision number of a revised final ("1", "2"...); absent on live captions. */
 export const ATTR_REVISION = "roomscribe.revision";
 
-/** Participant attribute: language code the participant speaks, or `auto`. */
+/**
+ * Participant attribute: language code the participant speaks, or `auto`. Set by
+ * the server (`POST /api/language`): join tokens may not change their own
+ * attributes, or their name.
+ */
 export const ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language";
 
 /** Participant attribute the captioner renews every second (see captioner-status.ts). */
@@ -240,6 +244,22 @@ export interface VocabularyRequest {
   token: string;
   /** Only when the server asks for one (`passcode_required`). */
   passcode?: string;
+}
+
+/** `POST /api/language` body: `token` is the caller's LiveKit token for `room`. */
+export interface LanguageRequest {
+  room: string;
+  /** A language code, or `auto`. */
+  language: string;
+  token: string;
+  /** Only when the server asks for one (`passcode_required`). */
+  passcode?: string;
+}
+
+/** `POST /api/language` response: the value set. */
+export interface LanguageResponse {
+  room: string;
+  language: string;
 }
 
 /** `POST /api/vocabulary` response: the terms as stored (normalized). */
