@@ -13,6 +13,8 @@ Metrics (the names Grafana sees; counters get Prometheus' ``_total`` suffix):
 * ``roomscribe_engine_load`` (gauge): the load reported to LiveKit (>= 1: full).
 * ``roomscribe_decode_queue_depth`` (gauge): streams waiting for a final decode.
 * ``roomscribe_rooms_active`` (gauge): LiveKit rooms this worker captions.
+* ``roomscribe_tracks_waiting`` (gauge): speakers' audio tracks this worker
+  would caption but cannot yet, because every engine stream is in use.
 * ``roomscribe_final_latency_seconds`` (histogram): end of an utterance's
   speech to its final caption being published.
 * ``roomscribe_finals_total``: final captions published.
@@ -58,6 +60,12 @@ DISPATCH_HEALS = Counter(
     registry=REGISTRY,
 )
 ROOMS = Gauge("roomscribe_rooms_active", "LiveKit rooms this worker captions.", registry=REGISTRY)
+TRACKS_WAITING = Gauge(
+    "roomscribe_tracks_waiting",
+    "Audio tracks not captioned because every engine stream is in use.",
+    registry=REGISTRY,
+)
+"""Read at scrape time: the worker sets its function (``set_function``)."""
 
 
 @dataclass(frozen=True, slots=True)

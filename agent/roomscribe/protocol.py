@@ -12,7 +12,9 @@ Everything that crosses a process boundary is named here, once:
   context) is a new text stream with the same :data:`ATTR_SEGMENT_ID`,
   :data:`ATTR_FINAL` ``"true"`` and :data:`ATTR_REVISION` ``"1"``, ``"2"``...:
   clients that replace text by segment id show the revised text unchanged.
-* **Participant attributes** the web client sets: :data:`ATTR_SPOKEN_LANGUAGE`.
+* **Participant attributes**: :data:`ATTR_SPOKEN_LANGUAGE` (set by the server
+  for the web client, see ``POST /api/language``); the captioner's
+  :data:`ATTR_HEARTBEAT` and :data:`ATTR_WAITING`.
 * **Embedded mode** (aiortc, no LiveKit server): captions travel on an
   RTCDataChannel labelled :data:`DATA_CHANNEL_LABEL` as JSON objects built by
   :func:`caption_message`, with the same field names the web client reads from
@@ -51,6 +53,12 @@ ATTR_HEARTBEAT = "roomscribe.heartbeat"
 """Participant attribute the captioner renews every second; when it stops
 changing, other workers know the captioner's worker died long before LiveKit
 drops the participant (about 20 s)."""
+
+ATTR_WAITING = "roomscribe.waiting"
+"""Participant attribute of the captioner: the sids of the room's audio tracks it
+would caption but cannot yet, because every engine stream of its worker is in use,
+separated by spaces (absent: none wait). A track leaves the list once captioned
+(then :data:`HEARING_TOPIC` tells its owner) or gone."""
 
 BACKLOG_TOPIC = "roomscribe.backlog"
 """Text stream from the agent to one late joiner alone (``destination_identities``):

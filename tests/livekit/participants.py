@@ -67,6 +67,19 @@ async def connect_with(server: LiveKitServer, token: str, *, subscribe: bool = T
     return room
 
 
+async def set_spoken_language(
+    server: LiveKitServer, room: str, identity: str, language: str
+) -> None:
+    """What ``POST /api/language`` does for a web client, whose token may not set
+    its own attributes."""
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
+        await client.room.update_participant(
+            api.UpdateParticipantRequest(
+                room=room, identity=identity, attributes={protocol.ATTR_SPOKEN_LANGUAGE: language}
+            )
+        )
+
+
 def custom_token(
     server: LiveKitServer,
     room_name: str,
@@ -74,10 +87,18 @@ def custom_token(
     *,
     can_publish_data: bool,
     kind: Literal["standard", "agent"] = "standard",
+    can_update_own_metadata: bool = False,
 ) -> str:
-    """A token with exactly the given data right and participant kind (not the web app's)."""
+    """A token with exactly the given rights and participant kind (not the web app's).
+
+    The worker's captioner has ``can_update_own_metadata`` (livekit-agents grants it):
+    give it to a stand-in captioner that sets attributes."""
     grants = api.VideoGrants(
-        room_join=True, room=room_name, can_subscribe=True, can_publish_data=can_publish_data
+        room_join=True,
+        room=room_name,
+        can_subscribe=True,
+        can_publish_data=can_publish_data,
+        can_update_own_metadata=can_update_own_metadata,
     )
     return (
         api.AccessToken(server.api_key, server.api_secret)

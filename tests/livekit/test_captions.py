@@ -39,6 +39,7 @@ from tests.livekit.participants import (
     Speaker,
     connect,
     poll_until,
+    set_spoken_language,
 )
 
 pytestmark = pytest.mark.livekit
@@ -233,7 +234,7 @@ async def test_unpublished_tab_audio_is_finalized(
     listener.start()
     await listener.wait_agent()
     sharer = Speaker(await connect(livekit_server, room_name, "dave"))
-    await sharer.room.local_participant.set_attributes({protocol.ATTR_SPOKEN_LANGUAGE: "en"})
+    await set_spoken_language(livekit_server, room_name, "dave", "en")
     await sharer.publish(protocol.TAB_AUDIO_TRACK_NAME, rtc.TrackSource.SOURCE_SCREENSHARE_AUDIO)
     await sharer.wait_subscribed()
 
@@ -242,7 +243,7 @@ async def test_unpublished_tab_audio_is_finalized(
     listener.t0 = t0
     playing = asyncio.create_task(sharer.play(audio, t0))
     await poll_until(lambda: any(c.sender == "dave" for c in listener.captions), timeout_s=10)
-    await sharer.room.local_participant.set_attributes({protocol.ATTR_SPOKEN_LANGUAGE: "auto"})
+    await set_spoken_language(livekit_server, room_name, "dave", "auto")
     await playing
     await asyncio.sleep(0.5)  # let the attribute change reach the agent first
     await sharer.unpublish()

@@ -22,9 +22,10 @@ USER_GRANTS = {
     "canPublish": True,
     "canPublishSources": ["microphone", "screen_share_audio"],
     "canPublishData": False,
-    "canUpdateOwnMetadata": True,
+    # no renaming (issue 34): the name in the captions is the one issued here
+    "canUpdateOwnMetadata": False,
 }
-"""Exactly what a web-client token grants (issue 13): nothing else."""
+"""Exactly what a web-client token grants (issues 13, 34): nothing else."""
 
 
 def payload(token: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 import { AuthError, UserError } from "./errors.js";
 import type {
   ErrorResponse,
+  LanguageRequest,
+  LanguageResponse,
   OfferRequest,
   ServerConfig,
   TokenRequest,
@@ -70,3 +72,7 @@ export const postOffer = (offer: OfferRequest): Promise<RTCSessionDescriptionIni
 /** LiveKit mode: sets the room's vocabulary; the server answers with the stored terms. */
 export const postVocabulary = (request: VocabularyRequest): Promise<VocabularyResponse> =>
   postJson<VocabularyResponse>("/api/vocabulary", request);
+
+/** LiveKit mode: sets the caller's spoken language (its token may not set its own attributes). */
+export const postLanguage = (request: LanguageRequest): Promise<LanguageResponse> =>
+  postJson<LanguageResponse>("/api/language", request);

@@ -15,10 +15,13 @@
  * captioner says it hears it (`hearsYou`), or for at most `hearMs` after it
  * appeared (a captioner that never says so).
  *
+ * A captioner whose worker has no free stream says which tracks wait
+ * (`waitsForYou`): captions are "waiting" for capacity until it takes ours.
+ *
  * Pure bookkeeping with times passed in, so it can be tested without a room.
  */
 
-export type CaptionerState = "starting" | "on" | "interrupted" | "missing";
+export type CaptionerState = "starting" | "on" | "waiting" | "interrupted" | "missing";
 
 /** What the room shows of the captioner right now (`null`: not in the room). */
 export interface CaptionerView {
@@ -27,6 +30,8 @@ export interface CaptionerView {
   heartbeat: string | undefined;
   /** It said it captions your microphone; `undefined`: you publish none. */
   hearsYou?: boolean | undefined;
+  /** It lists your microphone among the tracks waiting for capacity. */
+  waitsForYou?: boolean | undefined;
 }
 
 export interface CaptionerWatchOptions {
@@ -55,6 +60,7 @@ export const CAPTIONER_WATCH_DEFAULTS: CaptionerWatchOptions = {
 export const CAPTIONER_TEXT: Record<CaptionerState, string> = {
   starting: "Captions starting…",
   on: "Captions on",
+  waiting: "Captions waiting for capacity…",
   interrupted: "Captions interrupted, reconnecting…",
   missing: "No captioner in this room",
 };
@@ -68,6 +74,7 @@ export class CaptionerWatch {
   private sid = "";
   private sidSince = 0;
   private deaf = false;
+  private waiting = false;
   /** The captioner replaces an earlier one (the captions were interrupted). */
   private replacement = false;
 
@@ -88,6 +95,7 @@ export class CaptionerWatch {
       this.sidSince = now;
     }
     this.deaf = captioner.hearsYou === false;
+    this.waiting = captioner.waitsForYou === true;
     const sign = `${captioner.sid}/${captioner.heartbeat ?? ""}`;
     if (!this.present || sign !== this.sign) {
       this.sign = sign;
@@ -102,6 +110,7 @@ export class CaptionerWatch {
     if (!this.seen) return now - this.joinedAt < this.options.missingMs ? "starting" : "missing";
     if (!this.present) return "interrupted";
     if (this.beats && now - this.signSince > this.options.staleMs) return "interrupted";
+    if (this.waiting) return "waiting";
     if (this.deaf && now - this.sidSince < this.options.hearMs) {
       return this.replacement ? "interrupted" : "starting";
     }

@@ -25,7 +25,7 @@ import {
   Track,
 } from "livekit-client";
 
-import { getToken, postVocabulary } from "./api.js";
+import { getToken, postLanguage, postVocabulary } from "./api.js";
 import type { CaptionUpdate } from "./captions.js";
 import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { CaptionerWatch, type CaptionerState } from "./captioner-status.js";
@@ -191,9 +191,18 @@ export class LiveKitTransport implements Transport {
     }
   }
 
+  /**
+   * Through the server: our token may not set our own attributes (nor our name,
+   * which is why: captions carry the name the server issued).
+   */
   async setLanguage(language: string): Promise<void> {
     try {
-      await this.room.localParticipant.setAttributes({ [wire.ATTR_SPOKEN_LANGUAGE]: language });
+      await postLanguage({
+        room: this.roomName,
+        language,
+        token: this.token,
+        ...(this.passcode === null ? {} : { passcode: this.passcode }),
+      });
     } catch (err) {
       this.handlers.error(`Could not set the spoken language: ${errorText(err)}`);
     }
@@ -309,6 +318,7 @@ export class LiveKitTransport implements Transport {
             sid: agent.sid,
             heartbeat: agent.attributes[wire.ATTR_HEARTBEAT],
             hearsYou: this.micWanted ? this.heard.has(`${agent.sid}/${this.micSid()}`) : undefined,
+            waitsForYou: this.micWanted && this.waitingTracks().has(this.micSid()),
           }
         : null,
     );
@@ -323,6 +333,12 @@ export class LiveKitTransport implements Transport {
     if (topic !== wire.HEARING_TOPIC || sender?.identity !== wire.AGENT_IDENTITY) return;
     this.heard.add(`${sender.sid}/${new TextDecoder().decode(payload)}`);
     this.checkCaptioner();
+  }
+
+  /** Tracks the captioner cannot caption yet (its worker is full). */
+  private waitingTracks(): Set<string> {
+    const agent = this.room.remoteParticipants.get(wire.AGENT_IDENTITY);
+    return wire.waitingTracks(agent?.attributes[wire.ATTR_WAITING]);
   }
 
   /** Our microphone track's sid ("" before it is published). */
@@ -426,6 +442,7 @@ export class LiveKitTransport implements Transport {
     const others = [...this.room.remoteParticipants.values()].filter(
       (p) => p.identity !== wire.AGENT_IDENTITY,
     );
+    const waiting = this.waitingTracks();
     return [local, ...others].map((p) => ({
       identity: p.identity,
       name: p.name || p.identity,
@@ -433,6 +450,7 @@ export class LiveKitTransport implements Transport {
       speaking: p.isSpeaking,
       audioLevel: p.audioLevel,
       language: spokenLanguage(p.attributes[wire.ATTR_SPOKEN_LANGUAGE]),
+      captionsWaiting: [...p.trackPublications.keys()].some((sid) => waiting.has(sid)),
     }));
   }
 }

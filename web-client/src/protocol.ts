@@ -17,11 +17,27 @@ export const ATTR_END = "roomscribe.end";
 /** Revision number of a revised final ("1", "2"...); absent on live captions. */
 export const ATTR_REVISION = "roomscribe.revision";
 
-/** Participant attribute: language code the participant speaks, or `auto`. */
+/**
+ * Participant attribute: language code the participant speaks, or `auto`. Set by
+ * the server (`POST /api/language`): join tokens may not change their own
+ * attributes, or their name.
+ */
 export const ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language";
 
 /** Participant attribute the captioner renews every second (see captioner-status.ts). */
 export const ATTR_HEARTBEAT = "roomscribe.heartbeat";
+
+/**
+ * Participant attribute of the captioner: the sids of the audio tracks it would
+ * caption but cannot yet (every stream of its worker is in use), space-separated;
+ * absent when none wait.
+ */
+export const ATTR_WAITING = "roomscribe.waiting";
+
+/** The track sids in an {@link ATTR_WAITING} value. */
+export function waitingTracks(value: string | undefined): Set<string> {
+  return new Set((value ?? "").split(" ").filter((sid) => sid !== ""));
+}
 
 /** Track name of a shared browser tab's audio. */
 export const TAB_AUDIO_TRACK_NAME = "roomscribe-tab-audio";
@@ -228,6 +244,22 @@ export interface VocabularyRequest {
   token: string;
   /** Only when the server asks for one (`passcode_required`). */
   passcode?: string;
+}
+
+/** `POST /api/language` body: `token` is the caller's LiveKit token for `room`. */
+export interface LanguageRequest {
+  room: string;
+  /** A language code, or `auto`. */
+  language: string;
+  token: string;
+  /** Only when the server asks for one (`passcode_required`). */
+  passcode?: string;
+}
+
+/** `POST /api/language` response: the value set. */
+export interface LanguageResponse {
+  room: string;
+  language: string;
 }
 
 /** `POST /api/vocabulary` response: the terms as stored (normalized). */

@@ -13,6 +13,8 @@ export interface ParticipantView {
   audioLevel: number;
   /** Spoken-language code the participant picked, or `null` for `auto`/unknown. */
   language: string | null;
+  /** The captioner cannot caption them yet: its worker has no free stream (LiveKit mode). */
+  captionsWaiting?: boolean;
 }
 
 export interface JoinOptions {

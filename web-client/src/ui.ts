@@ -55,7 +55,9 @@ export function setCaptioner(state: CaptionerState | null): void {
       ? "No roomscribe agent has joined this room. Is `roomscribe agent` running?"
       : state === "interrupted"
         ? "The captioner stopped; a new one normally takes over within seconds."
-        : "";
+        : state === "waiting"
+          ? "Every caption stream is in use; yours start as soon as one is free."
+          : "";
 }
 
 export function showError(message: string | null): void {
@@ -98,6 +100,12 @@ export function renderParticipants(list: readonly ParticipantView[]): void {
       language.dataset.language = p.language;
       language.title = `Speaks ${languageName(p.language)}`;
       li.append(language);
+    }
+    if (p.captionsWaiting) {
+      const waiting = el("span", "waiting", "waiting for captions");
+      waiting.dataset.testid = "captions-waiting";
+      waiting.title = "Every caption stream is in use; they start as soon as one is free.";
+      li.append(waiting);
     }
     return li;
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 
-import { getConfig, getToken, postOffer } from "../src/api.js";
+import { getConfig, getToken, postLanguage, postOffer } from "../src/api.js";
 import { AuthError, UserError } from "../src/errors.js";
 
 const realFetch = globalThis.fetch;
@@ -87,4 +87,15 @@ test("a refused passcode is an AuthError with the server's message", async () =>
     name: "AuthError",
     message: "This server needs a passcode to join.",
   });
+});
+
+test("the spoken language is posted to the server with the room token", async () => {
+  let sent: { url: string; body: unknown } | null = null;
+  globalThis.fetch = async (url, init) => {
+    sent = { url: String(url), body: JSON.parse(String(init?.body)) };
+    return new Response(JSON.stringify({ room: "r", language: "de" }), { status: 200 });
+  };
+  const answer = await postLanguage({ room: "r", language: "de", token: "jwt" });
+  assert.deepEqual(answer, { room: "r", language: "de" });
+  assert.deepEqual(sent, { url: "/api/language", body: { room: "r", language: "de", token: "jwt" } });
 });

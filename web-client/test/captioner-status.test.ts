@@ -86,3 +86,17 @@ test("a new captioner after a failure must hear the microphone again", () => {
   watch.observe(12_400, { sid: "PA_2", heartbeat: "1", hearsYou: true });
   assert.equal(watch.state(12_400), "on");
 });
+
+test("a microphone waiting for capacity says so for as long as it waits", () => {
+  const watch = new CaptionerWatch(0, OPTIONS);
+  watch.observe(500, { sid: "PA_1", heartbeat: "1", hearsYou: false, waitsForYou: true });
+  assert.equal(watch.state(500), "waiting");
+  // past hearMs a captioner that never says it hears us counts as on, not a waiting one
+  watch.observe(60_000, { sid: "PA_1", heartbeat: "60", hearsYou: false, waitsForYou: true });
+  assert.equal(watch.state(60_000), "waiting");
+  watch.observe(61_000, { sid: "PA_1", heartbeat: "61", hearsYou: true, waitsForYou: false });
+  assert.equal(watch.state(61_000), "on");
+  // a dead captioner is interrupted, whatever it last said
+  watch.observe(62_000, { sid: "PA_1", heartbeat: "61", hearsYou: false, waitsForYou: true });
+  assert.equal(watch.state(66_001), "interrupted");
+});

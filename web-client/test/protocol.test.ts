@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { parseDataChannelMessage, parseRevision } from "../src/protocol.js";
+import { parseDataChannelMessage, parseRevision, waitingTracks } from "../src/protocol.js";
 
 test("caption messages are read with defaults for optional fields", () => {
   const msg = parseDataChannelMessage(
@@ -41,4 +41,10 @@ test("revision numbers are read from attributes and messages; bad ones mean live
     '{"type":"caption","segment_id":"s1","text":"Press two.","final":true,"revision":1}',
   );
   assert.equal(msg?.type === "caption" ? msg.revision : -1, 1);
+});
+
+test("the tracks waiting for capacity are read from the captioner's attribute", () => {
+  assert.deepEqual([...waitingTracks("TR_a TR_b")], ["TR_a", "TR_b"]);
+  assert.deepEqual([...waitingTracks("")], []);
+  assert.deepEqual([...waitingTracks(undefined)], []);
 });

@@ -10,6 +10,11 @@ that reached the room, revised text included) and sends it to each participant
 who joins later, addressed to them alone on :data:`~roomscribe.protocol.BACKLOG_TOPIC`.
 Tells each participant when one of their tracks is captioned from then on
 (:data:`~roomscribe.protocol.HEARING_TOPIC`).
+
+A track refused because the engine is full waits: it is tried again whenever
+a stream is released anywhere in the worker (:mod:`.capacity`). Meanwhile the
+room knows: the captioner's :data:`~roomscribe.protocol.ATTR_WAITING`
+attribute lists the waiting tracks.
 Applies the room's vocabulary (room metadata, see :mod:`roomscribe.vocabulary`)
 to every track, at start and whenever the metadata changes.
 """
@@ -27,6 +32,7 @@ from livekit.rtc.room import EventTypes
 from roomscribe import protocol, timing
 from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.asr.events import Caption
+from roomscribe.livekit.capacity import CapacityWaiters
 from roomscribe.livekit.pipeline import TrackPipeline
 from roomscribe.livekit.publisher import PublisherOptions
 from roomscribe.livekit.transcript import RoomTranscript
@@ -75,7 +81,10 @@ class RoomCaptioner:
         *,
         close_timeout_s: float = CLOSE_TIMEOUT_S,
         transcript: RoomTranscript | None = None,
+        capacity: CapacityWaiters | None = None,
     ) -> None:
+        """``capacity``: the worker's rooms, told when this room releases a stream
+        and telling it when another room does (default: this room alone)."""
         self._engine = engine
         self._room = room
         self._close_timeout_s = close_timeout_s
@@ -85,6 +94,10 @@ class RoomCaptioner:
             str, tuple[rtc.Track, rtc.RemoteTrackPublication, rtc.RemoteParticipant]
         ] = {}
         """Tracks refused because the engine was full, by track sid."""
+        self._capacity = capacity or CapacityWaiters()
+        self._waiting_sent = ""
+        """:data:`~roomscribe.protocol.ATTR_WAITING` as the room last acknowledged it."""
+        self._waiting_sync: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self.transcript = transcript or RoomTranscript()
         """Finals the room received; what late joiners are sent."""
@@ -110,10 +123,16 @@ class RoomCaptioner:
     def active_tracks(self) -> int:
         return len(self._pipelines)
 
+    @property
+    def waiting_tracks(self) -> int:
+        """Tracks refused because the engine was full, waiting for a stream."""
+        return len(self._waiting)
+
     def start(self) -> None:
         """Register the room handlers and subscribe to the tracks already published."""
         for event, handler in self._handlers.items():
             self._room.on(event, handler)
+        self._capacity.join(self, waiting=lambda: len(self._waiting), retry=self._retry_waiting)
         self._apply_vocabulary(self._room.metadata)
         for participant in self._room.remote_participants.values():
             self._on_participant_connected(participant)
@@ -129,6 +148,10 @@ class RoomCaptioner:
             self._loop_watch.cancel()
         for event, handler in self._handlers.items():
             self._room.off(event, handler)
+        self._capacity.leave(self)
+        self._waiting.clear()
+        if self._waiting_sync is not None:
+            self._waiting_sync.cancel()
         for message in self._messages:
             message.cancel()
         for sid in list(self._pipelines):
@@ -192,13 +215,17 @@ class RoomCaptioner:
         try:
             pipeline.start()
         except CapacityError as e:
-            # Kept, and tried again whenever one of this room's streams is released.
-            self._waiting[track.sid] = (track, publication, participant)
-            log.warning("not captioning %s/%s yet: %s", participant.identity, track.sid, e)
+            # Kept, and tried again whenever a stream of the worker is released.
+            if track.sid not in self._waiting:
+                log.warning("not captioning %s/%s yet: %s", participant.identity, track.sid, e)
+                self._waiting[track.sid] = (track, publication, participant)
+                self._waiting_changed()
             return
         except Exception:
+            self._waiting.pop(track.sid, None)
             log.exception("could not start captioning %s/%s", participant.identity, track.sid)
             return
+        self._waiting.pop(track.sid, None)
         self._pipelines[track.sid] = pipeline
         self._spawn(self._tell_hearing(participant.identity, track.sid), f"hearing {track.sid}")
 
@@ -219,6 +246,7 @@ class RoomCaptioner:
         for sid, (_, _, waiting) in list(self._waiting.items()):
             if waiting.identity == participant.identity:
                 del self._waiting[sid]
+        self._waiting_changed()
         for sid, pipeline in list(self._pipelines.items()):
             if pipeline.speaker_identity == participant.identity:
                 self._close_pipeline(sid)
@@ -312,7 +340,8 @@ class RoomCaptioner:
         log.info("sent %s the backlog: %d segment(s)", identity, segments)
 
     def _close_pipeline(self, track_sid: str) -> None:
-        self._waiting.pop(track_sid, None)
+        if self._waiting.pop(track_sid, None) is not None:
+            self._waiting_changed()
         pipeline = self._pipelines.pop(track_sid, None)
         if pipeline is None:
             return
@@ -324,13 +353,40 @@ class RoomCaptioner:
         self._closing.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("closing a caption pipeline failed", exc_info=task.exception())
-        self._retry_waiting()
+        self._capacity.released()  # this room's waiting tracks too
 
     def _retry_waiting(self) -> None:
-        """A stream was released: start the tracks that found the engine full."""
+        """A stream may be free: start the tracks that found the engine full."""
         for sid, (track, publication, participant) in list(self._waiting.items()):
             if self._closed:
                 return
-            del self._waiting[sid]
             if publication.track is track and publication.subscribed:
-                self._on_track_subscribed(track, publication, participant)
+                self._on_track_subscribed(track, publication, participant)  # may wait on
+            else:
+                del self._waiting[sid]
+        self._waiting_changed()
+
+    def _waiting_changed(self) -> None:
+        """Keep :data:`~roomscribe.protocol.ATTR_WAITING` current."""
+        if self._closed:
+            return
+        if self._waiting_sync is None or self._waiting_sync.done():
+            self._waiting_sync = asyncio.create_task(self._sync_waiting(), name="waiting attribute")
+
+    def _waiting_value(self) -> str:
+        return " ".join(sorted(self._waiting))
+
+    async def _sync_waiting(self) -> None:
+        """Set :data:`~roomscribe.protocol.ATTR_WAITING` until it matches the waiting
+        tracks (one update at a time, so the last one sent is the latest)."""
+        while (value := self._waiting_value()) != self._waiting_sent:
+            try:
+                async with asyncio.timeout(HEARING_TIMEOUT_S):
+                    # "" deletes the attribute: nobody waits
+                    await self._room.local_participant.set_attributes(
+                        {protocol.ATTR_WAITING: value}
+                    )
+            except Exception as e:  # the next change tries again
+                log.warning("could not tell the room which tracks wait: %s", e)
+                return
+            self._waiting_sent = value

@@ -37,6 +37,7 @@ from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorTy
 
 from roomscribe import metrics, protocol
 from roomscribe.asr.engine import Engine
+from roomscribe.livekit.capacity import CapacityWaiters
 from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
 from roomscribe.livekit.joining import join
@@ -102,7 +103,10 @@ class CaptionWorker:
         self._stop = asyncio.Event()
         self._healer = DispatchHealer(options.livekit, options.healer, serving=self._captions)
         self._health = _HealthServer(options.health_port, self.healthy)
+        self._capacity = CapacityWaiters()
+        """Every room's tracks waiting for an engine stream; any room's release serves them."""
         metrics.watch(engine)
+        metrics.TRACKS_WAITING.set_function(lambda: self._capacity.waiting)
         self._server = AgentServer(
             ws_url=options.livekit.url,
             api_key=options.livekit.api_key,
@@ -208,7 +212,9 @@ class CaptionWorker:
         job_id, room = ctx.job.id, ctx.job.room.name
         # a job shut down while still joining must not kill the worker (see .joining)
         await join(ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE), ctx.room.disconnect)
-        captioner = RoomCaptioner(self._engine, ctx.room, self._opts.publisher)
+        captioner = RoomCaptioner(
+            self._engine, ctx.room, self._opts.publisher, capacity=self._capacity
+        )
         with self._lock:
             self._jobs[job_id] = _Job(room, captioner, ctx, asyncio.get_running_loop())
             self._accepted.pop(room, None)

@@ -9,6 +9,9 @@
   ``{room, terms}``; sets the room's vocabulary in its metadata. ``token`` is the
   caller's LiveKit join token for that room (see
   :mod:`~roomscribe.server.room_vocabulary`).
+* ``POST /api/language`` - LiveKit mode: ``{room, language, token, passcode?}`` ->
+  ``{room, language}``; sets the caller's spoken language (guests may not set
+  their own attributes, see :mod:`~roomscribe.server.room_members`).
 * ``POST /api/offer`` - embedded mode: served by
   :class:`~roomscribe.server.embedded.EmbeddedService`.
 * ``GET /healthz``; ``GET /metrics`` (Prometheus, see :mod:`roomscribe.metrics`).
@@ -39,6 +42,7 @@ from starlette.routing import BaseRoute, Mount
 from roomscribe import metrics
 from roomscribe.server.names import MAX_NAME_LENGTH
 from roomscribe.server.options import AccessOptions, EmbeddedOptions
+from roomscribe.server.room_members import RoomMembers
 from roomscribe.server.room_vocabulary import RoomVocabularyService
 from roomscribe.server.security import AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
@@ -116,19 +120,36 @@ class VocabularyResponse(BaseModel):
     terms: list[str]
 
 
+class LanguageRequest(BaseModel):
+    """Body of ``POST /api/language``."""
+
+    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    language: str = Field(description="a Whisper language code, or 'auto'", max_length=16)
+    token: str = Field(description="the caller's LiveKit join token for this room")
+    passcode: str | None = Field(default=None, description="when /api/config requires one")
+
+
+class LanguageResponse(BaseModel):
+    room: str
+    language: str
+
+
 def create_app(options: AppOptions) -> FastAPI:
     tokens = TokenService(options.livekit) if options.livekit is not None else None
     vocabularies = RoomVocabularyService(options.livekit) if options.livekit is not None else None
+    members = RoomMembers(options.livekit) if options.livekit is not None else None
     guard = AccessGuard(options.access)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if tokens is not None and vocabularies is not None:
+        if tokens is not None and vocabularies is not None and members is not None:
             await tokens.start()
             await vocabularies.start()
+            await members.start()
             try:
                 yield
             finally:
+                await members.aclose()
                 await vocabularies.aclose()
                 await tokens.aclose()
         else:
@@ -182,6 +203,17 @@ def create_app(options: AppOptions) -> FastAPI:
         except JoinError as e:
             raise HTTPException(e.status, e.message) from e
         return VocabularyResponse(room=body.room, terms=list(terms))
+
+    @app.post("/api/language", dependencies=[Depends(guard.screen)])
+    async def language(body: LanguageRequest, request: Request) -> LanguageResponse:
+        guard.authorize(request, body.passcode)
+        if members is None:
+            raise HTTPException(409, "the server runs in embedded mode: set it on the data channel")
+        try:
+            value = await members.set_spoken_language(body.room, body.token, body.language)
+        except JoinError as e:
+            raise HTTPException(e.status, e.message) from e
+        return LanguageResponse(room=body.room, language=value)
 
     if (options.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=options.web_dir, html=True), name="web")

@@ -1,10 +1,13 @@
 """Join tokens for the web client, with the roomscribe agent dispatched to the room.
 
 Tokens grant as little as the web client needs (:func:`mint_token`): joining
-one room, subscribing, publishing a microphone or a shared tab's audio, and
-setting the participant's own attributes (the spoken-language picker). They
-grant no data publishing, so a guest cannot send ``lk.transcription`` streams,
-and the server chooses every identity, so nobody can take someone else's.
+one room, subscribing, publishing a microphone or a shared tab's audio. They
+grant no data publishing, so a guest cannot send ``lk.transcription`` streams;
+the server chooses every identity, so nobody can take someone else's; and no
+``canUpdateOwnMetadata``, so the name stays the one the server issued (a guest
+could otherwise rename itself and speak under another's name in the captions
+and the transcript). The spoken language is set through the server instead
+(:mod:`roomscribe.server.room_members`).
 
 A room that does not exist yet is created by the first participant's join; its
 token carries a ``RoomConfiguration`` that dispatches the agent. A room that
@@ -99,8 +102,8 @@ def mint_token(settings: LiveKitSettings, join: JoinRequest, *, dispatch_agent: 
                 can_publish_sources=list(PUBLISH_SOURCES),
                 # no data packets or text streams: captions come from the agent only
                 can_publish_data=False,
-                # the client sets its spoken-language attribute
-                can_update_own_metadata=True,
+                # no renaming: captions carry the name issued here (language: room_members)
+                can_update_own_metadata=False,
             )
         )
     )
