@@ -142,6 +142,10 @@ def test_refuses_a_network_address_trusting_the_header_from_everyone(everyone: s
     # With a passcode too it is still refused: the header would name anyone.
     assert exposure_refusal("0.0.0.0", parse(*header, "--passcode", "pw")) is not None
     assert exposure_refusal("0.0.0.0", parse(*header[:2], "--trusted-proxies", "10.0.0.5")) is None
+    # Without the header, X-Forwarded-For/-Proto from anyone would dodge the limits and HTTPS.
+    refusal = exposure_refusal("0.0.0.0", parse("--passcode", "pw", *header[2:]))
+    assert refusal is not None
+    assert "trusting the X-Forwarded-For header from every address" in refusal
 
 
 def test_origin_keys() -> None:

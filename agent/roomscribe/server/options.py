@@ -86,11 +86,14 @@ def exposure_refusal(host: str, options: AccessOptions) -> str | None:
     """Why ``serve`` must not listen on ``host`` with ``options``; ``None`` if it may."""
     if is_loopback(host):
         return None
-    if options.trust_proxy_header and trusts_everyone(options.trusted_proxies):
+    if trusts_everyone(options.trusted_proxies):
+        # Anyone could claim an address (the limits), HTTPS, or, with
+        # trust_proxy_header, any name.
+        header = options.trust_proxy_header or "X-Forwarded-For"
         return (
-            f"refusing to listen on {host} trusting the {options.trust_proxy_header} header "
-            "from every address: anyone could name themselves. List your sign-on proxy's "
-            "addresses in ROOMSCRIBE_TRUSTED_PROXIES (default 127.0.0.0/8,::1)."
+            f"refusing to listen on {host} trusting the {header} header from every "
+            "address: anyone could claim to be anyone. List your proxy's addresses in "
+            "ROOMSCRIBE_TRUSTED_PROXIES (default 127.0.0.0/8,::1)."
         )
     if options.protected or options.allow_open:
         return None

@@ -52,7 +52,9 @@ class TrustedProxies:
     """
 
     def __init__(self, app: ASGIApp, proxies: Sequence[str]) -> None:
-        self._inner = ProxyHeadersMiddleware(app, trusted_hosts=list(proxies))  # type: ignore[arg-type]
+        # uvicorn trusts everyone only for a lone "*"; elsewhere in a list it would be a name.
+        trusted = "*" if "*" in proxies else list(proxies)
+        self._inner = ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]
         self._trusted = self._inner.trusted_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
