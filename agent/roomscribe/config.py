@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import re
 import typing
 from collections.abc import Mapping
@@ -40,6 +41,8 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 """The source checkout (``web-client/dist`` and ``bin/livekit-server`` live there)."""
 
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_HOST_PATTERN = re.compile(r"^(\*\.)?[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$")
+"""A name (``*.`` for its subdomains) or an IPv6 address in brackets, as ``Host`` has them."""
 _NO_RATE_LIMIT = frozenset({"off", "0", "none"})
 _FLAGS = {"ice_servers": "--ice-server"}
 """Flags not spelled ``--<field-with-dashes>``."""
@@ -120,10 +123,16 @@ class Settings(BaseSettings):
     trust_proxy_header: str = _default(AccessOptions, "trust_proxy_header")
     allow_open: bool = _default(AccessOptions, "allow_open")
     rate_limit: str = _default(AccessOptions, "rate_limit")
-    """In ``limits`` notation (``20/minute``), or ``off``."""
+    """In ``limits`` notation (``600/minute``), or ``off``."""
+    failed_attempt_limit: str = _default(AccessOptions, "failed_attempt_limit")
+    """In ``limits`` notation (``10/minute``), or ``off``."""
     allowed_origins: CommaList = _default(AccessOptions, "allowed_origins")
+    trusted_proxies: CommaList = _default(AccessOptions, "trusted_proxies")
+    allowed_hosts: CommaList = _default(AccessOptions, "allowed_hosts")
 
     # -- agent worker ----------------------------------------------------------------
+    health_host: str = "127.0.0.1"
+    """Where the worker's health and metrics endpoint listens: this machine only, unless set."""
     health_port: Port = 8081
 
     # -- dev -------------------------------------------------------------------------
@@ -155,7 +164,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "failed_attempt_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         value = value.strip()
@@ -178,6 +187,33 @@ class Settings(BaseSettings):
                     "origin",
                     "{origin} is not an origin like https://meet.example.org",
                     {"origin": repr(origin[:_SHOWN])},
+                )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in value:
+            try:
+                if proxy != "*":
+                    ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise PydanticCustomError(
+                    "proxy",
+                    "{proxy} is not an IP address or network like 10.0.0.5 or 10.0.0.0/24",
+                    {"proxy": repr(proxy[:_SHOWN])},
+                ) from None
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if host != "*" and not _HOST_PATTERN.fullmatch(host):
+                raise PydanticCustomError(
+                    "host",
+                    "{host} is not a host name like meet.example.org or *.example.org",
+                    {"host": repr(host[:_SHOWN])},
                 )
         return value
 
@@ -247,6 +283,11 @@ class Settings(BaseSettings):
             trust_proxy_header=self.trust_proxy_header,
             allow_open=self.allow_open,
             rate_limit=None if self.rate_limit == "off" else self.rate_limit,
+            failed_attempt_limit=(
+                None if self.failed_attempt_limit == "off" else self.failed_attempt_limit
+            ),
+            trusted_proxies=self.trusted_proxies,
+            allowed_hosts=self.allowed_hosts,
             allowed_origins=self.allowed_origins,
         )
 

@@ -93,7 +93,10 @@ class UvicornThread:
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", loop="asyncio", lifespan="on")
+        # proxy_headers off, as `roomscribe serve` runs it: the app handles X-Forwarded-*.
+        config = uvicorn.Config(
+            app, log_level="warning", loop="asyncio", lifespan="on", proxy_headers=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True

@@ -1,7 +1,9 @@
-"""Access control of ``POST /api/token``: passcode, proxy header, rate limit, origin, type.
+"""Access control of ``POST /api/token``: passcode, proxy header, rate limits, origin, type.
 
-The endpoint checks in this order: rate limit (429), origin (403), content type
-(415), body (422), passcode or proxy header (401), the join itself (400/503).
+The endpoint checks in this order: rate limits (429), transport and origin (403),
+content type (415), body size (413), body (422), passcode or proxy header (401),
+the join itself (400/503). The app is addressed as ``https://localhost`` (a
+passcode is taken from another machine only over HTTPS).
 Tests that need a token minted use a real livekit-server; the others point the
 app at a port where nothing listens (a request that got past the checks would
 be a 503, so every 401/403/415/429 here is the check's own answer).
@@ -35,7 +37,7 @@ def app_client(
     web_dir: Path = Path("/nonexistent"),
 ) -> TestClient:
     app = create_app(AppOptions(livekit=livekit, web_dir=web_dir, access=access))
-    return TestClient(app, client=(address, 40000))
+    return TestClient(app, base_url="https://localhost", client=(address, 40000))
 
 
 def detail(r: httpx.Response) -> str:
@@ -112,7 +114,13 @@ async def test_passcode_token_joins_the_room_with_least_privileges(
 @pytest.mark.livekit
 def test_proxy_header_names_the_participant(real: LiveKitSettings) -> None:
     header = {"X-Forwarded-User": "Grace Hopper"}
-    with app_client(AccessOptions(trust_proxy_header="X-Forwarded-User"), real) as c:
+    options = AccessOptions(trust_proxy_header="X-Forwarded-User")
+    with app_client(options, real, address="198.51.100.7") as c:
+        # Not from a trusted proxy: the header is the client's own claim.
+        r = c.post("/api/token", json=JOIN, headers=header | {"X-Forwarded-For": "127.0.0.1"})
+        assert r.status_code == 401
+        assert "sign-on proxy (X-Forwarded-User)" in detail(r)
+    with app_client(options, real, address="127.0.0.1") as c:  # the proxy, on this machine
         r = c.post("/api/token", json=JOIN)
         assert r.status_code == 401
         assert "sign-on proxy (X-Forwarded-User)" in detail(r)
@@ -137,7 +145,7 @@ def test_proxy_header_names_the_participant(real: LiveKitSettings) -> None:
 
 def test_proxy_header_with_passcode_needs_only_the_passcode() -> None:
     options = AccessOptions(passcode="pw", trust_proxy_header="X-Forwarded-User")
-    with app_client(options) as c:
+    with app_client(options, address="127.0.0.1") as c:
         r = c.post("/api/token", json=JOIN, headers={"X-Forwarded-User": "Grace"})
         assert r.status_code == 401  # the header does not replace the passcode
         assert c.post("/api/token", json=JOIN | {"passcode": "pw"}).status_code == 503
@@ -146,54 +154,76 @@ def test_proxy_header_with_passcode_needs_only_the_passcode() -> None:
 # -- rate limit -------------------------------------------------------------------------
 
 
-def test_thirty_rapid_requests_hit_the_limit_another_client_does_not() -> None:
-    """A real uvicorn server; two clients with their own source addresses."""
+@pytest.mark.livekit
+def test_an_office_joins_at_once_a_guesser_waits(real: LiveKitSettings) -> None:
+    """A real uvicorn server; clients with their own source addresses.
+
+    60 people behind one address join within a minute; wrong passcodes from
+    one address are refused 10 times, then it waits (even with the right
+    passcode); another address is unaffected.
+    """
     app = create_app(
-        AppOptions(livekit=DEAD, web_dir=Path("/nonexistent"), access=AccessOptions(passcode="pw"))
+        AppOptions(livekit=real, web_dir=Path("/nonexistent"), access=AccessOptions(passcode="pw"))
     )
     server = UvicornThread(app)
+    office = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.3"))
+    guesser = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.1"))
+    other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
     try:
-        guesser = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.1"))
-        other = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        token = f"{server.url}/api/token"
+        joins = [
+            office.post(token, json={"room": "all-hands", "name": f"P{i}", "passcode": "pw"})
+            for i in range(60)
+        ]
+        assert [r.status_code for r in joins] == [200] * 60, joins[-1].text
         body = JOIN | {"passcode": "guess"}
-        codes = [guesser.post(f"{server.url}/api/token", json=body) for _ in range(30)]
-        assert [r.status_code for r in codes] == [401] * 20 + [429] * 10
+        codes = [guesser.post(token, json=body) for _ in range(15)]
+        assert [r.status_code for r in codes] == [401] * 10 + [429] * 5
         limited = codes[-1]
-        assert "too many requests from 127.0.0.1: the limit is 20/minute" in detail(limited)
+        assert "too many refused passcodes (the limit is 10/minute) from 127.0.0.1" in detail(
+            limited
+        )
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
-        r = other.post(f"{server.url}/api/token", json=body)
-        assert r.status_code == 401  # its own budget
-        # Even the right passcode waits: the limit comes first.
-        r = guesser.post(f"{server.url}/api/token", json=JOIN | {"passcode": "pw"})
-        assert r.status_code == 429
-        assert guesser.get(f"{server.url}/healthz").status_code == 200  # only the API is limited
-        guesser.close()
-        other.close()
+        # The right passcode waits too: otherwise a 200 would tell a guess was right.
+        assert guesser.post(token, json=JOIN | {"passcode": "pw"}).status_code == 429
+        assert other.post(token, json=body).status_code == 401  # its own budget
+        assert other.post(token, json=JOIN | {"passcode": "pw"}).status_code == 200
+        assert office.post(token, json=JOIN | {"passcode": "pw"}).status_code == 200
+        assert guesser.get(f"{server.url}/healthz").status_code == 200  # only the API
     finally:
+        for client in (office, guesser, other):
+            client.close()
         server.stop()
 
 
-def test_forwarded_for_counts_only_behind_a_trusted_proxy() -> None:
-    def statuses(options: AccessOptions) -> list[int]:
-        with app_client(options) as c:
+def test_every_request_counts_against_the_generous_limit() -> None:
+    with app_client(AccessOptions(rate_limit="5/minute", passcode="pw")) as c:
+        codes = [c.post("/api/token", json=JOIN | {"passcode": "pw"}).status_code for _ in range(7)]
+    assert codes == [503] * 5 + [429] * 2  # past the passcode: LiveKit is down here
+
+
+def test_forwarded_for_counts_only_from_a_trusted_proxy() -> None:
+    def statuses(address: str) -> list[int]:
+        options = AccessOptions(failed_attempt_limit="2/minute", passcode="pw")
+        with app_client(options, address=address) as c:
             return [
                 c.post(
                     "/api/token",
-                    json=JOIN,
-                    headers={"X-Forwarded-For": f"203.0.113.{i}", "X-Forwarded-User": "Ada"},
+                    json=JOIN | {"passcode": "guess"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"},
                 ).status_code
                 for i in range(3)
             ]
 
-    # Without a trusted proxy the header is the client's own claim: one budget.
-    assert statuses(AccessOptions(rate_limit="2/minute", passcode="pw")) == [401, 401, 429]
-    # Behind the proxy, the address it saw (its own, last entry) is the client.
-    trusted = AccessOptions(rate_limit="2/minute", trust_proxy_header="X-Forwarded-User")
-    assert statuses(trusted) == [503, 503, 503]
+    # From anyone else the header is the client's own claim: one budget.
+    assert statuses("198.51.100.7") == [401, 401, 429]
+    # From a trusted proxy (this machine by default), the address it names is the client.
+    assert statuses("127.0.0.1") == [401, 401, 401]
 
 
-def test_rate_limit_can_be_switched_off() -> None:
-    with app_client(AccessOptions(rate_limit=None, passcode="pw")) as c:
+def test_rate_limits_can_be_switched_off() -> None:
+    options = AccessOptions(rate_limit=None, failed_attempt_limit=None, passcode="pw")
+    with app_client(options) as c:
         assert {c.post("/api/token", json=JOIN).status_code for _ in range(40)} == {401}
 
 
@@ -203,14 +233,14 @@ def test_rate_limit_can_be_switched_off() -> None:
 @pytest.mark.parametrize(
     ("origin", "status"),
     [
-        ("http://testserver", 401),  # the server's own page
-        ("http://testserver:80", 401),
-        ("HTTP://TestServer", 401),
-        ("https://testserver", 403),  # another scheme is another origin
-        ("http://testserver:8080", 403),
+        ("https://localhost", 401),  # the server's own page
+        ("https://localhost:443", 401),
+        ("HTTPS://LocalHost", 401),
+        ("http://localhost", 403),  # another scheme is another origin
+        ("https://localhost:8080", 403),
         ("https://evil.example", 403),
         ("null", 403),  # sandboxed iframes, file:// pages
-        ("http://testserver.evil.example", 403),
+        ("https://localhost.evil.example", 403),
         ("https://meet.example.org", 401),  # listed in ROOMSCRIBE_ALLOWED_ORIGINS
     ],
 )
@@ -224,11 +254,16 @@ def test_origin(origin: str, status: int) -> None:
         assert "ROOMSCRIBE_ALLOWED_ORIGINS" in detail(r)
 
 
-def test_a_tls_proxy_origin_is_accepted_behind_a_trusted_proxy() -> None:
-    options = AccessOptions(trust_proxy_header="X-Forwarded-User", passcode="pw")
-    with app_client(options) as c:
-        headers = {"Origin": "https://testserver", "X-Forwarded-Proto": "https"}
-        assert c.post("/api/token", json=JOIN, headers=headers).status_code == 401
+def test_a_tls_proxy_origin_is_accepted_from_a_trusted_proxy() -> None:
+    options = AccessOptions(passcode="pw")
+    app = create_app(AppOptions(livekit=DEAD, web_dir=Path("/nonexistent"), access=options))
+    headers = {"Origin": "https://localhost", "X-Forwarded-Proto": "https"}
+    for proxy, status in [("127.0.0.1", 401), ("198.51.100.7", 403)]:
+        # Plain HTTP to roomscribe; the proxy says the browser used HTTPS.
+        with TestClient(app, base_url="http://localhost", client=(proxy, 40000)) as c:
+            r = c.post("/api/token", json=JOIN, headers=headers)
+        assert r.status_code == status, r.text
+    assert "passcode only over HTTPS" in detail(r)  # X-Forwarded-Proto from anyone: ignored
 
 
 @pytest.mark.parametrize(

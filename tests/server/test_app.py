@@ -18,6 +18,9 @@ from roomscribe.server.token import JoinRequest, mint_token
 from roomscribe.settings import AsrSettings, LiveKitSettings
 from tests.fixtures.livekit import LiveKitServer, free_port
 
+LOCAL = "http://localhost"
+"""A ``Host`` the app serves (TestClient's default ``testserver`` is not one)."""
+
 
 def settings_of(server: LiveKitServer) -> LiveKitSettings:
     return LiveKitSettings(url=server.url, api_key=server.api_key, api_secret=server.api_secret)
@@ -26,7 +29,7 @@ def settings_of(server: LiveKitServer) -> LiveKitSettings:
 @pytest.fixture
 def client(livekit_server: LiveKitServer, tmp_path: Path) -> Iterator[TestClient]:
     app = create_app(AppOptions(livekit=settings_of(livekit_server), web_dir=tmp_path / "none"))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         yield c
 
 
@@ -115,7 +118,7 @@ def test_a_client_chosen_identity_is_ignored(
 
 def test_unreachable_livekit_is_503(tmp_path: Path) -> None:
     dead = LiveKitSettings(url=f"ws://127.0.0.1:{free_port()}", api_key="k", api_secret="s" * 32)
-    with TestClient(create_app(AppOptions(livekit=dead, web_dir=tmp_path))) as c:
+    with TestClient(create_app(AppOptions(livekit=dead, web_dir=tmp_path)), base_url=LOCAL) as c:
         r = c.post("/api/token", json={"room": "r", "name": "Ada"})
     assert r.status_code == 503
     assert "unreachable" in r.json()["detail"]
@@ -136,7 +139,7 @@ async def test_livekit_rejects_a_token_signed_with_another_secret(
 
 def test_config_and_health(tmp_path: Path) -> None:
     settings = LiveKitSettings(url="wss://lk.example.org", api_key="k", api_secret="s" * 32)
-    lk = TestClient(create_app(AppOptions(livekit=settings, web_dir=tmp_path)))
+    lk = TestClient(create_app(AppOptions(livekit=settings, web_dir=tmp_path)), base_url=LOCAL)
     assert lk.get("/api/config").json() == {
         "mode": "livekit",
         "livekit_url": "wss://lk.example.org",
@@ -144,11 +147,11 @@ def test_config_and_health(tmp_path: Path) -> None:
     }
     assert lk.get("/healthz").json() == {"status": "ok", "mode": "livekit"}
     # no lifespan: the embedded engine is not loaded for these requests
-    embedded = TestClient(create_app(AppOptions(web_dir=tmp_path)))
+    embedded = TestClient(create_app(AppOptions(web_dir=tmp_path)), base_url=LOCAL)
     assert embedded.get("/api/config").json() == {"mode": "embedded", "passcode_required": False}
     # browsers get the public URL when the server is configured with an internal one
     internal = replace(settings, url="ws://livekit:7880", public_url="wss://lk.example.org")
-    behind = TestClient(create_app(AppOptions(livekit=internal, web_dir=tmp_path)))
+    behind = TestClient(create_app(AppOptions(livekit=internal, web_dir=tmp_path)), base_url=LOCAL)
     assert behind.get("/api/config").json()["livekit_url"] == "wss://lk.example.org"
     r = embedded.post("/api/token", json={"room": "r", "name": "Ada"})
     assert r.status_code == 409
@@ -158,14 +161,14 @@ def test_config_and_health(tmp_path: Path) -> None:
 def test_serves_the_built_web_client(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<title>roomscribe client</title>")
     (tmp_path / "app.js").write_text("console.log(1)")
-    c = TestClient(create_app(AppOptions(web_dir=tmp_path)))
+    c = TestClient(create_app(AppOptions(web_dir=tmp_path)), base_url=LOCAL)
     assert "roomscribe client" in c.get("/").text
     assert c.get("/app.js").status_code == 200
     assert c.get("/healthz").status_code == 200  # API routes are not shadowed
 
 
 def test_explains_an_unbuilt_web_client(tmp_path: Path) -> None:
-    c = TestClient(create_app(AppOptions(web_dir=tmp_path / "dist")))
+    c = TestClient(create_app(AppOptions(web_dir=tmp_path / "dist")), base_url=LOCAL)
     r = c.get("/")
     assert r.status_code == 200
     assert "not built" in r.text
@@ -178,7 +181,7 @@ def test_embedded_mode_loads_the_engine_and_serves_offers(tmp_path: Path) -> Non
     asr = AsrSettings(whisper=replace(WhisperOptions(), model="tiny.en"), language="en")
     app = create_app(AppOptions(asr=asr, web_dir=tmp_path))
     for _ in range(2):  # a second lifespan must not serve the first one's closed service
-        with TestClient(app) as c:
+        with TestClient(app, base_url=LOCAL) as c:
             r = c.post("/api/offer", json={"sdp": "not an sdp", "type": "offer"})
             assert r.status_code in (400, 422), r.text  # the offer route, not the static files
             assert "roomscribe client" in c.get("/").text

@@ -11,7 +11,16 @@ from roomscribe.config import Settings, SettingsError, load_settings
 from roomscribe.server import command
 from roomscribe.server.options import AccessOptions, exposure_refusal, is_loopback, origin_key
 
-VARIABLES = ("PASSCODE", "TRUST_PROXY_HEADER", "ALLOW_OPEN", "RATE_LIMIT", "ALLOWED_ORIGINS")
+VARIABLES = (
+    "PASSCODE",
+    "TRUST_PROXY_HEADER",
+    "ALLOW_OPEN",
+    "RATE_LIMIT",
+    "FAILED_ATTEMPT_LIMIT",
+    "ALLOWED_ORIGINS",
+    "TRUSTED_PROXIES",
+    "ALLOWED_HOSTS",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +43,9 @@ def parse(*argv: str) -> AccessOptions:
 
 def test_defaults_match_the_dataclass() -> None:
     assert parse() == AccessOptions()
-    assert AccessOptions().rate_limit == "20/minute"
+    assert AccessOptions().rate_limit == "600/minute"
+    assert AccessOptions().failed_attempt_limit == "10/minute"
+    assert AccessOptions().trusted_proxies == ("127.0.0.0/8", "::1")
 
 
 def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,17 +53,25 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOMSCRIBE_TRUST_PROXY_HEADER", "X-Forwarded-User")
     monkeypatch.setenv("ROOMSCRIBE_ALLOW_OPEN", "yes")
     monkeypatch.setenv("ROOMSCRIBE_RATE_LIMIT", "5/second")
+    monkeypatch.setenv("ROOMSCRIBE_FAILED_ATTEMPT_LIMIT", "3/minute")
     monkeypatch.setenv("ROOMSCRIBE_ALLOWED_ORIGINS", "https://a.example, https://b.example:8443")
+    monkeypatch.setenv("ROOMSCRIBE_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16, fd00::/8")
+    monkeypatch.setenv("ROOMSCRIBE_ALLOWED_HOSTS", "meet.example.org,*.example.net")
     opts = parse()
     assert opts == AccessOptions(
         passcode="from-env",
         trust_proxy_header="X-Forwarded-User",
         allow_open=True,
         rate_limit="5/second",
+        failed_attempt_limit="3/minute",
         allowed_origins=("https://a.example", "https://b.example:8443"),
+        trusted_proxies=("10.0.0.5", "10.1.0.0/16", "fd00::/8"),
+        allowed_hosts=("meet.example.org", "*.example.net"),
     )
     assert parse("--passcode", "flag", "--rate-limit", "off").passcode == "flag"
     assert parse("--rate-limit", "off").rate_limit is None
+    assert parse("--failed-attempt-limit", "off").failed_attempt_limit is None
+    assert parse("--trusted-proxies", "192.0.2.9").trusted_proxies == ("192.0.2.9",)
     monkeypatch.setenv("ROOMSCRIBE_ALLOW_OPEN", "0")
     assert not parse().allow_open
     assert parse("--allow-open").allow_open
@@ -65,6 +84,11 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--allowed-origins", "meet.example.org"], {}, "is not an origin like https://"),
         (["--allowed-origins", "https://meet.example.org/app"], {}, "is not an origin"),
         (["--trust-proxy-header", "X User"], {}, "expected an HTTP header name"),
+        (["--trusted-proxies", "proxy.example"], {}, "is not an IP address or network"),
+        (["--trusted-proxies", "10.0.0.0/33"], {}, "is not an IP address or network"),
+        (["--allowed-hosts", "https://meet.example.org"], {}, "is not a host name"),
+        (["--allowed-hosts", "meet.*.org"], {}, "is not a host name"),
+        (["--failed-attempt-limit", "many"], {}, "--failed-attempt-limit"),
         ([], {"ROOMSCRIBE_ALLOW_OPEN": "maybe"}, "ROOMSCRIBE_ALLOW_OPEN='maybe': expected 1 or 0"),
         ([], {"ROOMSCRIBE_RATE_LIMIT": "lots"}, "ROOMSCRIBE_RATE_LIMIT='lots': expected a rate"),
     ],
@@ -105,6 +129,23 @@ def test_loopback(host: str, loopback: bool) -> None:
         AccessOptions(allow_open=True),
     ):
         assert exposure_refusal(host, way_out) is None
+
+
+@pytest.mark.parametrize("everyone", ["*", "0.0.0.0/0", "::/0", "10.0.0.5, 0.0.0.0/0"])
+def test_refuses_a_network_address_trusting_the_header_from_everyone(everyone: str) -> None:
+    header = ("--trust-proxy-header", "X-Forwarded-User", "--trusted-proxies", everyone)
+    refusal = exposure_refusal("0.0.0.0", parse(*header))
+    assert refusal is not None
+    assert "trusting the X-Forwarded-User header from every address" in refusal
+    assert "ROOMSCRIBE_TRUSTED_PROXIES" in refusal
+    assert exposure_refusal("127.0.0.1", parse(*header)) is None  # only this machine connects
+    # With a passcode too it is still refused: the header would name anyone.
+    assert exposure_refusal("0.0.0.0", parse(*header, "--passcode", "pw")) is not None
+    assert exposure_refusal("0.0.0.0", parse(*header[:2], "--trusted-proxies", "10.0.0.5")) is None
+    # Without the header, X-Forwarded-For/-Proto from anyone would dodge the limits and HTTPS.
+    refusal = exposure_refusal("0.0.0.0", parse("--passcode", "pw", *header[2:]))
+    assert refusal is not None
+    assert "trusting the X-Forwarded-For header from every address" in refusal
 
 
 def test_origin_keys() -> None:

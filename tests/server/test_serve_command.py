@@ -121,8 +121,10 @@ def test_loopback_needs_no_set_up(tmp_path: Path) -> None:
         assert r.status_code == 503  # no passcode asked; the (absent) LiveKit answered
 
 
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+def self_signed(tmp_path: Path, *also: str) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and the addresses ``also``, and its key."""
     key = ec.generate_private_key(ec.SECP256R1())
+    addresses = [ipaddress.ip_address(a) for a in ("127.0.0.1", *also)]
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -134,7 +136,7 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.IPAddress(a) for a in addresses]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)

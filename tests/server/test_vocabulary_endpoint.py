@@ -41,9 +41,10 @@ def client(livekit_server: LiveKitServer, tmp_path: Path) -> Iterator[TestClient
     options = AppOptions(
         livekit=settings_of(livekit_server),
         web_dir=tmp_path / "none",
-        access=AccessOptions(passcode="s3cret", rate_limit=None),
+        access=AccessOptions(passcode="s3cret", rate_limit=None, failed_attempt_limit=None),
     )
-    with TestClient(create_app(options)) as c:
+    # https: a passcode from another machine (TestClient's "testclient") only over HTTPS
+    with TestClient(create_app(options), base_url="https://localhost") as c:
         yield c
 
 

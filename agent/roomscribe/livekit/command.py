@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     add_setting(
         parser,
         defaults,
+        "health_host",
+        help="address of the health/metrics endpoint; 0.0.0.0 for a scraper on another host",
+    )
+    add_setting(
+        parser,
+        defaults,
         "health_port",
         help="port of the worker's HTTP health check, 0 = any free port",
     )
@@ -40,7 +46,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     async def serve() -> None:
         worker = CaptionWorker(
-            engine, WorkerOptions(livekit=livekit, health_port=settings.health_port)
+            engine,
+            WorkerOptions(
+                livekit=livekit,
+                health_host=settings.health_host,
+                health_port=settings.health_port,
+            ),
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -69,6 +69,9 @@ class WorkerOptions:
     health_port: int
     """Port of the worker's health endpoint; 0 picks a free one (the CLI's default is
     ``ROOMSCRIBE_HEALTH_PORT``'s, in :class:`roomscribe.config.Settings`)."""
+    health_host: str
+    """Address of the health endpoint (``ROOMSCRIBE_HEALTH_HOST``, loopback by default:
+    ``/metrics`` tells anyone who reaches it how busy the worker is)."""
     publisher: PublisherOptions = field(default_factory=PublisherOptions)
     healer: HealerOptions = field(default_factory=HealerOptions)
     accept_grace_s: float = 15.0
@@ -102,7 +105,7 @@ class CaptionWorker:
         self._accepted: dict[str, float] = {}
         self._stop = asyncio.Event()
         self._healer = DispatchHealer(options.livekit, options.healer, serving=self._captions)
-        self._health = _HealthServer(options.health_port, self.healthy)
+        self._health = _HealthServer(options.health_host, options.health_port, self.healthy)
         self._capacity = CapacityWaiters()
         """Every room's tracks waiting for an engine stream; any room's release serves them."""
         metrics.watch(engine)
@@ -322,7 +325,8 @@ class _HealthServer:
     """The health port: ``GET /`` answers 200 ``OK``, or 503 when the worker is
     unhealthy; ``GET /metrics`` is Prometheus (:mod:`roomscribe.metrics`)."""
 
-    def __init__(self, port: int, healthy: Callable[[], bool]) -> None:
+    def __init__(self, host: str, port: int, healthy: Callable[[], bool]) -> None:
+        self._host = host
         self._port = port
         self._healthy = healthy
         self._runner: web.AppRunner | None = None
@@ -337,14 +341,14 @@ class _HealthServer:
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, port=self._port)
+        site = web.TCPSite(self._runner, host=self._host, port=self._port)
         await site.start()
         if self._port == 0:
             # Port 0 binds IPv4 and IPv6 on two different free ports: report IPv4's,
             # the one 127.0.0.1 and most probes reach.
             ipv4 = [a for a in self._runner.addresses if len(a) == 2]
             self._port = int((ipv4 or self._runner.addresses)[0][1])
-        log.info("health endpoint on port %d (/ and /metrics)", self._port)
+        log.info("health endpoint on port %d of %s (/ and /metrics)", self._port, self._host)
 
     async def aclose(self) -> None:
         if self._runner is not None:

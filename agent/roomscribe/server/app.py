@@ -16,8 +16,13 @@
   :class:`~roomscribe.server.embedded.EmbeddedService`.
 * ``GET /healthz``; ``GET /metrics`` (Prometheus, see :mod:`roomscribe.metrics`).
 
-Every ``POST`` endpoint goes through one :class:`~roomscribe.server.security.AccessGuard`
-(rate limit, origin, content type, passcode or trusted proxy header).
+Every request passes the ``Host`` check and the trusted-proxy handling of
+:mod:`roomscribe.server.transport` (serve the app with uvicorn's own proxy
+headers off: ``proxy_headers=False``). Every ``POST`` endpoint goes through one
+:class:`~roomscribe.server.security.AccessGuard` (limits, transport, origin,
+content type) before its body is read, then reads at most
+:data:`~roomscribe.server.transport.MAX_JSON_BYTES` of it (413), then the
+guard checks the passcode or trusted proxy header.
 
 In embedded mode the app loads the recognition engine in its lifespan and closes
 it (after every session's last captions) on shutdown.
@@ -46,6 +51,7 @@ from roomscribe.server.room_members import RoomMembers
 from roomscribe.server.room_vocabulary import RoomVocabularyService
 from roomscribe.server.security import AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
+from roomscribe.server.transport import read_json, secure_transport
 from roomscribe.settings import AsrSettings, LiveKitSettings
 
 log = logging.getLogger(__name__)
@@ -157,6 +163,7 @@ def create_app(options: AppOptions) -> FastAPI:
                 yield
 
     app = FastAPI(title="roomscribe", lifespan=lifespan)
+    secure_transport(app, options.access)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -180,8 +187,11 @@ def create_app(options: AppOptions) -> FastAPI:
             "passcode_required": required,
         }
 
-    @app.post("/api/token", dependencies=[Depends(guard.screen)])
-    async def token(body: TokenRequest, request: Request) -> TokenResponse:
+    # The bodies are read by the handlers, after guard.screen: FastAPI would read
+    # and parse a declared body model before any dependency runs.
+    @app.post("/api/token", dependencies=[Depends(guard.screen)], openapi_extra=_body(TokenRequest))
+    async def token(request: Request) -> TokenResponse:
+        body = await read_json(request, TokenRequest)
         proxy_name = guard.authorize(request, body.passcode)
         if tokens is None:
             raise HTTPException(409, "the server runs in embedded mode: use POST /api/offer")
@@ -193,8 +203,13 @@ def create_app(options: AppOptions) -> FastAPI:
             token=grant.token, url=grant.url, identity=grant.identity, room=grant.room
         )
 
-    @app.post("/api/vocabulary", dependencies=[Depends(guard.screen)])
-    async def vocabulary(body: VocabularyRequest, request: Request) -> VocabularyResponse:
+    @app.post(
+        "/api/vocabulary",
+        dependencies=[Depends(guard.screen)],
+        openapi_extra=_body(VocabularyRequest),
+    )
+    async def vocabulary(request: Request) -> VocabularyResponse:
+        body = await read_json(request, VocabularyRequest)
         guard.authorize(request, body.passcode)
         if vocabularies is None:
             raise HTTPException(409, "the server runs in embedded mode: rooms have no vocabulary")
@@ -225,6 +240,12 @@ def create_app(options: AppOptions) -> FastAPI:
             return page
 
     return app
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a handler that reads ``model`` itself."""
+    schema = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": True, "content": schema}}
 
 
 @asynccontextmanager

@@ -12,7 +12,12 @@ import argparse
 import logging
 
 from roomscribe.config import Settings, add_asr_arguments, add_livekit_arguments, add_setting
-from roomscribe.server.options import DEFAULT_RATE_LIMIT, exposure_refusal, is_loopback
+from roomscribe.server.options import (
+    DEFAULT_FAILED_ATTEMPT_LIMIT,
+    DEFAULT_RATE_LIMIT,
+    exposure_refusal,
+    is_loopback,
+)
 
 HELP = "serve the web client and its token API (embedded mode when no LiveKit is configured)"
 
@@ -54,7 +59,14 @@ def _add_access_arguments(parser: argparse.ArgumentParser, defaults: Settings) -
         metavar="NAME",
         help="behind a sign-on proxy: the header naming the signed-in user (e.g. "
         "X-Forwarded-User) is the display name, and requests without it are refused; "
-        "only when nothing but the proxy can reach roomscribe",
+        "believed only from --trusted-proxies",
+    )
+    add_setting(
+        g,
+        defaults,
+        "trusted_proxies",
+        help="comma-separated proxy addresses or networks whose X-Forwarded-For, "
+        "X-Forwarded-Proto and --trust-proxy-header count (default: this machine)",
     )
     add_setting(
         g,
@@ -69,7 +81,21 @@ def _add_access_arguments(parser: argparse.ArgumentParser, defaults: Settings) -
         defaults,
         "rate_limit",
         help=f"token/offer requests per client address, e.g. {DEFAULT_RATE_LIMIT} or "
-        "100/hour; off: no limit",
+        "1000/hour; off: no limit",
+    )
+    add_setting(
+        g,
+        defaults,
+        "failed_attempt_limit",
+        help="refused passcodes per client address before it must wait, e.g. "
+        f"{DEFAULT_FAILED_ATTEMPT_LIMIT}; off: no limit",
+    )
+    add_setting(
+        g,
+        defaults,
+        "allowed_hosts",
+        help="comma-separated Host names served besides this machine's names and "
+        "addresses, e.g. meet.example.org (the name behind a proxy too); * for any",
     )
     add_setting(
         g,
@@ -123,8 +149,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if tls is None and not is_loopback(settings.host):
         log.warning(
             "serving plain HTTP on %s: browsers allow the microphone only on localhost or "
-            "HTTPS; use --tls-cert/--tls-key or a TLS proxy (docker/Caddyfile)",
+            "HTTPS%s; use --tls-cert/--tls-key or a TLS proxy (docker/Caddyfile)",
             settings.host,
+            ", and the passcode is accepted from other machines only over HTTPS"
+            if access.passcode_required
+            else "",
         )
     livekit = None if args.embedded else settings.livekit()
     if livekit is None:
@@ -153,5 +182,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         log_config=None,
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,
+        # The app handles X-Forwarded-* itself, from ROOMSCRIBE_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
     return 0

@@ -43,6 +43,7 @@ from roomscribe.server.embedded_session import CaptionHook, EmbeddedSession, Off
 from roomscribe.server.names import InvalidNameError, validate_display_name
 from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.server.security import AccessGuard
+from roomscribe.server.transport import read_body
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class EmbeddedService:
     # -- POST /api/offer -----------------------------------------------------------
 
     async def _offer(self, request: Request) -> OfferAnswer:
-        offer = _parse_offer(await _read_body(request, self.options.max_sdp_bytes + _BODY_SLACK))
+        offer = _parse_offer(await read_body(request, self.options.max_sdp_bytes + _BODY_SLACK))
         proxy_name = self._access.authorize(request, offer.passcode)
         _check_sdp(offer.sdp, self.options.max_sdp_bytes)
         try:
@@ -195,18 +196,6 @@ class EmbeddedService:
         t.captions_dropped += s.captions_dropped
         t.finals_sent += s.finals_sent
         t.finals_dropped += s.finals_dropped
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body is {declared} bytes; the limit is {limit}")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"request body is over the limit of {limit} bytes")
-    return bytes(body)
 
 
 def _parse_offer(body: bytes) -> OfferRequest:

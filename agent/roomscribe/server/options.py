@@ -14,7 +14,9 @@ import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-DEFAULT_RATE_LIMIT = "20/minute"
+DEFAULT_RATE_LIMIT = "600/minute"
+DEFAULT_FAILED_ATTEMPT_LIMIT = "10/minute"
+LOOPBACK_PROXIES = ("127.0.0.0/8", "::1")
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -33,7 +35,17 @@ class AccessOptions:
     allow_open: bool = False
     """Serve a non-loopback address without passcode or proxy header, on purpose."""
     rate_limit: str | None = DEFAULT_RATE_LIMIT
-    """Requests per client address, in ``limits`` notation (``20/minute``); ``None``: no limit."""
+    """Requests per client address, in ``limits`` notation (``600/minute``); ``None``: no
+    limit. Generous: a whole office behind one NAT address joins when a meeting starts."""
+    failed_attempt_limit: str | None = DEFAULT_FAILED_ATTEMPT_LIMIT
+    """Refused passcodes (or missing sign-on headers) per client address; past it, every
+    request from that address waits (429), the right passcode too. ``None``: no limit."""
+    trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES
+    """Peers (IPs or CIDRs, ``*``: anyone) whose ``X-Forwarded-For``/``-Proto`` and
+    :attr:`trust_proxy_header` count."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` names served besides this machine's own names and addresses
+    (``meet.example.org``, ``*.example.org``; ``*``: any)."""
     allowed_origins: tuple[str, ...] = field(default=())
     """Web origins besides the server's own that may call the API (``https://meet.example.org``)."""
 
@@ -57,9 +69,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def trusts_everyone(proxies: tuple[str, ...]) -> bool:
+    """Whether ``proxies`` (IPs or CIDRs) take any address: ``*``, ``0.0.0.0/0``, ``::/0``."""
+    for proxy in proxies:
+        if proxy == "*":
+            return True
+        try:
+            if ipaddress.ip_network(proxy, strict=False).prefixlen == 0:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def exposure_refusal(host: str, options: AccessOptions) -> str | None:
     """Why ``serve`` must not listen on ``host`` with ``options``; ``None`` if it may."""
-    if is_loopback(host) or options.protected or options.allow_open:
+    if is_loopback(host):
+        return None
+    if trusts_everyone(options.trusted_proxies):
+        # Anyone could claim an address (the limits), HTTPS, or, with
+        # trust_proxy_header, any name.
+        header = options.trust_proxy_header or "X-Forwarded-For"
+        return (
+            f"refusing to listen on {host} trusting the {header} header from every "
+            "address: anyone could claim to be anyone. List your proxy's addresses in "
+            "ROOMSCRIBE_TRUSTED_PROXIES (default 127.0.0.0/8,::1)."
+        )
+    if options.protected or options.allow_open:
         return None
     return (
         f"refusing to listen on {host} without access control: anyone who can reach it "
