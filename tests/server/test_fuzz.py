@@ -138,4 +138,11 @@ def test_fuzz_targets_every_operation(tmp_path: Path) -> None:
     """The schema lists the API: a route missing from it would go unfuzzed."""
     lk = LiveKitSettings(url="ws://127.0.0.1:1", api_key="k", api_secret="s" * 32)
     paths = create_app(AppOptions(livekit=lk, web_dir=tmp_path)).openapi()["paths"]
-    assert set(paths) == {"/healthz", "/api/config", "/api/token", "/api/vocabulary", "/"}
+    assert set(paths) == {
+        "/healthz",
+        "/api/config",
+        "/api/token",
+        "/api/vocabulary",
+        "/api/language",
+        "/",
+    }

@@ -128,7 +128,7 @@ def client(livekit_server: LiveKitServer, tmp_path: Path) -> Iterator[TestClient
         web_dir=tmp_path / "none",
         access=AccessOptions(passcode="s3cret", rate_limit=None),
     )
-    with TestClient(create_app(options)) as c:
+    with TestClient(create_app(options), base_url="https://localhost") as c:
         yield c
 
 
