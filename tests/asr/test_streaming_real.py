@@ -16,7 +16,7 @@ from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench import allison, asterisk, conversation
-from roomscribe.bench.metrics import final_transcript, score, wer
+from roomscribe.bench.metrics import final_transcript, revision_effects, score, wer
 from roomscribe.bench.reference import Reference, load_reference
 from roomscribe.replay import Emitted, Pace, replay
 
@@ -92,7 +92,7 @@ def assert_finals_never_change(events: list[Emitted]) -> None:
 def test_revised_transcript_is_at_least_as_good_as_the_live_one(
     tiny: WhisperBackend, vad: SileroModel, eval_dir: Path
 ) -> None:
-    audio, ref = clip(eval_dir / "allison-a.wav", 75.0)
+    audio, ref = clip(eval_dir / "allison-a.wav", 45.0)
     # CPU time, not wall time: where segments end (and so what is revised) must not
     # depend on what else the machine runs (under load it measured 4.5 % vs 2.3 %)
     events, policy = stream(tiny, vad, audio, pace=Pace.CPU, revise=True)
@@ -105,9 +105,14 @@ def test_revised_transcript_is_at_least_as_good_as_the_live_one(
     assert reviser.revised_segments + reviser.confirmed_segments == len(live_finals)
     assert {c.segment_id for c in revisions} <= live_finals
     assert all(c.final for c in revisions)
-    live_wer = score(live, ref).wer
-    revised_wer = wer(" ".join(u.text for u in ref.utterances), final_transcript(events))
-    assert revised_wer <= live_wer
+    # one measure for both: the transcript with and without the revisions
+    said = " ".join(u.text for u in ref.utterances)
+    assert wer(said, final_transcript(events)) <= wer(said, final_transcript(live))
+    # judged one by one (tiny.en confirms every segment of this clip as it was; the
+    # shapes of revisions that went wrong are in tests/asr/test_revision.py)
+    effects = revision_effects(events, said)
+    assert effects.worsened == 0
+    assert effects.duplicated == 0
 
 
 def test_a_long_form_decode_reads_on_past_the_pauses(base: WhisperBackend, eval_dir: Path) -> None:
