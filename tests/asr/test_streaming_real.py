@@ -156,9 +156,13 @@ def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Pa
     assert s.wer <= 0.10, s.transcript
 
 
-@pytest.mark.parametrize(("name", "code"), [("asterisk-fr", "fr"), ("asterisk-es", "es")])
+@pytest.mark.parametrize(
+    ("name", "code", "max_wer"),
+    # measured 16.4 % and 9.2 % (2026-12-07)
+    [("asterisk-fr", "fr", 0.22), ("asterisk-es", "es", 0.15)],
+)
 def test_base_detects_and_captions_other_languages(
-    base: WhisperBackend, vad: SileroModel, sessions: Path, name: str, code: str
+    base: WhisperBackend, vad: SileroModel, sessions: Path, name: str, code: str, max_wer: float
 ) -> None:
     audio, ref = clip(sessions / f"{name}.wav", 40)
     events, policy = stream(base, vad, audio, language=None)
@@ -167,7 +171,7 @@ def test_base_detects_and_captions_other_languages(
     assert finals
     assert all(c.language == code for c in finals[1:])
     s = score(events, ref, code)
-    assert s.wer <= 0.35, s.transcript
+    assert s.wer <= max_wer, s.transcript
 
 
 def test_music_without_speech_gives_no_words(tiny: WhisperBackend, vad: SileroModel) -> None:
