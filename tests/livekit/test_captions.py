@@ -41,12 +41,14 @@ from tests.livekit.participants import (
     poll_until,
     set_spoken_language,
 )
+from tests.livekit.worker_probe import metric
 
 pytestmark = pytest.mark.livekit
 
 MAX_SECONDS = 36.0
 """Each speaker's first prompts, up to here (allison-a 9, allison-b 7): enough
 for the WER and attribution checks; every further second is a second of `make test`."""
+FINALS_OBSERVED = "roomscribe_final_latency_seconds_count"
 MAX_WER = 0.10
 _normalize = normalizer("en")
 
@@ -116,6 +118,7 @@ async def test_two_speakers_are_captioned_live(
     artifacts_dir: Path,
 ) -> None:
     room_name = "two-speakers"
+    finals_before = metric(agent_worker, FINALS_OBSERVED) or 0.0
     listener = Listener(
         await connect(livekit_server, room_name, "listener", dispatch_agent=True, subscribe=False)
     )
@@ -149,6 +152,9 @@ async def test_two_speakers_are_captioned_live(
         assert c.segment_id.startswith(track_of[c.sender])
     check_finals_never_change(listener.captions)
     assert listener.legacy_finals > 0  # legacy publish_transcription packets too
+    # every final published is in the worker's latency histogram
+    finals_seen = {c.segment_id for c in listener.captions if c.final}
+    assert (metric(agent_worker, FINALS_OBSERVED) or 0.0) - finals_before >= len(finals_seen)
 
     report: dict[str, Any] = {}
     all_latencies: list[float] = []
