@@ -75,7 +75,8 @@ soak: setup
 # from the Debian packs into artifacts/eval; nothing outside the checkout is needed.
 bench: $(VENV_STAMP) $(SYSTEM_STAMP)
 	$(PY) -m roomscribe.bench.asterisk artifacts/eval
-	$(PY) -m roomscribe.cli bench artifacts/eval/conversation-g711.wav artifacts/eval/asterisk-en.wav \
+	$(PY) -m roomscribe.cli bench --offline --revisions off \
+	  artifacts/eval/conversation-g711.wav artifacts/eval/asterisk-en.wav \
 	  artifacts/eval/allison-a.wav artifacts/eval/allison-b.wav
 
 bin/lktalk: scripts/install-lktalk.sh $(wildcard tools/lktalk/*)

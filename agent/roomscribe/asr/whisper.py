@@ -348,7 +348,7 @@ class WhisperBackend:
         The terms go first and are never cut (as faster-whisper's ``hotwords``),
         the context is cut to ``prompt_tokens`` from its end. Terms as text
         before the context, sharing its budget (faster-whisper's
-        ``initial_prompt``), recalled fewer of them (README, "Room vocabulary").
+        ``initial_prompt``), recalled fewer of them (docs/benchmarks.md, "Room vocabulary").
         """
         prompt: list[int] = []
         terms = tok.encode(" " + ", ".join(vocabulary)) if vocabulary else []
