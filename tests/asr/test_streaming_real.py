@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -214,3 +215,28 @@ def test_a_conversation_is_finalized_turn_by_turn(
     # by its words too, but where a last word was misheard (measured: 12 of 14)
     assert s.finalized >= s.utterances - 2, s.transcript
     assert s.wer <= MAX_CONVERSATION_WER, s.transcript
+
+
+class _NoAlignment:
+    """The CTranslate2 model, except that ``align`` finds no path (as it did on a
+    window of a few frames during a bench run)."""
+
+    def __init__(self, model: object) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._model, name)
+
+    def align(self, *args: object, **kwargs: object) -> list[object]:
+        results = self._model.align(*args, **kwargs)  # type: ignore[attr-defined]
+        return [SimpleNamespace(alignments=[], text_token_probs=[]) for _ in results]
+
+
+def test_a_decode_without_an_alignment_path_keeps_its_words(eval_dir: Path) -> None:
+    backend = WhisperBackend.load(WhisperOptions(model="tiny.en"))
+    backend._model = _NoAlignment(backend._model)
+    audio = decode_file(eval_dir / "allison-a.wav")[int(0.6 * SAMPLE_RATE) : int(4.4 * SAMPLE_RATE)]
+    [result] = backend.decode([DecodeRequest(audio, language="en", final=True)])
+    assert "audio volume" in result.text.lower()
+    assert [w.text.strip(" .").lower() for w in result.words][-2:] == ["other", "participants"]
+    assert all(0 <= w.start <= w.end <= 3.9 for w in result.words)

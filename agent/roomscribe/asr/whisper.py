@@ -387,13 +387,20 @@ class WhisperBackend:
             if len(word_tokens) <= 1:
                 continue
             bounds = np.pad(np.cumsum([len(t) for t in word_tokens[:-1]]), (1, 0))
-            text_idx = np.array([p[0] for p in result.alignments])
-            time_idx = np.array([p[1] for p in result.alignments])
-            jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
-            jump_times = time_idx[jumps] / 50.0
+            if result.alignments:
+                text_idx = np.array([p[0] for p in result.alignments])
+                time_idx = np.array([p[1] for p in result.alignments])
+                jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
+                jump_times = time_idx[jumps] / 50.0
+            else:
+                # no alignment path (seen on a window of a few frames): keep the words,
+                # spread over the audio, rather than fail the decode and lose them
+                jump_times = np.linspace(0.0, num_frames[i] / 100.0, int(bounds[-1]) + 1)
             if len(jump_times) < len(bounds):
                 continue
             probs = result.text_token_probs
+            if len(probs) < bounds[-1]:
+                probs = np.full(int(bounds[-1]), 0.5)
             items = [
                 {
                     "word": w,
