@@ -23,6 +23,7 @@ import pytest
 from livekit import api, rtc
 
 from roomscribe import protocol
+from roomscribe.server.livekit_admin import LiveKitAdmin
 from roomscribe.server.token import TokenService
 from tests.fixtures.livekit import LiveKitServer
 from tests.livekit.participants import (
@@ -63,12 +64,12 @@ class Room:
 
 async def web_user_token(server: LiveKitServer, room: str, name: str) -> str:
     """A token exactly as ``POST /api/token`` hands it out."""
-    tokens = TokenService(settings_of(server))
-    await tokens.start()
+    admin = LiveKitAdmin(settings_of(server))
+    await admin.start()
     try:
-        return (await tokens.join(room, name)).token
+        return (await TokenService(admin).join(room, name)).token
     finally:
-        await tokens.aclose()
+        await admin.aclose()
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Mount
 
 from roomscribe import metrics
+from roomscribe.server.livekit_admin import LiveKitAdmin
 from roomscribe.server.names import MAX_NAME_LENGTH
 from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.server.room_members import RoomMembers
@@ -141,23 +142,20 @@ class LanguageResponse(BaseModel):
 
 
 def create_app(options: AppOptions) -> FastAPI:
-    tokens = TokenService(options.livekit) if options.livekit is not None else None
-    vocabularies = RoomVocabularyService(options.livekit) if options.livekit is not None else None
-    members = RoomMembers(options.livekit) if options.livekit is not None else None
+    admin = LiveKitAdmin(options.livekit) if options.livekit is not None else None
+    tokens = TokenService(admin) if admin is not None else None
+    members = RoomMembers(admin) if admin is not None else None
+    vocabularies = RoomVocabularyService(members) if members is not None else None
     guard = AccessGuard(options.access)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if tokens is not None and vocabularies is not None and members is not None:
-            await tokens.start()
-            await vocabularies.start()
-            await members.start()
+        if admin is not None:
+            await admin.start()
             try:
                 yield
             finally:
-                await members.aclose()
-                await vocabularies.aclose()
-                await tokens.aclose()
+                await admin.aclose()
         else:
             async with _embedded(app, options, guard):
                 yield

@@ -22,43 +22,27 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp
 import jwt
 from livekit import api
 
 from roomscribe import protocol
 from roomscribe.languages import AUTO, UnknownLanguageError, parse_language
+from roomscribe.server.livekit_admin import LiveKitAdmin
 from roomscribe.server.token import ROOM_PATTERN, JoinError
-from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
 
 
 class RoomMembers:
-    """Verifies room tokens and acts for their holder; ``start()`` / ``aclose()``.
+    """Verifies room tokens and acts for their holder through ``admin``.
 
     Errors are :class:`~roomscribe.server.token.JoinError` with the HTTP status.
     """
 
-    def __init__(self, settings: LiveKitSettings) -> None:
-        self.settings = settings
+    def __init__(self, admin: LiveKitAdmin) -> None:
+        self.admin = admin
+        settings = admin.settings
         self._verifier = api.TokenVerifier(settings.api_key, settings.api_secret)
-        self._client: api.LiveKitAPI | None = None
-
-    async def start(self) -> None:
-        s = self.settings
-        self._client = api.LiveKitAPI(s.url, s.api_key, s.api_secret)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    @property
-    def client(self) -> api.LiveKitAPI:
-        if self._client is None:
-            raise RuntimeError(f"{type(self).__name__} is not started")
-        return self._client
 
     def caller(self, room: str, token: str) -> str:
         """The identity ``token`` grants in ``room``; :class:`JoinError` 400/403 otherwise."""
@@ -76,16 +60,15 @@ class RoomMembers:
     async def member(self, room: str, token: str) -> str:
         """:meth:`caller`, who must also be in ``room`` now (else :class:`JoinError` 403)."""
         identity = self.caller(room, token)
-        try:
-            await self.client.room.get_participant(
-                api.RoomParticipantIdentity(room=room, identity=identity)
-            )
-        except api.TwirpError as e:
-            if e.status == 404 or e.code == "not_found":
-                raise JoinError(f"{identity} is not in room {room!r}", 403) from e
-            raise JoinError(f"LiveKit server refused the request: {e.message}", 502) from e
-        except (aiohttp.ClientError, TimeoutError) as e:
-            raise JoinError(f"LiveKit server at {self.settings.url} is unreachable", 503) from e
+        async with self.admin.calls() as lk:
+            try:
+                await lk.room.get_participant(
+                    api.RoomParticipantIdentity(room=room, identity=identity)
+                )
+            except api.TwirpError as e:
+                if e.status == 404 or e.code == "not_found":
+                    raise JoinError(f"{identity} is not in room {room!r}", 403) from e
+                raise
         return identity
 
     async def set_spoken_language(self, room: str, token: str, language: str) -> str:
@@ -96,18 +79,14 @@ class RoomMembers:
         except UnknownLanguageError as e:
             raise JoinError(str(e)) from e
         identity = await self.member(room, token)
-        try:
+        async with self.admin.calls() as lk:
             # only the attribute: the name the token carries stays what the server issued
-            await self.client.room.update_participant(
+            await lk.room.update_participant(
                 api.UpdateParticipantRequest(
                     room=room,
                     identity=identity,
                     attributes={protocol.ATTR_SPOKEN_LANGUAGE: value},
                 )
             )
-        except api.TwirpError as e:
-            raise JoinError(f"LiveKit server refused the request: {e.message}", 502) from e
-        except (aiohttp.ClientError, TimeoutError) as e:
-            raise JoinError(f"LiveKit server at {self.settings.url} is unreachable", 503) from e
         log.info("room %s: %s speaks %s", room, identity, value)
         return value

@@ -15,32 +15,23 @@ from __future__ import annotations
 
 import logging
 
-import aiohttp
 from livekit import api
 
 from roomscribe.server.room_members import RoomMembers
 from roomscribe.server.token import JoinError
-from roomscribe.settings import LiveKitSettings
 from roomscribe.vocabulary import VocabularyError, validate_terms, with_terms
 
 log = logging.getLogger(__name__)
 
 
 class RoomVocabularyService:
-    """Verifies room tokens and writes room metadata; ``start()`` / ``aclose()``.
+    """Writes a room's terms into its metadata for a member of the room.
 
     Errors are :class:`~roomscribe.server.token.JoinError` with the HTTP status.
     """
 
-    def __init__(self, settings: LiveKitSettings) -> None:
-        self.settings = settings
-        self._members = RoomMembers(settings)
-
-    async def start(self) -> None:
-        await self._members.start()
-
-    async def aclose(self) -> None:
-        await self._members.aclose()
+    def __init__(self, members: RoomMembers) -> None:
+        self._members = members
 
     async def set_terms(self, room: str, token: str, terms: list[str]) -> tuple[str, ...]:
         """Validate and store ``terms`` as ``room``'s vocabulary; returns them normalized."""
@@ -50,18 +41,13 @@ class RoomVocabularyService:
         except VocabularyError as e:
             raise JoinError(str(e)) from e
         identity = await self._members.member(room, token)
-        client = self._members.client
-        try:
-            rooms = await client.room.list_rooms(api.ListRoomsRequest(names=[room]))
+        async with self._members.admin.calls() as lk:
+            rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
             if not rooms.rooms:
                 raise JoinError(f"room {room!r} does not exist", 404)
             metadata = with_terms(rooms.rooms[0].metadata, valid)
-            await client.room.update_room_metadata(
+            await lk.room.update_room_metadata(
                 api.UpdateRoomMetadataRequest(room=room, metadata=metadata)
             )
-        except api.TwirpError as e:
-            raise JoinError(f"LiveKit server refused the request: {e.message}", 502) from e
-        except (aiohttp.ClientError, TimeoutError) as e:
-            raise JoinError(f"LiveKit server at {self.settings.url} is unreachable", 503) from e
         log.info("room %s: %s set the vocabulary (%d terms)", room, identity, len(valid))
         return valid

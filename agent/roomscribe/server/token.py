@@ -26,13 +26,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-import aiohttp
 from livekit import api
 
 from roomscribe import protocol
 from roomscribe.server.names import InvalidNameError, validate_display_name
 from roomscribe.settings import LiveKitSettings
+
+if TYPE_CHECKING:  # it maps its errors to this module's JoinError
+    from roomscribe.server.livekit_admin import LiveKitAdmin
 
 log = logging.getLogger(__name__)
 
@@ -115,30 +118,16 @@ def mint_token(settings: LiveKitSettings, join: JoinRequest, *, dispatch_agent: 
 
 
 class TokenService:
-    """Mints join tokens and dispatches the agent; ``start()`` / ``aclose()``."""
+    """Mints join tokens and dispatches the agent through ``admin``."""
 
-    def __init__(self, settings: LiveKitSettings) -> None:
-        self.settings = settings
-        self._client: api.LiveKitAPI | None = None
-
-    async def start(self) -> None:
-        s = self.settings
-        self._client = api.LiveKitAPI(s.url, s.api_key, s.api_secret)
-
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+    def __init__(self, admin: LiveKitAdmin) -> None:
+        self.settings = admin.settings
+        self._admin = admin
 
     async def join(self, room: str, name: str) -> JoinGrant:
         """A token for ``name`` in ``room``, under an identity the server chooses."""
         request = validate_join(room, name)
-        try:
-            room_exists = await self._ensure_dispatched(request.room)
-        except (aiohttp.ClientError, TimeoutError) as e:
-            raise JoinError(f"LiveKit server at {self.settings.url} is unreachable", 503) from e
-        except api.TwirpError as e:
-            raise JoinError(f"LiveKit server refused the request: {e.message}", 502) from e
+        room_exists = await self._ensure_dispatched(request.room)
         token = mint_token(self.settings, request, dispatch_agent=not room_exists)
         return JoinGrant(
             token=token,
@@ -149,19 +138,18 @@ class TokenService:
 
     async def _ensure_dispatched(self, room: str) -> bool:
         """Dispatch the agent to ``room`` if it exists without one; returns whether it exists."""
-        if self._client is None:
-            raise RuntimeError("TokenService is not started")
-        rooms = await self._client.room.list_rooms(api.ListRoomsRequest(names=[room]))
-        if not rooms.rooms:
-            return False
-        dispatches = [
-            d
-            for d in await self._client.agent_dispatch.list_dispatch(room)
-            if d.agent_name == protocol.AGENT_NAME
-        ]
-        if not dispatches:
-            log.info("dispatching the captioning agent to existing room %s", room)
-            await self._client.agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=room)
-            )
+        async with self._admin.calls() as lk:
+            rooms = await lk.room.list_rooms(api.ListRoomsRequest(names=[room]))
+            if not rooms.rooms:
+                return False
+            dispatches = [
+                d
+                for d in await lk.agent_dispatch.list_dispatch(room)
+                if d.agent_name == protocol.AGENT_NAME
+            ]
+            if not dispatches:
+                log.info("dispatching the captioning agent to existing room %s", room)
+                await lk.agent_dispatch.create_dispatch(
+                    api.CreateAgentDispatchRequest(agent_name=protocol.AGENT_NAME, room=room)
+                )
         return True
