@@ -248,6 +248,7 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
         "ROOMSCRIBE_RATE_LIMIT": "none",
         "ROOMSCRIBE_ALLOWED_ORIGINS": "https://a.example,https://b.example:8443",
         "ROOMSCRIBE_HEALTH_PORT": "0",
+        "ROOMSCRIBE_TEST_FAULT": "hang",
         "ROOMSCRIBE_LIVEKIT_SERVER": "/opt/livekit-server",
         "ROOMSCRIBE_MAX_SESSIONS": "9",
         "ROOMSCRIBE_MAX_SDP_BYTES": "2048",

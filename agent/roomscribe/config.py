@@ -125,6 +125,9 @@ class Settings(BaseSettings):
 
     # -- agent worker ----------------------------------------------------------------
     health_port: Port = 8081
+    test_fault: Literal["", "die", "hang"] = ""
+    """Test only: on ``SIGUSR1`` the engine's next decode kills its thread (``die``)
+    or never returns (``hang``); see :mod:`roomscribe.asr.fault`."""
 
     # -- dev -------------------------------------------------------------------------
     livekit_server: UserPath = CHECKOUT / "bin" / "livekit-server"

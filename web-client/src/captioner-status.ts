@@ -4,7 +4,7 @@
  * The captioner (participant `AGENT_IDENTITY`) renews its `roomscribe.heartbeat`
  * attribute every second. One that left the room, or whose heartbeat stopped
  * for `staleMs`, has failed: the agents' healer gives the room a new captioner
- * within seconds, and meanwhile people read "Captions interrupted" instead of
+ * within seconds, and meanwhile people read "Captions paused" instead of
  * missing captions without knowing. A room no captioner joined within
  * `missingMs` most likely has no roomscribe agent running.
  *
@@ -55,7 +55,7 @@ export const CAPTIONER_WATCH_DEFAULTS: CaptionerWatchOptions = {
 export const CAPTIONER_TEXT: Record<CaptionerState, string> = {
   starting: "Captions starting…",
   on: "Captions on",
-  interrupted: "Captions interrupted, reconnecting…",
+  interrupted: "Captions paused, reconnecting…",
   missing: "No captioner in this room",
 };
 

@@ -263,17 +263,19 @@ class DispatchHealer:
         captioner = _sign_of_life(captioners[0]) if captioners else None
         return captioner, any(publishes_audio(p) for p in resp.participants)
 
-    async def hand_over(self, room: str) -> None:
-        """Re-dispatch a room this worker has just left, so another worker takes it now.
+    async def hand_over(self, room: str, *, remove_captioner: bool = False) -> None:
+        """Re-dispatch a room this worker has left (or, with ``remove_captioner``, is
+        leaving), so another worker takes it now.
 
-        Used by a draining worker: without it the room would wait for a healer
-        to notice the missing captioner.
+        Used by a draining worker and by one whose engine failed: without it the
+        room would wait for a healer to notice the missing captioner.
         """
         try:
             state = await self.room_state(room)
             if not state.has_audio:
                 return  # nobody to caption; a later speaker is the healer's
-            if await self._redispatch(state, remove_captioner=False):
+            remove = remove_captioner and state.captioner is not None
+            if await self._redispatch(state, remove_captioner=remove):
                 log.info("handed room %s over to another worker", room)
         except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
             log.warning("cannot hand room %s over: %s", room, e)
