@@ -30,7 +30,7 @@ from tests.browser.conftest import FakeMic, ServeFactory
 from tests.browser.held import HeldSession
 from tests.conftest import read_wav
 from tests.fixtures.livekit import running_agent, running_agents, running_livekit_server
-from tests.livekit.participants import captioners, poll_until
+from tests.livekit.participants import dispatches, poll_until
 from tests.livekit.talking_room import talking_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit]
@@ -70,7 +70,7 @@ async def test_a_restarted_lone_worker_heals_its_room_and_the_page_says_so(
                 # healed by the restarted worker (the dead captioner replaced or, had
                 # the server dropped the dispatch meanwhile, the room dispatched again)
                 assert HEALED.search(log()), log()[-3000:]
-                assert await captioners(server, ROOM) == 1
+                assert len(await dispatches(server, ROOM)) == 1
                 back = await page.report_when(
                     captioner_states=["on", "interrupted", "on"], timeout_ms=20_000
                 )

@@ -48,6 +48,7 @@ from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
 from roomscribe.livekit.joining import join
 from roomscribe.livekit.publisher import PublisherOptions
+from roomscribe.livekit.roster import WorkerRoster
 from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,10 @@ class CaptionWorker:
         self._stop = asyncio.Event()
         self.failed = False
         """The engine failed: the rooms were abandoned; the process should exit non-zero."""
-        self._healer = DispatchHealer(options.livekit, options.healer, serving=self._captions)
+        self._roster = WorkerRoster(options.livekit, self._room_names)
+        self._healer = DispatchHealer(
+            options.livekit, options.healer, serving=self._captions, roster=self._roster
+        )
         self._health = _HealthServer(options.health_port, self.healthy)
         metrics.watch(engine)
         self._server = AgentServer(
@@ -158,6 +162,7 @@ class CaptionWorker:
 
     async def run(self) -> None:
         await self._health.start()
+        await self._roster.start()
         await self._healer.start()
         run_task = asyncio.create_task(self._server.run(devmode=False), name="agent-server")
         stop_task = asyncio.create_task(self._stop.wait(), name="agent-stop")
@@ -177,6 +182,7 @@ class CaptionWorker:
             else:
                 await self._drain()
             await self._healer.aclose()
+            await self._roster.aclose()
             await self._server.aclose()
             await self._health.aclose()
             await run_task
@@ -211,6 +217,11 @@ class CaptionWorker:
         with self._lock:
             self._accepted[room] = time.monotonic()
         await request.accept(identity=protocol.AGENT_IDENTITY, name="Captions")
+
+    def _room_names(self) -> frozenset[str]:
+        """The rooms this worker captions (what its roster beats say)."""
+        with self._lock:
+            return frozenset(job.room for job in self._jobs.values())
 
     def _captions(self, room: str) -> bool:
         """A job of this worker captions ``room`` right now."""
@@ -248,7 +259,8 @@ class CaptionWorker:
             metrics.ROOMS.set(len(self._jobs))
 
         heartbeat = asyncio.create_task(
-            _heartbeat(ctx.room, alive=self.healthy), name=f"heartbeat {room}"
+            _heartbeat(ctx.room, self._roster.identity, alive=self.healthy),
+            name=f"heartbeat {room}",
         )
 
         async def on_shutdown() -> None:
@@ -322,6 +334,7 @@ class CaptionWorker:
 
 async def _heartbeat(
     room: rtc.Room,
+    worker: str = "",
     *,
     alive: Callable[[], bool] = lambda: True,
     every_s: float = HEARTBEAT_S,
@@ -329,6 +342,7 @@ async def _heartbeat(
 ) -> None:
     """Renew the captioner's heartbeat until cancelled or ``alive()`` turns false
     (the engine failed: no captions will come, so the beats stop; see :mod:`.healer`).
+    Each beat also names the captioner's ``worker`` (its roster identity).
 
     A beat later than :data:`LATE_BEAT_S` is logged with where the time went: this
     job's event loop (blocked: the beat could not even start) or the server (the
@@ -341,7 +355,7 @@ async def _heartbeat(
         started = time.monotonic()
         if room.isconnected():  # not while the room reconnects
             update = room.local_participant.set_attributes(
-                {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}"}
+                {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}", protocol.ATTR_WORKER: worker}
             )
             try:
                 await asyncio.wait_for(update, ack_wait_s)
