@@ -252,6 +252,7 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
         "ROOMSCRIBE_ALLOWED_HOSTS": "meet.example.org",
         "ROOMSCRIBE_HEALTH_HOST": "0.0.0.0",
         "ROOMSCRIBE_HEALTH_PORT": "0",
+        "ROOMSCRIBE_TEST_FAULT": "hang",
         "ROOMSCRIBE_LIVEKIT_SERVER": "/opt/livekit-server",
         "ROOMSCRIBE_MAX_SESSIONS": "9",
         "ROOMSCRIBE_MAX_SDP_BYTES": "2048",
@@ -288,25 +289,27 @@ def test_repeated_ice_server_flags_replace_the_variable(monkeypatch: pytest.Monk
 # -- the docs list exactly these settings --------------------------------------------
 
 
-def readme_rows() -> list[tuple[str, str, str]]:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `([A-Z_]+)` \| `(--[a-z-]+)` \| ([^|]+) \|", section, flags=re.M)
+def settings_table_rows() -> list[tuple[str, str, str]]:
+    """(variable, flag, default) of each row of docs/configuration.md's table."""
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([A-Z_]+)` \| `(--[a-z-]+)` \| ([^|]+) \|", text, flags=re.M)
+    assert len(rows) >= 20, "docs/configuration.md lost its table"
+    return rows
 
 
-def test_the_readme_table_has_one_row_per_setting_with_its_flag() -> None:
-    rows = readme_rows()
+def test_the_settings_table_has_one_row_per_setting_with_its_flag() -> None:
+    rows = settings_table_rows()
     assert sorted(variable for variable, _, _ in rows) == sorted(env_name(f) for f in FIELDS)
     assert {variable: flag for variable, flag, _ in rows} == {
         env_name(f): flag_name(f) for f in FIELDS
     }
 
 
-def test_env_example_and_readme_defaults_are_the_settings_defaults(
+def test_env_example_and_documented_defaults_are_the_settings_defaults(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     example = dotenv_values(ROOT / ".env.example")
-    for variable, _, default in readme_rows():
+    for variable, _, default in settings_table_rows():
         value = example[variable] or ""
         if default.startswith("*(empty"):
             assert value == "", variable

@@ -36,6 +36,20 @@ AGENT_NAME = "roomscribe"
 AGENT_IDENTITY = "roomscribe-captions"
 """Identity the agent joins every room with; one captioner per room."""
 
+WORKERS_ROOM = "roomscribe-workers"
+"""LiveKit room where every ``roomscribe agent`` worker is a participant (identity
+``roomscribe-worker-<id>``) and beats once a second with the
+:data:`ATTR_HEARTBEAT` and :data:`ATTR_ROOMS` attributes, so the workers see
+each other die within seconds without polling every room
+(:mod:`roomscribe.livekit.roster`). Never captioned."""
+
+ATTR_ROOMS = "roomscribe.rooms"
+"""Worker attribute in :data:`WORKERS_ROOM`: the rooms it captions, comma-separated."""
+
+ATTR_WORKER = "roomscribe.worker"
+"""Captioner attribute: the identity in :data:`WORKERS_ROOM` of the worker running
+it, so a worker that heals a dead worker's rooms never removes a newer captioner."""
+
 TRANSCRIPTION_TOPIC = "lk.transcription"
 ATTR_SEGMENT_ID = "lk.segment_id"
 ATTR_TRACK_ID = "lk.transcribed_track_id"
@@ -50,9 +64,9 @@ ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language"
 """Participant attribute: language code the participant speaks, or ``auto``."""
 
 ATTR_HEARTBEAT = "roomscribe.heartbeat"
-"""Participant attribute the captioner renews every second; when it stops
-changing, other workers know the captioner's worker died long before LiveKit
-drops the participant (about 20 s)."""
+"""Participant attribute the captioner renews every 5 seconds; when it stops
+changing, pages know the captioner's worker died long before LiveKit drops the
+participant (about 20 s). Workers renew theirs in :data:`WORKERS_ROOM` every second."""
 
 ATTR_WAITING = "roomscribe.waiting"
 """Participant attribute of the captioner: the sids of the room's audio tracks it

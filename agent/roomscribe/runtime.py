@@ -8,6 +8,7 @@ import time
 from roomscribe import memory, timing
 from roomscribe.asr.backend import Backend
 from roomscribe.asr.engine import Engine
+from roomscribe.asr.fault import Fault, FaultyBackend
 from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend
 from roomscribe.settings import AsrSettings
@@ -15,12 +16,17 @@ from roomscribe.settings import AsrSettings
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: AsrSettings) -> Engine:
-    """Load the Whisper model and the VAD once; the engine is not started yet."""
+def build_engine(settings: AsrSettings, fault: Fault | None = None) -> Engine:
+    """Load the Whisper model and the VAD once; the engine is not started yet.
+
+    ``fault`` (tests only): the model is wrapped in a :class:`FaultyBackend`,
+    ``engine.backend``, to be armed."""
     memory.limit_arenas()  # before the model's and the engine's threads allocate
     t0 = time.perf_counter()
     backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
     timed: Backend = timing.TimedBackend(backend) if timing.enabled() else backend
+    if fault is not None:
+        timed = FaultyBackend(timed, fault)
     engine = Engine(timed, SileroModel(), settings.engine_options())
     log.info(
         "loaded Whisper %s in %.1f s (max %d streams)",

@@ -4,15 +4,23 @@ Real livekit-server, ``roomscribe serve``, a real ``roomscribe agent --model
 tiny.en`` worker, a Python speaker replaying allison-a with a Python caption
 listener, and Bob in Chromium. The worker is killed with SIGKILL (a crash, an
 OOM kill) and nothing can heal the room: Bob's page must say "Captions
-interrupted, reconnecting…" while the dead captioner is still listed. Then the
+paused, reconnecting…" while the dead captioner is still listed. Then the
 worker comes back (as Docker would restart it) and gives the room a new
 captioner by itself, with nobody joining: the page says "Captions on" again
 and captions resume.
+
+And a worker whose engine dies (a test-only fault, ``ROOMSCRIBE_TEST_FAULT``)
+is no zombie: its captioner leaves at once, the page says "Captions paused"
+within seconds, another worker takes the room, the page says "Captions on"
+again, and the failed worker exits non-zero for its supervisor to restart it.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +29,8 @@ from tests.browser import checks
 from tests.browser.conftest import FakeMic, ServeFactory
 from tests.browser.held import HeldSession
 from tests.conftest import read_wav
-from tests.fixtures.livekit import running_agent, running_livekit_server
-from tests.livekit.participants import captioners, poll_until
+from tests.fixtures.livekit import running_agent, running_agents, running_livekit_server
+from tests.livekit.participants import dispatches, poll_until
 from tests.livekit.talking_room import talking_room
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit]
@@ -62,7 +70,7 @@ async def test_a_restarted_lone_worker_heals_its_room_and_the_page_says_so(
                 # healed by the restarted worker (the dead captioner replaced or, had
                 # the server dropped the dispatch meanwhile, the room dispatched again)
                 assert HEALED.search(log()), log()[-3000:]
-                assert await captioners(server, ROOM) == 1
+                assert len(await dispatches(server, ROOM)) == 1
                 back = await page.report_when(
                     captioner_states=["on", "interrupted", "on"], timeout_ms=20_000
                 )
@@ -76,3 +84,43 @@ async def test_a_restarted_lone_worker_heals_its_room_and_the_page_says_so(
     assert states[-2:] == ["interrupted", "on"], states
     assert seen["captioner"] == "on"
     assert seen["captions"], "Bob saw no captions"
+
+
+async def test_a_dead_engine_pauses_the_captions_until_another_worker_takes_over(
+    tmp_path: Path, eval_dir: Path, fake_mic: FakeMic, roomscribe_serve: ServeFactory
+) -> None:
+    audio = read_wav(eval_dir / "allison-a.wav")
+    bob = {"name": "Bob", "audio": str(fake_mic.silence)}
+    logs = [tmp_path / f"agent-{i}.log" for i in range(2)]
+    with (
+        running_livekit_server(tmp_path) as server,
+        running_agents(server, logs, env={"ROOMSCRIBE_TEST_FAULT": "die"}) as workers,
+    ):
+        url = roomscribe_serve(livekit=server)
+        async with (
+            talking_room(server, ROOM, audio) as scene,
+            HeldSession({"url": url, "room": ROOM, "participants": [bob]}) as page,
+        ):
+            assert await scene.wait_captions_after(scene.now(), 30)
+            await page.checkpoint(captioner_states=["on"], timeout_ms=20_000)
+            (victim,) = [w for w in workers if w.serves(ROOM)]
+            failed_at, failed_t = time.monotonic(), scene.now()
+            os.kill(victim.process.pid, signal.SIGUSR1)  # its engine thread dies
+            paused = await page.checkpoint(
+                captioner_states=["on", "interrupted"], timeout_ms=15_000
+            )
+            paused_s = time.monotonic() - failed_at
+            back = await page.report_when(
+                captioner_states=["on", "interrupted", "on"], timeout_ms=30_000
+            )
+            assert await scene.wait_captions_after(failed_t + 1, 20), logs[0].read_text()
+        assert victim.process.wait(30) == 1
+    print(f"\n[engine heal] the page said paused {paused_s:.1f} s after the engine died")
+    seen = checks.participant(paused, "Bob")
+    assert seen["captioner"] == "interrupted", seen["captionerStates"]
+    assert seen["captionerText"].startswith("Captions paused"), seen
+    assert paused_s < 5
+    seen = checks.participant(back, "Bob")
+    checks.connected_without_errors(seen)
+    assert seen["captionerStates"][-2:] == ["interrupted", "on"], seen["captionerStates"]
+    assert seen["captioner"] == "on"

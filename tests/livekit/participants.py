@@ -40,6 +40,14 @@ async def captioners(server: LiveKitServer, room: str) -> int:
     return sum(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
 
 
+async def dispatches(server: LiveKitServer, room: str) -> list[api.AgentDispatch]:
+    """The room's roomscribe dispatches: two healers that both healed leave two (counting
+    captioners cannot show that: LiveKit lists one participant per identity)."""
+    async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
+        found = await client.agent_dispatch.list_dispatch(room)
+    return [d for d in found if d.agent_name == protocol.AGENT_NAME]
+
+
 def settings_of(server: LiveKitServer) -> LiveKitSettings:
     return LiveKitSettings(url=server.url, api_key=server.api_key, api_secret=server.api_secret)
 

@@ -29,6 +29,8 @@ class TalkingRoom:
     captioner_joins: list[tuple[float, str]] = field(default_factory=list)
     """Listener time (seconds since the audio started) and participant sid of every
     captioner that joined."""
+    captioner_leaves: list[tuple[float, str]] = field(default_factory=list)
+    """The same for every captioner that left (as the listener's room sees it)."""
 
     def now(self) -> float:
         """The listener's clock: seconds since the audio started."""
@@ -53,9 +55,18 @@ class TalkingRoom:
         times = [at for at, s in self.captioner_joins if at > t and s != sid]
         return times[0] if times else None
 
+    def left(self, sid: str) -> float | None:
+        """When the captioner ``sid`` left, if it did."""
+        times = [at for at, s in self.captioner_leaves if s == sid]
+        return times[0] if times else None
+
     def _on_participant(self, participant: rtc.RemoteParticipant) -> None:
         if participant.identity == protocol.AGENT_IDENTITY:
             self.captioner_joins.append((self.now(), participant.sid))
+
+    def _on_departure(self, participant: rtc.RemoteParticipant) -> None:
+        if participant.identity == protocol.AGENT_IDENTITY:
+            self.captioner_leaves.append((self.now(), participant.sid))
 
 
 @asynccontextmanager
@@ -76,6 +87,7 @@ async def talking_room(
     )
     scene = TalkingRoom(listener, Speaker(await connect(server, room, "talker")))
     listener.room.on("participant_connected", scene._on_participant)
+    listener.room.on("participant_disconnected", scene._on_departure)
     listener.start()
     await scene.speaker.publish()
     await listener.wait_agent(agent_timeout_s)

@@ -99,3 +99,36 @@ async def test_a_room_without_audio_is_left_alone() -> None:
     )
     assert await healer(server, serving=set()).check() == []
     assert not any(c[0] in ("delete_dispatch", "create_dispatch") for c in server.calls)
+
+
+class FakeRoster:
+    """Workers ``me`` and ``peer``; ``peer`` captions ``theirs`` and owns ``peers-own``."""
+
+    missing_s = 4.0
+
+    def claimed(self, room: str) -> bool:
+        return room == "theirs"
+
+    def owns(self, room: str) -> bool:
+        return room != "peers-own"
+
+    def orphans(self) -> dict[str, set[str]]:
+        return {}
+
+    def captioned(self) -> frozenset[str]:
+        return frozenset({"theirs"})
+
+
+async def test_a_sweep_looks_only_into_unclaimed_rooms_it_owns() -> None:
+    """What keeps healing cheap: rooms a live worker captions, or another worker owns,
+    cost no API call beyond the one ListRooms."""
+    dispatch = api.AgentDispatch(id="AD_1", agent_name=protocol.AGENT_NAME)
+    rooms = ("theirs", "peers-own", "orphan", protocol.WORKERS_ROOM)
+    server = FakeServer(
+        participants={r: [speaker(), captioner("1")] for r in rooms},
+        dispatches={r: [dispatch] for r in rooms},
+    )
+    h = healer(server, serving=set())
+    h._roster = FakeRoster()  # type: ignore[assignment]
+    assert await h.check() == ["orphan"]
+    assert {room for _, room in server.calls} == {"", "orphan"}

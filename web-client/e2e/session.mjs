@@ -30,7 +30,7 @@
 //
 // Output (stdout): {ok, error?, elapsedMs, screenshots, participants: [{name, status, error,
 //   mic, sharingTab, participants, languages, captions, transcript, captionLog, speakersSeen,
-//   captioner ("" when hidden), captionerStates (each state it showed, in order),
+//   captioner ("" when hidden), captionerStates (each state it showed, in order), captionerText,
 //   joinFormVisible, passcodeVisible, storage: {local, session}, consoleErrors, pageErrors, ignoredStreams,
 //   firstAttempt?, downloads?, transcriptAfterDownload?}]}
 // ignoredStreams: the client's console lines about caption streams it did not show.
@@ -115,6 +115,7 @@ function snapshot() {
       return !el || el.hidden ? "" : (el.dataset.state ?? "");
     })(),
     captionerStates: window.__captionerStates ?? [],
+    captionerText: document.getElementById("captioner-text")?.textContent ?? "",
     error: error && !error.hidden ? error.textContent : "",
     mic: document.querySelector('[data-testid="mic-toggle"]')?.getAttribute("aria-pressed"),
     sharingTab: document.querySelector('[data-testid="share-tab"]')?.getAttribute("aria-pressed"),

@@ -2,9 +2,10 @@
  * Whether captions can flow in a LiveKit room, judged from the captioning agent.
  *
  * The captioner (participant `AGENT_IDENTITY`) renews its `roomscribe.heartbeat`
- * attribute every second. One that left the room, or whose heartbeat stopped
+ * attribute every 5 seconds. One that left the room (a worker whose engine failed
+ * removes its captioner at once), or whose heartbeat stopped
  * for `staleMs`, has failed: the agents' healer gives the room a new captioner
- * within seconds, and meanwhile people read "Captions interrupted" instead of
+ * within seconds, and meanwhile people read "Captions paused" instead of
  * missing captions without knowing. A room no captioner joined within
  * `missingMs` most likely has no roomscribe agent running.
  *
@@ -45,14 +46,15 @@ export interface CaptionerWatchOptions {
 }
 
 /**
- * A live captioner's beats reach the page up to ~6 s apart on a loaded 2-core
- * machine (one attribute update once took 5 s to be acknowledged), so 8 s of
- * silence means trouble. The agents' healer usually replaces a dead captioner
- * within 5-7 s (the page then just sees a new one); "interrupted" is for
- * longer outages: the only worker died, or every worker is overloaded.
+ * A live captioner beats every 5 s, and a beat can reach the page seconds late
+ * on a loaded 2-core machine (one attribute update once took 5 s to be
+ * acknowledged), so 12 s of silence means trouble. The agents' healer usually
+ * replaces a killed captioner within 5-7 s (the page then just sees a new one);
+ * a stale heartbeat is for longer outages: the only worker died, or every
+ * worker is overloaded.
  */
 export const CAPTIONER_WATCH_DEFAULTS: CaptionerWatchOptions = {
-  staleMs: 8_000,
+  staleMs: 12_000,
   missingMs: 20_000,
   hearMs: 5_000,
 };
@@ -61,7 +63,7 @@ export const CAPTIONER_TEXT: Record<CaptionerState, string> = {
   starting: "Captions starting…",
   on: "Captions on",
   waiting: "Captions waiting for capacity…",
-  interrupted: "Captions interrupted, reconnecting…",
+  interrupted: "Captions paused, reconnecting…",
   missing: "No captioner in this room",
 };
 

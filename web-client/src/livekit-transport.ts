@@ -43,7 +43,7 @@ import {
 
 /** Departed participants remembered for late captions; the oldest are forgotten first. */
 const MAX_DEPARTED = 256;
-/** How often the captioner's heartbeat is looked at (it beats every second). */
+/** How often the captioner's heartbeat is looked at (it beats every 5 s). */
 const CAPTIONER_CHECK_MS = 500;
 
 const STATES: Record<LkState, ConnectionState> = {

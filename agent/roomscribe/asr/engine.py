@@ -64,10 +64,12 @@ class EngineOptions:
     overload_hold_s: float = 10.0
     """... and keeps reporting full this long after the last such sign, so the
     load does not flap while a backlog drains."""
-    stall_s: float = 120.0
+    stall_s: float = 20.0
     """The engine loop not coming round for this long (a decode that hangs)
-    makes it unhealthy. Far above one batch's decode time even on a starved
-    CPU, because unhealthy means the orchestrator restarts the process."""
+    makes it unhealthy: no talking track gets a caption meanwhile, and a LiveKit
+    worker then leaves its rooms to other workers and exits (see
+    :mod:`roomscribe.livekit.worker`). Well above one batch's decode time on a
+    starved CPU (a few seconds), because a false alarm costs every room a heal."""
     trim_every_s: float = 60.0
     """How often the engine thread hands free heap pages back to the system
     (:func:`roomscribe.memory.trim`, a few ms): without it a worker's RSS crept
@@ -127,6 +129,8 @@ class Engine:
     ) -> None:
         self.options = options or EngineOptions()
         self._vad = vad
+        self.backend = backend
+        """The model this engine decodes with."""
         self._scheduler = Scheduler(backend, self.options.scheduler)
         self._streams: dict[StreamPolicy, EngineStream] = {}
         self._cond = threading.Condition()

@@ -27,12 +27,19 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         "health_port",
         help="port of the worker's HTTP health check, 0 = any free port",
     )
+    add_setting(
+        parser,
+        defaults,
+        "test_fault",
+        help="tests only: SIGUSR1 makes the engine die or hang at its next decode",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
     import signal
 
+    from roomscribe.asr.fault import FaultyBackend
     from roomscribe.livekit.worker import CaptionWorker, WorkerOptions
     from roomscribe.runtime import build_engine
 
@@ -41,10 +48,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(
             "roomscribe agent needs a LiveKit server: set LIVEKIT_URL (or --livekit-url)"
         )
-    engine = build_engine(settings.asr())
+    engine = build_engine(settings.asr(), fault=settings.test_fault or None)
     engine.start()
 
-    async def serve() -> None:
+    async def serve() -> bool:
         worker = CaptionWorker(
             engine,
             WorkerOptions(
@@ -56,11 +63,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, worker.stop)
+        if isinstance(engine.backend, FaultyBackend):
+            log.warning("test fault %r armed by SIGUSR1", settings.test_fault)
+            loop.add_signal_handler(signal.SIGUSR1, engine.backend.arm)
         await worker.run()
+        return worker.failed
 
+    failed = True
     try:
-        asyncio.run(serve())
+        failed = asyncio.run(serve())
     finally:
-        engine.close()
+        if engine.healthy:  # a dead or stuck engine thread cannot be joined
+            engine.close()
+    if failed:
+        log.critical("worker stopped: its engine failed; exiting for a restart")
+        return 1
     log.info("worker stopped")
     return 0

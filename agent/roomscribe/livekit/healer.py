@@ -3,16 +3,27 @@
 A self-hosted livekit-server never re-dispatches a job whose worker died: the
 dispatch stays "running" and the people in the room get no more captions. Worse,
 the dead captioner stays listed in the room for about 20 s, until the server's
-peer connection times out. So the captioner renews its
-:data:`~roomscribe.protocol.ATTR_HEARTBEAT` attribute every second, and every
-``roomscribe agent`` worker runs a :class:`DispatchHealer`: every couple of
-seconds it looks at the rooms through the server API, and a room that has
-someone publishing audio and a roomscribe dispatch, but whose captioner is gone
-or has not renewed its heartbeat for ``missing_s`` (as seen by this healer's
-own clock, so the workers' clocks need not agree), gets its dispatches deleted,
-the dead captioner removed and a new dispatch created. A room with no
-captioner at all whose dispatch is younger than ``grace_s`` is left alone: its
-agent may still be joining.
+peer connection times out. So every ``roomscribe agent`` worker runs a
+:class:`DispatchHealer`, in two parts:
+
+* Workers watch each other (:class:`~roomscribe.livekit.roster.WorkerRoster`):
+  each beats once a second in a LiveKit room of their own, listing the rooms it
+  captions. When a worker's beats stop for ``missing_s`` (killed, partitioned),
+  each of its rooms that has someone publishing audio gets its dispatches
+  deleted, the dead captioner removed and a new dispatch created, by one live
+  worker (the room's owner by rendezvous hash). No room is polled for that.
+* Every ``sweep_s`` each worker lists the rooms (one call) and looks into
+  those that no live worker claims and that it owns: a room that has someone
+  publishing audio and a roomscribe dispatch, but whose captioner is gone or
+  has not renewed its heartbeat (every :data:`HEARTBEAT_S`) for
+  ``sweep_missing_s`` (as seen by this healer's own clock, so the workers'
+  clocks need not agree), is healed the same way. That is a worker older than
+  the roster, a job that died in a live worker, a dispatch nobody took. A room
+  with no captioner at all whose dispatch is younger than ``grace_s`` is left
+  alone: its agent may still be joining.
+
+At steady state (every room captioned by a live worker) the healing costs one
+ListRooms per worker and ``sweep_s``, whatever the number of rooms.
 
 Rooms with audio and *no* roomscribe dispatch are left alone: nobody asked for
 captions there (a deployment minting its own tokens without the room
@@ -22,9 +33,9 @@ back without a dispatch. That is what a livekit-server restart does (rooms and
 dispatches live in its memory; people reconnect with their old tokens, which
 rarely carry the dispatch), so such a room is dispatched again.
 
-Several workers heal at once without doubling the captioner: passes are
-jittered, the room is looked at again right before healing, and deleting the
-dead dispatch is the claim (only one worker's delete succeeds; the others get
+Several workers heal at once without doubling the captioner: one owner per
+room, the room is looked at again right before healing, and deleting the dead
+dispatch is the claim (only one worker's delete succeeds; the others get
 ``not_found`` and back off). Should two dispatches still race, a worker refuses
 a job for a room that already has the captioner.
 """
@@ -42,14 +53,17 @@ import aiohttp
 from livekit import api
 
 from roomscribe import metrics, protocol
+from roomscribe.livekit.roster import WorkerRoster
 from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
 
 _CAPTIONED_SOURCES = (api.TrackSource.MICROPHONE, api.TrackSource.SCREEN_SHARE_AUDIO)
 
-HEARTBEAT_S = 1.0
-"""How often a captioner renews its heartbeat attribute."""
+HEARTBEAT_S = 5.0
+"""How often a captioner renews its heartbeat attribute (LiveKit broadcasts each
+update to everyone in the room, so not often; workers see each other die through
+the roster, not through this)."""
 
 _CREATE_ATTEMPTS = 3
 _CREATE_RETRY_S = 0.5
@@ -58,14 +72,19 @@ _CREATE_RETRY_S = 0.5
 @dataclass(frozen=True, slots=True)
 class HealerOptions:
     interval_s: float = 1.0
-    """Time between two passes over the rooms (each one jittered by ±25 %); a pass
-    lists the rooms and the participants of each room this worker does not caption
-    (1 + rooms − own rooms API calls)."""
-    missing_s: float = 4.0
-    """How long a room's captioner may be absent or silent before the room is healed
-    (a few :data:`HEARTBEAT_S`). Healing a live captioner loses its open sentences,
-    and a captioner's beats were once seen 3.3 s apart on a 2-core machine running
-    the whole test suite; a dead one costs each extra second once."""
+    """Time between two looks at the roster for dead workers (no API call unless
+    one died), each one jittered by ±25 %."""
+    sweep_s: float = 5.0
+    """Time between two passes over the rooms: one ListRooms, plus a look into each
+    room no live worker claims and this worker owns."""
+    absent_s: float = 4.0
+    """How long an unclaimed room's captioner may be absent (not listed) before the
+    room is healed by a sweep."""
+    missing_s: float = 12.0
+    """How long an unclaimed room's captioner may be absent or silent before the room
+    is healed by a sweep: more than two :data:`HEARTBEAT_S` (a beat can be late by
+    seconds on a loaded machine, and healing a live captioner loses its open
+    sentences)."""
     grace_s: float = 8.0
     """A dispatch younger than this may still be starting its agent (a captioner
     that heartbeats, then falls silent, needs no grace)."""
@@ -89,6 +108,8 @@ class RoomState:
     """The captioner's sign of life: its participant sid and heartbeat, ``None`` if absent."""
     has_audio: bool
     """Some non-agent participant publishes a microphone or tab-audio track."""
+    captioner_worker: str | None = None
+    """The roster identity of the captioner's worker (:data:`~roomscribe.protocol.ATTR_WORKER`)."""
 
 
 def publishes_audio(participant: api.ParticipantInfo) -> bool:
@@ -113,6 +134,10 @@ def _sign_of_life(participant: api.ParticipantInfo) -> str:
     return f"{participant.sid}/{heartbeat}"
 
 
+def _captioner(people: list[api.ParticipantInfo]) -> api.ParticipantInfo | None:
+    return next((p for p in people if p.identity == protocol.AGENT_IDENTITY), None)
+
+
 @dataclass(slots=True)
 class _Watch:
     sign: str | None
@@ -132,14 +157,18 @@ class DispatchHealer:
         options: HealerOptions | None = None,
         *,
         serving: Callable[[str], bool] | None = None,
+        roster: WorkerRoster | None = None,
     ) -> None:
         """``serving(room)``: this process captions ``room`` with a live job. Such a room
         is never healed by this healer: its own worker knows the captioner is alive
-        even when a CPU-starved event loop delays the heartbeat."""
+        even when a CPU-starved event loop delays the heartbeat. Without ``roster``
+        this healer sweeps every room itself, and only sweeps."""
         self._settings = settings
         self._opts = options or HealerOptions()
         self._serving = serving or (lambda room: False)
+        self._roster = roster
         self._last_pass = time.monotonic()
+        self._last_sweep = 0.0
         self._client: api.LiveKitAPI | None = None
         self._task: asyncio.Task[None] | None = None
         self._watches: dict[str, _Watch] = {}
@@ -179,7 +208,10 @@ class DispatchHealer:
                     watch.since = now
                 continue
             try:
-                await self.check()
+                await self.heal_orphans()
+                if time.monotonic() - self._last_sweep >= self._opts.sweep_s:
+                    self._last_sweep = time.monotonic()
+                    await self.check()
             except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
                 if not self._failing:  # once per outage, not every pass
                     log.warning("cannot check the rooms for a missing captioner: %s", e)
@@ -190,6 +222,34 @@ class DispatchHealer:
             if self._failing:
                 log.info("checking the rooms for a missing captioner again")
                 self._failing = False
+
+    async def heal_orphans(self) -> list[str]:
+        """Heal the rooms of workers whose roster beats stopped; returns those re-dispatched."""
+        if self._roster is None:
+            return []
+        now = time.monotonic()
+        for room in self._roster.captioned():  # for _restore, however short-lived
+            self._captioned[room] = now
+        healed = []
+        for worker, rooms in self._roster.orphans().items():
+            log.warning("worker %s stopped beating; its room(s): %s", worker, sorted(rooms))
+            for room in sorted(rooms):
+                if self._serving(room) or not self._roster.owns(room):
+                    continue
+                state = await self.room_state(room)
+                if not state.has_audio or not state.dispatch_ids:
+                    continue  # nobody to caption, or no dispatch: the sweeps' case
+                if state.captioner is not None and state.captioner_worker != worker:
+                    continue  # healed already: that captioner is another worker's
+                if state.captioner is None and state.newest_dispatch_age_s < self._opts.grace_s:
+                    continue  # healed or handed over already: its new captioner is joining
+                if await self._redispatch(state, remove_captioner=state.captioner is not None):
+                    self._healed(room, self._roster_missing_s())
+                    healed.append(room)
+        return healed
+
+    def _roster_missing_s(self) -> float:
+        return self._roster.missing_s if self._roster is not None else 0.0
 
     async def check(self) -> list[str]:
         """One pass over the rooms; returns the rooms re-dispatched."""
@@ -203,19 +263,24 @@ class DispatchHealer:
             if now - seen > self._opts.remember_s:
                 del self._captioned[name]
         healed = []
-        for name in sorted(live):
-            if self._serving(name):
-                # never healed by this healer, so not looked into: one API call
-                # less per room and pass for each room this worker captions
+        for name in sorted(live - {protocol.WORKERS_ROOM}):
+            claimed = self._roster is not None and self._roster.claimed(name)
+            if self._serving(name) or claimed:
+                # never healed by a sweep, so not looked into: no API call for a
+                # room a live worker captions
                 self._captioned[name] = now
                 self._watches.pop(name, None)
+                continue
+            if self._roster is not None and not self._roster.owns(name):
+                self._watches.pop(name, None)  # another live worker looks after it
                 continue
             captioner, has_audio = await self._people(name)
             now = time.monotonic()
             if captioner is not None:
                 self._captioned[name] = now
             silent_s = self._silent_for(name, captioner, now)
-            if not has_audio or silent_s < self._opts.missing_s or self._serving(name):
+            limit = self._opts.missing_s if captioner is not None else self._opts.absent_s
+            if not has_audio or silent_s < limit or self._serving(name):
                 continue
             state = await self.room_state(name)  # only now: one API call per room and pass
             if state.dispatch_ids:
@@ -247,33 +312,43 @@ class DispatchHealer:
             if d.agent_name == protocol.AGENT_NAME
         ]
         newest_ns = max((d.state.created_at for d in dispatches), default=0)
-        captioner, has_audio = await self._people(room)
+        people = await self._list_people(room)
+        captioner = _captioner(people)
         return RoomState(
             room=room,
             dispatch_ids=frozenset(d.id for d in dispatches),
             newest_dispatch_age_s=time.time() - newest_ns / 1e9,
-            captioner=captioner,
-            has_audio=has_audio,
+            captioner=_sign_of_life(captioner) if captioner is not None else None,
+            has_audio=any(publishes_audio(p) for p in people),
+            captioner_worker=captioner.attributes.get(protocol.ATTR_WORKER)
+            if captioner is not None
+            else None,
         )
+
+    async def _list_people(self, room: str) -> list[api.ParticipantInfo]:
+        req = api.ListParticipantsRequest(room=room)
+        return list((await self._api().room.list_participants(req)).participants)
 
     async def _people(self, room: str) -> tuple[str | None, bool]:
         """The captioner's sign of life (``None`` if absent), and whether anyone speaks."""
-        resp = await self._api().room.list_participants(api.ListParticipantsRequest(room=room))
-        captioners = [p for p in resp.participants if p.identity == protocol.AGENT_IDENTITY]
-        captioner = _sign_of_life(captioners[0]) if captioners else None
-        return captioner, any(publishes_audio(p) for p in resp.participants)
+        people = await self._list_people(room)
+        captioner = _captioner(people)
+        sign = _sign_of_life(captioner) if captioner is not None else None
+        return sign, any(publishes_audio(p) for p in people)
 
-    async def hand_over(self, room: str) -> None:
-        """Re-dispatch a room this worker has just left, so another worker takes it now.
+    async def hand_over(self, room: str, *, remove_captioner: bool = False) -> None:
+        """Re-dispatch a room this worker has left (or, with ``remove_captioner``, is
+        leaving), so another worker takes it now.
 
-        Used by a draining worker: without it the room would wait for a healer
-        to notice the missing captioner.
+        Used by a draining worker and by one whose engine failed: without it the
+        room would wait for a healer to notice the missing captioner.
         """
         try:
             state = await self.room_state(room)
             if not state.has_audio:
                 return  # nobody to caption; a later speaker is the healer's
-            if await self._redispatch(state, remove_captioner=False):
+            remove = remove_captioner and state.captioner is not None
+            if await self._redispatch(state, remove_captioner=remove):
                 log.info("handed room %s over to another worker", room)
         except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
             log.warning("cannot hand room %s over: %s", room, e)
@@ -286,11 +361,14 @@ class DispatchHealer:
             return False
         if not await self._redispatch(now, remove_captioner=now.captioner is not None):
             return False
-        self._watches.pop(seen.room, None)
+        self._healed(seen.room, silent_s)
+        return True
+
+    def _healed(self, room: str, silent_s: float) -> None:
+        self._watches.pop(room, None)
         self.heals += 1
         metrics.DISPATCH_HEALS.inc()
-        log.warning("room %s had no captioner for %.1f s; re-dispatched", seen.room, silent_s)
-        return True
+        log.warning("room %s had no captioner for %.1f s; re-dispatched", room, silent_s)
 
     async def _restore(self, seen: RoomState) -> bool:
         """Dispatch a room that was captioned before and came back without a dispatch."""

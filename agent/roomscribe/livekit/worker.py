@@ -17,8 +17,15 @@ already has a participant with that identity (another worker's captioner).
 Failures: every worker runs a :class:`~roomscribe.livekit.healer.DispatchHealer`
 that re-dispatches rooms whose captioner died (LiveKit itself never does), and
 ``stop()`` (SIGTERM) drains: no new rooms, every room's last captions are
-published, the rooms are left and handed to another worker at once. The health
-endpoint (``/`` on the health port) answers 503 when the engine is unhealthy.
+published, the rooms are left and handed to another worker at once.
+
+A captioner beats only while captions can flow: when the engine dies or stalls
+(:attr:`Engine.healthy`) the worker stops every heartbeat, hands each room to
+another worker at once (its captioner removed, the dispatch renewed), and
+``run()`` returns with :attr:`CaptionWorker.failed` set, so the process exits
+non-zero and its supervisor (``restart: unless-stopped``, Kubernetes) starts a
+fresh one: an engine thread that died does not come back in-process. The health
+endpoint (``/`` on the health port) answers 503 meanwhile.
 """
 
 from __future__ import annotations
@@ -42,9 +49,13 @@ from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
 from roomscribe.livekit.joining import join
 from roomscribe.livekit.publisher import PublisherOptions
+from roomscribe.livekit.roster import WorkerRoster
 from roomscribe.settings import LiveKitSettings
 
 log = logging.getLogger(__name__)
+
+ENGINE_CHECK_S = 0.5
+"""How often the worker looks at its engine's health."""
 
 LATE_BEAT_S = 1.5
 """A heartbeat this much later than due is logged (see ``_heartbeat``)."""
@@ -104,7 +115,12 @@ class CaptionWorker:
         self._jobs: dict[str, _Job] = {}
         self._accepted: dict[str, float] = {}
         self._stop = asyncio.Event()
-        self._healer = DispatchHealer(options.livekit, options.healer, serving=self._captions)
+        self.failed = False
+        """The engine failed: the rooms were abandoned; the process should exit non-zero."""
+        self._roster = WorkerRoster(options.livekit, self._room_names)
+        self._healer = DispatchHealer(
+            options.livekit, options.healer, serving=self._captions, roster=self._roster
+        )
         self._health = _HealthServer(options.health_host, options.health_port, self.healthy)
         self._capacity = CapacityWaiters()
         """Every room's tracks waiting for an engine stream; any room's release serves them."""
@@ -145,7 +161,7 @@ class CaptionWorker:
 
     def healthy(self) -> bool:
         """Whether the engine still decodes (the health endpoint answers 503 if not)."""
-        return self._engine.healthy
+        return not self.failed and self._engine.healthy
 
     @property
     def health_port(self) -> int:
@@ -153,19 +169,27 @@ class CaptionWorker:
 
     async def run(self) -> None:
         await self._health.start()
+        await self._roster.start()
         await self._healer.start()
         run_task = asyncio.create_task(self._server.run(devmode=False), name="agent-server")
         stop_task = asyncio.create_task(self._stop.wait(), name="agent-stop")
+        engine_task = asyncio.create_task(self._watch_engine(), name="engine-watch")
         try:
-            await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {run_task, stop_task, engine_task}, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             stop_task.cancel()
-            if run_task.done():
+            engine_task.cancel()
+            if self.failed:
+                await self._abandon()
+            elif run_task.done():
                 # no LiveKit connection: nothing to drain
                 await self._finalize_rooms(self._opts.shutdown_timeout_s)
             else:
                 await self._drain()
             await self._healer.aclose()
+            await self._roster.aclose()
             await self._server.aclose()
             await self._health.aclose()
             await run_task
@@ -174,10 +198,25 @@ class CaptionWorker:
         """Drain and stop (SIGTERM, SIGINT)."""
         self._stop.set()
 
+    async def _watch_engine(self) -> None:
+        """Return (with :attr:`failed` set) once the engine is unhealthy."""
+        while True:  # a thread's death sets no event loop's event
+            await asyncio.sleep(ENGINE_CHECK_S)
+            if not self._engine.healthy:
+                break
+        self.failed = True
+        log.critical(
+            "the recognition engine failed (%s); leaving every room to other workers and exiting",
+            self._engine.failure or "stalled",
+        )
+
     # -- dispatch --------------------------------------------------------------------
 
     async def _on_request(self, request: JobRequest) -> None:
         room = request.room.name
+        if not self.healthy():
+            await request.reject()
+            return
         if self._serves(room) or await self._agent_in_room(room):
             log.info("room %s already has a captioner; refusing the dispatch", room)
             await request.reject()
@@ -185,6 +224,11 @@ class CaptionWorker:
         with self._lock:
             self._accepted[room] = time.monotonic()
         await request.accept(identity=protocol.AGENT_IDENTITY, name="Captions")
+
+    def _room_names(self) -> frozenset[str]:
+        """The rooms this worker captions (what its roster beats say)."""
+        with self._lock:
+            return frozenset(job.room for job in self._jobs.values())
 
     def _captions(self, room: str) -> bool:
         """A job of this worker captions ``room`` right now."""
@@ -223,7 +267,10 @@ class CaptionWorker:
             self._accepted.pop(room, None)
             metrics.ROOMS.set(len(self._jobs))
 
-        heartbeat = asyncio.create_task(_heartbeat(ctx.room), name=f"heartbeat {room}")
+        heartbeat = asyncio.create_task(
+            _heartbeat(ctx.room, self._roster.identity, alive=self.healthy),
+            name=f"heartbeat {room}",
+        )
 
         async def on_shutdown() -> None:
             with self._lock:
@@ -261,6 +308,20 @@ class CaptionWorker:
         for room in sorted({job.room for job in jobs}):
             await self._healer.hand_over(room)
 
+    async def _abandon(self) -> None:
+        """The engine failed: hand every room over now, without finalizing anything.
+
+        Each room's captioner is removed through the server API rather than by
+        leaving first (a stalled engine would hold up the pipelines' closes), so
+        the other workers accept the new dispatch at once.
+        """
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for room in sorted({job.room for job in jobs}):
+            await self._healer.hand_over(room, remove_captioner=True)
+        for job in jobs:
+            job.loop.call_soon_threadsafe(job.ctx.shutdown, "engine failed")
+
     async def _finalize_rooms(self, timeout_s: float) -> None:
         """Publish every room's last captions while the rooms are still connected."""
         with self._lock:
@@ -281,9 +342,16 @@ class CaptionWorker:
 
 
 async def _heartbeat(
-    room: rtc.Room, *, every_s: float = HEARTBEAT_S, ack_wait_s: float = BEAT_ACK_WAIT_S
+    room: rtc.Room,
+    worker: str = "",
+    *,
+    alive: Callable[[], bool] = lambda: True,
+    every_s: float = HEARTBEAT_S,
+    ack_wait_s: float = BEAT_ACK_WAIT_S,
 ) -> None:
-    """Renew the captioner's heartbeat until cancelled (see :mod:`.healer`).
+    """Renew the captioner's heartbeat until cancelled or ``alive()`` turns false
+    (the engine failed: no captions will come, so the beats stop; see :mod:`.healer`).
+    Each beat also names the captioner's ``worker`` (its roster identity).
 
     A beat later than :data:`LATE_BEAT_S` is logged with where the time went: this
     job's event loop (blocked: the beat could not even start) or the server (the
@@ -292,11 +360,11 @@ async def _heartbeat(
     ``ack_wait_s`` is not waited for: the next beat sends a fresh value.
     """
     due = time.monotonic()
-    while True:
+    while alive():
         started = time.monotonic()
         if room.isconnected():  # not while the room reconnects
             update = room.local_participant.set_attributes(
-                {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}"}
+                {protocol.ATTR_HEARTBEAT: f"{time.time():.1f}", protocol.ATTR_WORKER: worker}
             )
             try:
                 await asyncio.wait_for(update, ack_wait_s)
