@@ -55,6 +55,7 @@ def test_generated_identities_differ_and_never_are_the_agents() -> None:
         ("a b", "Ada", "room"),
         ("x" * 65, "Ada", "room"),
         ("../etc", "Ada", "room"),
+        ("roomscribe-workers", "Ada", "reserved"),  # the workers' own room
         ("r", "   ", "name must be 1-64 characters"),
         ("r", "n" * 65, "name must be 1-64 characters"),
         ("r", "Ada\u200bLovelace", "invisible characters"),

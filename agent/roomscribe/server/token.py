@@ -75,6 +75,8 @@ def validate_join(room: str, name: str) -> JoinRequest:
     room = room.strip()
     if not ROOM_PATTERN.fullmatch(room):
         raise JoinError("room must be 1-64 characters: letters, digits, '-' or '_'")
+    if room == protocol.WORKERS_ROOM:  # where the workers watch each other
+        raise JoinError(f"room {room!r} is reserved")
     try:
         name = validate_display_name(name)
     except InvalidNameError as e:
