@@ -146,7 +146,8 @@ def test_the_real_command_line_prints_no_traceback(tmp_path: Path) -> None:
 
 def test_nothing_reads_the_environment_at_import(tmp_path: Path) -> None:
     code = (
-        "import roomscribe.cli, roomscribe.config, roomscribe.server.command, roomscribe.devstack"
+        "import roomscribe.cli, roomscribe.config, roomscribe.commands.serve, "
+        "roomscribe.commands.dev, roomscribe.commands.agent"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ROOMSCRIBE_MAX_STREAMS": "abc"}
     run = subprocess.run(

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 COMMANDS = {
     "transcribe": "roomscribe.commands.transcribe",
     "bench": "roomscribe.commands.bench",
-    "agent": "roomscribe.livekit.command",
-    "serve": "roomscribe.server.command",
-    "dev": "roomscribe.devstack",
+    "agent": "roomscribe.commands.agent",
+    "serve": "roomscribe.commands.serve",
+    "dev": "roomscribe.commands.dev",
 }
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from roomscribe.commands.dev import DevStack
 from roomscribe.config import Settings, load_settings
-from roomscribe.devstack import DevStack
 from tests.fixtures.livekit import (
     API_KEY,
     API_SECRET,

@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
+from roomscribe.commands import serve as command
 from roomscribe.config import SettingsError, load_settings
-from roomscribe.server import command
 from roomscribe.server.options import EmbeddedOptions
 
 

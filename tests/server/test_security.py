@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from roomscribe.commands import serve as command
 from roomscribe.config import Settings, SettingsError, load_settings
-from roomscribe.server import command
 from roomscribe.server.options import AccessOptions, exposure_refusal, is_loopback, origin_key
 
 VARIABLES = (

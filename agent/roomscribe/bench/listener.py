@@ -85,12 +85,12 @@ from roomscribe.audio.decode import decode_file
 from roomscribe.bench.faststart import percentiles, read_command
 from roomscribe.bench.metrics import NEXT_START_SLACK_S, score
 from roomscribe.bench.reference import Reference, Utterance, load_reference
+from roomscribe.commands.dev import DEV_HTTP, DEV_KEY, DEV_SECRET, DEV_URL, answers
 from roomscribe.config import (
     CHECKOUT,
     Settings,
     add_livekit_arguments,
 )
-from roomscribe.devstack import DEV_HTTP, DEV_KEY, DEV_SECRET, DEV_URL, answers
 from roomscribe.replay import Emitted
 from roomscribe.server.token import JoinRequest, mint_token
 from roomscribe.settings import LiveKitSettings
