@@ -329,6 +329,14 @@ class DispatchHealer:
         req = api.ListParticipantsRequest(room=room)
         return list((await self._api().room.list_participants(req)).participants)
 
+    async def has_captioner(self, room: str) -> bool:
+        """Whether a captioner is in ``room`` now (``False`` if the server cannot say)."""
+        try:
+            return _captioner(await self._list_people(room)) is not None
+        except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
+            log.warning("cannot list the participants of %s: %s", room, e)
+            return False
+
     async def _people(self, room: str) -> tuple[str | None, bool]:
         """The captioner's sign of life (``None`` if absent), and whether anyone speaks."""
         people = await self._list_people(room)

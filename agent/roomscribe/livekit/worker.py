@@ -37,9 +37,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import aiohttp
 from aiohttp import web
-from livekit import api, rtc
+from livekit import rtc
 from livekit.agents import AgentServer, AutoSubscribe, JobContext, JobExecutorType, JobRequest
 
 from roomscribe import metrics, protocol
@@ -217,7 +216,7 @@ class CaptionWorker:
         if not self.healthy():
             await request.reject()
             return
-        if self._serves(room) or await self._agent_in_room(room):
+        if self._serves(room) or await self._healer.has_captioner(room):
             log.info("room %s already has a captioner; refusing the dispatch", room)
             await request.reject()
             return
@@ -242,16 +241,6 @@ class CaptionWorker:
                 return True
             accepted = self._accepted.get(room)
             return accepted is not None and now - accepted < self._opts.accept_grace_s
-
-    async def _agent_in_room(self, room: str) -> bool:
-        lk = self._opts.livekit
-        try:
-            async with api.LiveKitAPI(lk.url, lk.api_key, lk.api_secret) as client:
-                resp = await client.room.list_participants(api.ListParticipantsRequest(room=room))
-        except (api.TwirpError, aiohttp.ClientError, TimeoutError) as e:
-            log.warning("cannot list the participants of %s: %s", room, e)
-            return False
-        return any(p.identity == protocol.AGENT_IDENTITY for p in resp.participants)
 
     # -- one job per room (runs in its own thread and event loop) ------------------
 
