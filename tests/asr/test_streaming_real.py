@@ -141,7 +141,7 @@ def test_a_long_form_decode_reads_on_past_the_pauses(base: WhisperBackend, eval_
 
 
 def test_tiny_en_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: Path) -> None:
-    audio, ref = clip(eval_dir / "allison-a.wav", 90)
+    audio, ref = clip(eval_dir / "allison-a.wav", 60)
     events, _ = stream(tiny, vad, audio)
     s = score(events, ref)
     assert_finals_never_change(events)
@@ -150,7 +150,7 @@ def test_tiny_en_session(tiny: WhisperBackend, vad: SileroModel, eval_dir: Path)
 
 
 def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Path) -> None:
-    audio, ref = clip(sessions / "asterisk-en.wav", 60)
+    audio, ref = clip(sessions / "asterisk-en.wav", 40)
     events, _ = stream(base, vad, audio)
     s = score(events, ref)
     assert_finals_never_change(events)
@@ -191,7 +191,7 @@ def test_noise_gives_no_words(tiny: WhisperBackend, vad: SileroModel) -> None:
 def test_speech_under_music_is_still_captioned(
     tiny: WhisperBackend, vad: SileroModel, sessions: Path
 ) -> None:
-    audio, ref = clip(sessions / "asterisk-en-music.wav", 60)
+    audio, ref = clip(sessions / "asterisk-en-music.wav", 40)
     events, _ = stream(tiny, vad, audio)
     s = score(events, ref)
     assert s.wer <= 0.25, s.transcript
