@@ -31,10 +31,11 @@
 //                                            settings open) and the transcript page (after Leave)
 // }
 //
-// Output (stdout): {ok, error?, elapsedMs, screenshots, axe? ({join, call, transcript}: each a list
-//   of violations {id, impact, help, nodes, targets}), keyboard? (axe: the settings walked by
-//   keyboard, see walkSettings), participants: [{name, status, error,
-//   mic, sharingTab, participants, languages, captions, transcript, captionLog, speakersSeen,
+// Output (stdout): {ok, error?, elapsedMs, screenshots, axe? ({join, call, transcript}: each
+//   {violations, incomplete: [{id, impact, help, nodes, targets}], passes: rules passed}),
+//   keyboard? (with axe: the settings walked by keyboard, see walkSettings),
+//   participants: [{name, status, error, mic, sharingTab, participants, languages, captions,
+//   transcript, captionLog, announced (the screen-reader region's lines), speakersSeen,
 //   captioner ("" when hidden), captionerStates (each state it showed, in order), captionerText,
 //   joinFormVisible, passcodeVisible, storage: {local, session}, consoleErrors, pageErrors, ignoredStreams,
 //   firstAttempt?, downloads?, transcriptAfterDownload?}]}
@@ -58,14 +59,16 @@ async function runAxe(page, state) {
   if (!config.axe) return;
   if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
   axeResults[state] = await page.evaluate(async () => {
-    const { violations } = await window.axe.run(document, { resultTypes: ["violations"] });
-    return violations.map((v) => ({
+    const { violations, incomplete, passes } = await window.axe.run(document);
+    const summary = (v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
       nodes: v.nodes.length,
       targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
-    }));
+    });
+    // incomplete: what axe could not decide (e.g. contrast over a gradient); passes: rules passed
+    return { violations: violations.map(summary), incomplete: incomplete.map(summary), passes: passes.length };
   });
 }
 

@@ -142,7 +142,7 @@ export class LiveCaptions {
     private lines: number,
   ) {}
 
-  /** Shows the latest `lines` segments from the next update on (fewer at once). */
+  /** Keeps the latest `lines` segments; older ones leave at once. */
   setLines(lines: number): void {
     this.lines = lines;
     this.trim();
