@@ -32,7 +32,7 @@
 // }
 //
 // Output (stdout): {ok, error?, elapsedMs, screenshots, axe? ({join, call, transcript}: each
-//   {violations, incomplete: [{id, impact, help, nodes, targets}], passes: rules passed}),
+//   {violations, incomplete: [{id, impact, help, nodes, targets}], passes: rules passed, ms}),
 //   keyboard? (with axe: the settings walked by keyboard, see walkSettings),
 //   participants: [{name, status, error, mic, sharingTab, participants, languages, captions,
 //   transcript, captionLog, announced (the screen-reader region's lines), speakersSeen,
@@ -57,6 +57,7 @@ const axeResults = {};
 /** Runs axe-core on what `page` shows now; records its violations under `state`. */
 async function runAxe(page, state) {
   if (!config.axe) return;
+  const started = Date.now();
   if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
   axeResults[state] = await page.evaluate(async () => {
     const { violations, incomplete, passes } = await window.axe.run(document);
@@ -70,6 +71,7 @@ async function runAxe(page, state) {
     // incomplete: what axe could not decide (e.g. contrast over a gradient); passes: rules passed
     return { violations: violations.map(summary), incomplete: incomplete.map(summary), passes: passes.length };
   });
+  axeResults[state].ms = Date.now() - started;
 }
 
 function chromiumArgs(participant) {
