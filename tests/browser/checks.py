@@ -52,6 +52,26 @@ def interims_replaced_in_place(p: dict[str, Any]) -> None:
     # Interim text is styled apart (italic) from final text.
     assert all(e["italic"] for e in log if not e["final"]), log
     assert not any(e["italic"] for e in log if e["final"]), log
+    # The stable-display rule: until its final, a segment's line never gets shorter.
+    for seg in interims:
+        lengths = [len(e["text"]) for e in log if e["segment"] == seg and not e["final"]]
+        assert lengths == sorted(lengths), (seg, [e["text"] for e in log if e["segment"] == seg])
+
+
+def finals_announced_once(p: dict[str, Any]) -> None:
+    """Screen-reader mode: the live region holds each final once, "Speaker: text";
+    interims are hidden from assistive tech, finals are not."""
+    log = p["captionLog"]
+    assert all(e["ariaHidden"] for e in log if not e["final"]), log
+    assert not any(e["ariaHidden"] for e in log if e["final"]), log
+    first_finals: dict[tuple[str, str], str] = {}
+    for e in log:
+        if e["final"] and e["text"]:
+            first_finals.setdefault((e["segment"], e["speaker"]), f"{e['speaker']}: {e['text']}")
+    expected = list(first_finals.values())
+    assert expected, "no final caption was shown"
+    # the region keeps the latest 20 announcements
+    assert p["announced"] == expected[-20:], (p["announced"], expected)
 
 
 def txt_matches_screen(p: dict[str, Any]) -> None:

@@ -63,6 +63,10 @@ def test_interim_captions_are_replaced_in_place(call: dict[str, Any]) -> None:
     checks.interims_replaced_in_place(checks.participant(call, "Ada"))
 
 
+def test_screen_readers_hear_each_final_once_with_its_speaker(call: dict[str, Any]) -> None:
+    checks.finals_announced_once(checks.participant(call, "Ada"))
+
+
 def test_downloads_match_final_captions_on_screen(call: dict[str, Any]) -> None:
     ada = checks.participant(call, "Ada")
     checks.txt_matches_screen(ada)

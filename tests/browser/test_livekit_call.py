@@ -7,6 +7,7 @@ silence for Bob.
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def call(
             "timeoutMs": 90_000,
             "outDir": str(tmp_path_factory.mktemp("downloads")),
             "screenshot": str(artifacts_dir / "captions.png"),
+            "axe": True,
         }
     )
 
@@ -100,6 +102,27 @@ def test_interim_captions_are_replaced_in_place(call: dict[str, Any]) -> None:
     checks.interims_replaced_in_place(checks.participant(call, "Ada"))
 
 
+def test_screen_readers_hear_each_final_once_with_its_speaker(call: dict[str, Any]) -> None:
+    checks.finals_announced_once(checks.participant(call, "Ada"))
+    checks.finals_announced_once(checks.participant(call, "Bob"))
+
+
+def test_display_settings_work_by_keyboard_and_are_kept(call: dict[str, Any]) -> None:
+    keyboard = call["keyboard"]
+    # Tab from the "Display" toggle reaches every setting, in order, each with a visible focus ring.
+    assert [f["id"] for f in keyboard["focused"]] == [
+        "text-size",
+        "theme",
+        "live-lines",
+        "caption-position",
+        "auto-scroll",
+        "announce-finals",
+    ]
+    assert all(f["outline"] for f in keyboard["focused"]), keyboard["focused"]
+    assert keyboard["afterEscape"] == {"open": False, "focus": "summary"}
+    assert keyboard["stored"]["theme"] == "contrast"  # the transcript page was checked in it
+
+
 def test_txt_download_matches_final_captions_on_screen(call: dict[str, Any]) -> None:
     checks.txt_matches_screen(checks.participant(call, "Ada"))
 
@@ -116,6 +139,17 @@ def test_screenshots_saved(call: dict[str, Any], artifacts_dir: Path) -> None:
     assert call["screenshots"][0] == str(artifacts_dir / "captions.png")
     for path in call["screenshots"]:
         assert Path(path).stat().st_size > 10_000, path
+
+
+def test_no_serious_accessibility_violations(call: dict[str, Any], artifacts_dir: Path) -> None:
+    # axe-core on Ada's join page, call page (captions flowing, settings open)
+    # and transcript page (after Leave); every violation lands in artifacts/axe.json.
+    (artifacts_dir / "axe.json").write_text(json.dumps(call["axe"], indent=2) + "\n")
+    assert set(call["axe"]) == {"join", "call", "transcript"}
+    for page, result in call["axe"].items():
+        assert result["passes"] > 10, (page, result)  # axe did run
+        serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], (page, serious)
 
 
 def test_denied_microphone_keeps_the_call_and_says_why(server_url: str) -> None:

@@ -26,10 +26,16 @@
 //   timeoutMs: 90000,                        give up waiting for captions after this long
 //   outDir: "/tmp/x",                        downloads go here
 //   screenshot: "artifacts/captions.png"     screenshot of the speaker's page (also *-narrow.png)
+//   axe: false                               run axe-core on the speaker's page three times: the
+//                                            join page, the call page (captions flowing, display
+//                                            settings open) and the transcript page (after Leave)
 // }
 //
-// Output (stdout): {ok, error?, elapsedMs, screenshots, participants: [{name, status, error,
-//   mic, sharingTab, participants, languages, captions, transcript, captionLog, speakersSeen,
+// Output (stdout): {ok, error?, elapsedMs, screenshots, axe? ({join, call, transcript}: each
+//   {violations, incomplete: [{id, impact, help, nodes, targets}], passes: rules passed, ms}),
+//   keyboard? (with axe: the settings walked by keyboard, see walkSettings),
+//   participants: [{name, status, error, mic, sharingTab, participants, languages, captions,
+//   transcript, captionLog, announced (the screen-reader region's lines), speakersSeen,
 //   captioner ("" when hidden), captionerStates (each state it showed, in order), captionerText,
 //   joinFormVisible, passcodeVisible, storage: {local, session}, consoleErrors, pageErrors, ignoredStreams,
 //   firstAttempt?, downloads?, transcriptAfterDownload?}]}
@@ -37,12 +43,36 @@
 import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const CHROMIUM = process.env.ROOMSCRIBE_CHROMIUM ?? "/usr/bin/chromium";
 const config = JSON.parse(process.argv[2] ?? "{}");
 const FORMATS = ["txt", "srt", "vtt", "json"];
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+/** Page state -> axe-core violations, when `config.axe`. */
+const axeResults = {};
+
+/** Runs axe-core on what `page` shows now; records its violations under `state`. */
+async function runAxe(page, state) {
+  if (!config.axe) return;
+  const started = Date.now();
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
+  axeResults[state] = await page.evaluate(async () => {
+    const { violations, incomplete, passes } = await window.axe.run(document);
+    const summary = (v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.length,
+      targets: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+    });
+    // incomplete: what axe could not decide (e.g. contrast over a gradient); passes: rules passed
+    return { violations: violations.map(summary), incomplete: incomplete.map(summary), passes: passes.length };
+  });
+  axeResults[state].ms = Date.now() - started;
+}
 
 function chromiumArgs(participant) {
   return [
@@ -75,9 +105,11 @@ function watchCaptions() {
         final: node.dataset.final === "true",
         text: node.querySelector(".text")?.textContent ?? "",
         italic: getComputedStyle(node.querySelector(".text")).fontStyle === "italic",
+        ariaHidden: node.getAttribute("aria-hidden") === "true",
       };
       const last = log.findLast((e) => e.segment === entry.segment && e.speaker === entry.speaker);
-      if (!last || last.final !== entry.final || last.text !== entry.text || last.italic !== entry.italic) {
+      const same = last && ["final", "text", "italic", "ariaHidden"].every((k) => last[k] === entry[k]);
+      if (!same) {
         // The same element object across updates means "replaced in place".
         node.__seen ??= log.length;
         log.push({ ...entry, node: node.__seen, t: performance.now() });
@@ -138,6 +170,7 @@ function snapshot() {
       text: text(li, ".text"),
     })),
     captionLog: window.__captionLog ?? [],
+    announced: all('[data-testid="announcer"] p').map((p) => p.textContent),
     speakersSeen: window.__speakersSeen ?? [],
     joinFormVisible: !document.getElementById("join")?.hidden,
     passcodeVisible: !document.getElementById("passcode-input")?.hidden,
@@ -169,6 +202,7 @@ async function joinCall(browserContext, participant) {
   if (participant.language) await page.getByTestId("language-select").selectOption(participant.language);
   const passcode = page.getByTestId("passcode-input");
   if (participant.passcode !== undefined) await passcode.fill(participant.passcode);
+  if (participant.speaker) await runAxe(page, "join");
   await submitJoin(page);
   let firstAttempt;
   if (participant.retryPasscode !== undefined) {
@@ -319,6 +353,36 @@ async function waitFor(first, until) {
   }
 }
 
+/**
+ * Opens the settings from the keyboard, Tabs through them (what gets focus, and
+ * whether it shows), pick the high-contrast theme, Escape. The transcript page is
+ * checked in that theme; `stored` is what the page kept in localStorage.
+ */
+async function walkSettings(page) {
+  await page.locator("#settings > summary").press("Enter");
+  const focused = [];
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press("Tab");
+    focused.push(
+      await page.evaluate(() => {
+        const el = document.activeElement;
+        const style = getComputedStyle(el);
+        return { id: el.id, outline: style.outlineStyle !== "none" && style.outlineWidth !== "0px" };
+      }),
+    );
+  }
+  await page.locator("#theme").selectOption("contrast");
+  await page.keyboard.press("Escape");
+  return {
+    focused,
+    afterEscape: await page.evaluate(() => ({
+      open: document.getElementById("settings").open,
+      focus: document.activeElement?.tagName.toLowerCase(),
+    })),
+    stored: await page.evaluate(() => JSON.parse(localStorage.getItem("roomscribe.display"))),
+  };
+}
+
 /** Waits for the speaker's captions, mutes, settles, downloads and takes screenshots. */
 async function converse(joined, result, outDir) {
   const speaker = joined.find((j) => j.participant.speaker) ?? joined[0];
@@ -337,6 +401,14 @@ async function converse(joined, result, outDir) {
     await speaker.page.screenshot({ path: config.screenshot });
     result.screenshots.push(config.screenshot);
   }
+  if (config.axe) {
+    // The call page with captions flowing and the display settings opened from the keyboard.
+    const summary = speaker.page.locator("#settings > summary");
+    const hasSettings = (await summary.count()) > 0; // not in builds before the settings
+    if (hasSettings) await summary.press("Enter");
+    await runAxe(speaker.page, "call");
+    if (hasSettings) await summary.press("Enter");
+  }
   // Ending the speech finalizes the last sentence, so the page goes quiet.
   await speaker.page.getByTestId(speaker.participant.shareTab ? "share-tab" : "mic-toggle").click();
   for (const j of joined) await settle(j.page);
@@ -354,6 +426,15 @@ async function converse(joined, result, outDir) {
     await speaker.page.setViewportSize({ width: 390, height: 844 });
     await speaker.page.screenshot({ path: narrow, fullPage: true });
     result.screenshots.push(narrow);
+    await speaker.page.setViewportSize({ width: 1280, height: 720 });
+  }
+  if (config.axe) {
+    if ((await speaker.page.locator("#settings").count()) > 0) {
+      result.keyboard = await walkSettings(speaker.page);
+    }
+    // After Leave: the join form again, above the transcript kept for downloading.
+    await leaveCall(speaker.page);
+    await runAxe(speaker.page, "transcript");
   }
 }
 
@@ -390,6 +471,7 @@ async function main() {
     for (const j of joined) result.participants.push(await report(j));
   } finally {
     result.elapsedMs = Date.now() - started;
+    if (config.axe) result.axe = axeResults;
     // Leave like a person does: a closed browser stays listed in the room until
     // the server times it out, and keeps its captioner busy meanwhile.
     await Promise.all(joined.map((j) => leaveCall(j.page)));

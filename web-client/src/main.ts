@@ -2,6 +2,13 @@
 
 import { getConfig } from "./api.js";
 import { CaptionStore } from "./captions.js";
+import {
+  applySettings,
+  loadSettings,
+  parseSettings,
+  saveSettings,
+  type DisplaySettings,
+} from "./display-settings.js";
 import { EmbeddedTransport } from "./embedded-transport.js";
 import { AuthError, UserError } from "./errors.js";
 import { MIME_TYPES, render, type ExportFormat } from "./export.js";
@@ -11,6 +18,7 @@ import { PasscodeMemory, tabStorage } from "./passcode.js";
 import type { ServerConfig } from "./protocol.js";
 import type { Transport, TransportHandlers } from "./transport.js";
 import {
+  Announcer,
   byId,
   download,
   LiveCaptions,
@@ -39,17 +47,24 @@ const vocabularyInput = byId<HTMLInputElement>("vocabulary-input");
 const vocabularySave = byId<HTMLButtonElement>("vocabulary-save");
 const vocabularyCurrent = byId("vocabulary-current");
 
+const settingsForm = byId<HTMLFormElement>("settings-form");
+const storedDisplay = loadSettings(localStorage);
+
 let sessionStart = performance.now();
 const store = new CaptionStore(() => (performance.now() - sessionStart) / 1000);
-const live = new LiveCaptions(byId("captions"));
+const live = new LiveCaptions(byId("captions"), storedDisplay.liveLines);
 const transcript = new TranscriptView(
   byId<HTMLOListElement>("transcript"),
   byId<HTMLButtonElement>("jump-latest"),
 );
+const announcer = new Announcer(byId("announcer"));
 /** While a late joiner's backlog is applied: it is the transcript so far, not live speech. */
 let replayingBacklog = false;
 store.subscribe((caption) => {
-  if (!replayingBacklog) live.show(caption);
+  if (!replayingBacklog) {
+    live.show(caption);
+    announcer.announce(caption);
+  }
   transcript.add(caption);
 });
 
@@ -118,6 +133,36 @@ async function saveVocabulary(event: SubmitEvent): Promise<void> {
   } finally {
     vocabularySave.disabled = false;
   }
+}
+
+/** Shows `settings` everywhere they matter; the form mirrors them. */
+function useDisplay(settings: DisplaySettings): void {
+  applySettings(document.documentElement, settings);
+  live.setLines(settings.liveLines);
+  transcript.setAutoScroll(settings.autoScroll);
+  announcer.enabled = settings.announceFinals;
+  const field = (name: string) => settingsForm.elements.namedItem(name) as HTMLInputElement;
+  field("textSize").value = String(settings.textSize);
+  field("theme").value = settings.theme;
+  field("liveLines").value = String(settings.liveLines);
+  field("position").value = settings.position;
+  field("autoScroll").checked = settings.autoScroll;
+  field("announceFinals").checked = settings.announceFinals;
+}
+
+/** The form's values, through the same checks as stored ones. */
+function settingsFromForm(): DisplaySettings {
+  const field = (name: string) => settingsForm.elements.namedItem(name) as HTMLInputElement;
+  return parseSettings(
+    JSON.stringify({
+      textSize: Number(field("textSize").value),
+      theme: field("theme").value,
+      liveLines: field("liveLines").valueAsNumber,
+      position: field("position").value,
+      autoScroll: field("autoScroll").checked,
+      announceFinals: field("announceFinals").checked,
+    }),
+  );
 }
 
 function restorePrefs(): void {
@@ -205,6 +250,7 @@ function resetSession(room: string): void {
   sessionStart = performance.now();
   store.clear();
   live.clear();
+  announcer.clear();
   transcript.clear();
   setSharing(false);
   showCall(room ? `Room: ${room}` : "Embedded mode");
@@ -278,7 +324,22 @@ for (const button of document.querySelectorAll<HTMLButtonElement>("[data-format]
   });
 }
 
+settingsForm.addEventListener("change", () => {
+  const next = settingsFromForm();
+  saveSettings(localStorage, next);
+  useDisplay(next);
+});
+settingsForm.addEventListener("submit", (event) => event.preventDefault());
+// Escape closes the settings and gives the focus back to their toggle.
+byId("settings").addEventListener("keydown", (event) => {
+  const details = byId<HTMLDetailsElement>("settings");
+  if (event.key !== "Escape" || !details.open) return;
+  details.open = false;
+  details.querySelector("summary")?.focus();
+});
+
 form.addEventListener("submit", (event) => void join(event));
 vocabularyForm.addEventListener("submit", (event) => void saveVocabulary(event));
+useDisplay(storedDisplay);
 restorePrefs();
 loadConfig().catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));

@@ -4,10 +4,11 @@ import type { Caption } from "./captions.js";
 import { CAPTIONER_TEXT, type CaptionerState } from "./captioner-status.js";
 import { formatClock } from "./export.js";
 import { languageName } from "./languages.js";
+import { stableText } from "./stable-text.js";
 import type { ConnectionState, ParticipantView } from "./transport.js";
 
-/** How many recent segments the live panel keeps; the transcript keeps all finals. */
-const LIVE_CAPTIONS = 6;
+/** How many finals the screen-reader region keeps (older ones were read already). */
+const ANNOUNCED_KEPT = 20;
 /** Within this many pixels of the bottom counts as "following" the transcript. */
 const FOLLOW_SLACK_PX = 48;
 
@@ -128,11 +129,24 @@ function markRevised(node: HTMLElement): void {
   );
 }
 
-/** Live caption panel: the latest segments, interim ones (and revised finals) replaced in place. */
+/**
+ * Live caption panel: the latest `lines` segments, interim ones (and revised
+ * finals) replaced in place, by the stable-display rule of `stableText`.
+ * Interims are hidden from assistive tech: `Announcer` reads the finals.
+ */
 export class LiveCaptions {
   private readonly nodes = new Map<string, HTMLElement>();
 
-  constructor(private readonly root: HTMLElement) {}
+  constructor(
+    private readonly root: HTMLElement,
+    private lines: number,
+  ) {}
+
+  /** Keeps the latest `lines` segments; older ones leave at once. */
+  setLines(lines: number): void {
+    this.lines = lines;
+    this.trim();
+  }
 
   show(caption: Caption): void {
     let node = this.nodes.get(caption.key);
@@ -149,8 +163,11 @@ export class LiveCaptions {
     node.dataset.final = String(caption.final);
     node.dataset.speaker = caption.speaker;
     node.dataset.segmentId = caption.segmentId;
+    if (caption.final) node.removeAttribute("aria-hidden");
+    else node.setAttribute("aria-hidden", "true");
     node.querySelector(".speaker")!.textContent = caption.speaker;
-    node.querySelector(".text")!.textContent = caption.text;
+    const text = node.querySelector(".text")!;
+    text.textContent = stableText(text.textContent ?? "", caption.text, caption.final);
     if (caption.revision > 0) {
       node.dataset.revision = String(caption.revision);
       markRevised(node);
@@ -164,7 +181,7 @@ export class LiveCaptions {
 
   private trim(): void {
     for (const [key, node] of this.nodes) {
-      if (this.nodes.size <= LIVE_CAPTIONS) break;
+      if (this.nodes.size <= this.lines) break;
       node.remove();
       this.nodes.delete(key);
     }
@@ -172,11 +189,38 @@ export class LiveCaptions {
 }
 
 /**
+ * Screen-reader mode: an `aria-live="polite"` region fed only finals, each
+ * announced once ("Ada: Hello."); interims and revisions are not announced.
+ */
+export class Announcer {
+  private readonly announced = new Set<string>();
+  /** Off: nothing is announced (the transcript is still there to read). */
+  enabled = true;
+
+  constructor(private readonly region: HTMLElement) {}
+
+  announce(caption: Caption): void {
+    if (!this.enabled || !caption.final || caption.text === "") return;
+    if (this.announced.has(caption.key)) return;
+    this.announced.add(caption.key);
+    this.region.append(el("p", "", `${caption.speaker}: ${caption.text}`));
+    while (this.region.childElementCount > ANNOUNCED_KEPT) this.region.firstElementChild!.remove();
+  }
+
+  clear(): void {
+    this.announced.clear();
+    this.region.replaceChildren();
+  }
+}
+
+/**
  * Transcript of final captions in start order. Follows new entries unless the
- * reader has scrolled up; then a "Jump to latest" button appears instead.
+ * reader has scrolled up or turned auto-scroll off; then a "Jump to latest"
+ * button appears instead.
  */
 export class TranscriptView {
   private readonly entries = new Map<string, HTMLElement>();
+  private autoScroll = true;
 
   constructor(
     private readonly list: HTMLOListElement,
@@ -198,7 +242,7 @@ export class TranscriptView {
       markRevised(existing);
       return;
     }
-    const follow = this.following();
+    const follow = this.autoScroll && this.following();
     const item = el("li", "entry");
     item.dataset.testid = "transcript-entry";
     item.dataset.speaker = caption.speaker;
@@ -220,6 +264,12 @@ export class TranscriptView {
     this.entries.clear();
     this.list.replaceChildren();
     this.jump.hidden = true;
+  }
+
+  /** Paused, new entries leave the transcript where it is; resuming jumps to the latest. */
+  setAutoScroll(on: boolean): void {
+    this.autoScroll = on;
+    if (on) this.scrollToEnd();
   }
 
   private following(): boolean {
