@@ -27,6 +27,7 @@ COMMANDS = {
     "agent": "roomscribe.livekit.command",
     "serve": "roomscribe.server.command",
     "dev": "roomscribe.devstack",
+    "transcripts": "roomscribe.commands.transcripts",
 }
 
 

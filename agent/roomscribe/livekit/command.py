@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from roomscribe.config import Settings, add_asr_arguments, add_livekit_arguments, add_setting
+from roomscribe.config import (
+    Settings,
+    add_asr_arguments,
+    add_livekit_arguments,
+    add_setting,
+    add_store_arguments,
+)
 
 HELP = "run the LiveKit captioning worker (explicit dispatch, agent name 'roomscribe')"
 
@@ -27,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         "health_port",
         help="port of the worker's HTTP health check, 0 = any free port",
     )
+    add_store_arguments(parser, defaults)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -41,6 +48,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(
             "roomscribe agent needs a LiveKit server: set LIVEKIT_URL (or --livekit-url)"
         )
+    record = settings.record()
+    writer = None
+    if record is not None:
+        from roomscribe.store import RecordWriter
+
+        writer = RecordWriter(record)
+        writer.start()  # an unusable data dir stops the worker here, loudly
+        log.info("transcripts kept in %s for %.0f h", writer.store.path, record.retention_s / 3600)
     engine = build_engine(settings.asr())
     engine.start()
 
@@ -51,6 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 livekit=livekit,
                 health_host=settings.health_host,
                 health_port=settings.health_port,
+                record=writer,
             ),
         )
         loop = asyncio.get_running_loop()
@@ -62,5 +78,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(serve())
     finally:
         engine.close()
+        if writer is not None:
+            writer.close()
     log.info("worker stopped")
     return 0
