@@ -16,6 +16,7 @@ from roomscribe.asr.scheduler import RECORD_FIRST_OVERDUE_S
 from roomscribe.config import (
     CHECKOUT,
     Settings,
+    SettingsError,
     env_name,
     flag_name,
     load_settings,
@@ -32,6 +33,7 @@ def no_settings_in_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     for field in FIELDS:
         monkeypatch.delenv(env_name(field), raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.chdir(tmp_path)  # no .env of the checkout's
 
 
@@ -254,6 +256,9 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
         "ROOMSCRIBE_HEALTH_HOST": "0.0.0.0",
         "ROOMSCRIBE_HEALTH_PORT": "0",
         "ROOMSCRIBE_TEST_FAULT": "hang",
+        "ROOMSCRIBE_STORE": "off",
+        "ROOMSCRIBE_DATA_DIR": "/tmp/d",
+        "ROOMSCRIBE_RETENTION": "7d",
         "ROOMSCRIBE_LIVEKIT_SERVER": "/opt/livekit-server",
         "ROOMSCRIBE_MAX_SESSIONS": "9",
         "ROOMSCRIBE_MAX_SDP_BYTES": "2048",
@@ -270,6 +275,8 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
     assert settings.trust_proxy_header == "X-Forwarded-User"
     assert settings.access().rate_limit is None
     assert settings.embedded().ice_servers == ("stun:a", "turn:b")
+    assert settings.retention == 7 * 86400
+    assert settings.record() is None  # the store is off
     # a flag that changes one value revalidates them all: the others must come out the same
     again = settings.with_flags({"max_sessions": "4"})
     assert again.max_sessions == 4
@@ -341,3 +348,21 @@ def test_settings_load_without_the_web_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == ""
+
+
+def test_retention_takes_durations_and_the_store_sqlite_or_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for given, seconds in [("24h", 86400), ("90m", 5400), ("2d", 172800), ("3600", 3600)]:
+        monkeypatch.setenv("ROOMSCRIBE_RETENTION", given)
+        assert load_settings().retention == seconds
+    for bad in ("forever", "0", "-1h"):
+        monkeypatch.setenv("ROOMSCRIBE_RETENTION", bad)
+        with pytest.raises(SettingsError, match="ROOMSCRIBE_RETENTION"):
+            load_settings()
+    monkeypatch.delenv("ROOMSCRIBE_RETENTION")
+    monkeypatch.setenv("ROOMSCRIBE_STORE", "redis://cache:6379")
+    with pytest.raises(SettingsError, match="Redis store is not supported"):
+        load_settings()
+    monkeypatch.setenv("ROOMSCRIBE_STORE", "off")
+    assert load_settings().record() is None

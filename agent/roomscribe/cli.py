@@ -27,6 +27,7 @@ COMMANDS = {
     "agent": "roomscribe.commands.agent",
     "serve": "roomscribe.commands.serve",
     "dev": "roomscribe.commands.dev",
+    "transcripts": "roomscribe.commands.transcripts",
 }
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ipaddress
+import os
 import re
 import typing
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.languages import UnknownLanguageError, parse_language
 from roomscribe.server.options import AccessOptions, EmbeddedOptions, origin_key
 from roomscribe.settings import AsrSettings, LiveKitSettings, Revisions
+from roomscribe.store.writer import DEFAULT_RETENTION_S, RecordOptions
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 """The source checkout (``web-client/dist`` and ``bin/livekit-server`` live there)."""
@@ -48,6 +50,8 @@ _FLAGS = {"ice_servers": "--ice-server"}
 """Flags not spelled ``--<field-with-dashes>``."""
 _SHOWN = 60
 """Longest value quoted back in a message."""
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_UNIT_S = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def _default(options: type[Any], name: str) -> Any:
@@ -69,6 +73,26 @@ def _comma_list(value: object) -> object:
 
 def _expand(path: Path) -> Path:
     return path.expanduser()
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/roomscribe`` (``~/.local/share/roomscribe``)."""
+    root = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(root) / "roomscribe"
+
+
+def _duration(value: object) -> object:
+    """``"24h"``, ``"90m"``, ``"7d"``, ``"3600"`` (seconds) -> seconds."""
+    if isinstance(value, str):
+        found = _DURATION.fullmatch(value)
+        if found is None:
+            raise PydanticCustomError("duration", "expected a duration like 24h, 90m, 7d or 3600")
+        return float(found.group(1)) * _UNIT_S[found.group(2).lower()]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+"""Seconds; in the environment also ``24h``, ``90m``, ``7d``."""
 
 
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
@@ -138,6 +162,12 @@ class Settings(BaseSettings):
     """Test only: on ``SIGUSR1`` the engine's next decode kills its thread (``die``)
     or never returns (``hang``); see :mod:`roomscribe.asr.fault`."""
 
+    # -- transcript store (agent, serve, transcripts) ---------------------------------
+    store: str = "sqlite"
+    """``sqlite`` (in :attr:`data_dir`) or ``off`` (each captioner's memory only)."""
+    data_dir: UserPath = Field(default_factory=default_data_dir)
+    retention: Duration = DEFAULT_RETENTION_S
+
     # -- dev -------------------------------------------------------------------------
     livekit_server: UserPath = CHECKOUT / "bin" / "livekit-server"
 
@@ -155,6 +185,18 @@ class Settings(BaseSettings):
             parse_language(value)
         except UnknownLanguageError as exc:
             raise PydanticCustomError("language", str(exc)) from None
+        return value
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value.startswith(("redis://", "rediss://")):
+            raise PydanticCustomError(
+                "store", "a Redis store is not supported yet: use sqlite (one machine) or off"
+            )
+        if value not in ("sqlite", "off"):
+            raise PydanticCustomError("store", "expected sqlite or off")
         return value
 
     @field_validator("trust_proxy_header")
@@ -278,6 +320,12 @@ class Settings(BaseSettings):
             api_secret=self.api_secret,
             public_url=self.livekit_public_url,
         )
+
+    def record(self) -> RecordOptions | None:
+        """The transcript store, or ``None`` when it is off."""
+        if self.store == "off":
+            return None
+        return RecordOptions(data_dir=self.data_dir, retention_s=self.retention)
 
     def access(self) -> AccessOptions:
         """Access control of ``serve``'s token and offer endpoints."""
@@ -411,6 +459,18 @@ def add_livekit_arguments(parser: argparse.ArgumentParser, defaults: Settings) -
     )
     add_setting(g, defaults, "api_key", help="")
     add_setting(g, defaults, "api_secret", help="")
+
+
+def add_store_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
+    """The transcript store flags (``agent``, ``serve``, ``transcripts``)."""
+    g = parser.add_argument_group("transcript store")
+    add_setting(
+        g, defaults, "store", help="sqlite: keep transcripts in --data-dir; off: memory only"
+    )
+    add_setting(g, defaults, "data_dir", help="where the transcript store lives")
+    add_setting(
+        g, defaults, "retention", help="transcripts older than this are deleted, e.g. 24h, 7d"
+    )
 
 
 def _key(field: str) -> str:

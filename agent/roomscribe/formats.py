@@ -5,17 +5,34 @@ JSON lines is the event log: every caption as it happened, revisions included
 WebVTT and text written to a file are the transcript of record: each segment's
 latest final text (revised where the revision pass changed it), written when
 the writer closes. Text on a terminal shows captions live.
+
+A room's stored transcript (:mod:`roomscribe.store`) is rendered by
+:func:`render_transcript` in the web client's download formats (``txt``,
+``srt``, ``vtt``, ``json``: the same text as ``web-client/src/export.ts``).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from roomscribe.asr.events import Caption
 from roomscribe.protocol import word_records
 
+if TYPE_CHECKING:
+    from roomscribe.store import StoredSegment
+
 FORMATS = ("text", "jsonl", "srt", "vtt")
+TranscriptFormat = Literal["txt", "srt", "vtt", "json"]
+TRANSCRIPT_FORMATS: tuple[TranscriptFormat, ...] = ("txt", "srt", "vtt", "json")
+MEDIA_TYPES: dict[TranscriptFormat, str] = {
+    "txt": "text/plain; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+    "json": "application/json",
+}
 
 
 def timestamp(seconds: float, sep: str = ",") -> str:
@@ -95,3 +112,80 @@ class CaptionWriter:
                 self._cue_of(caption)
         self._finals.clear()
         self._out.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLine:
+    """One final segment of a room's transcript, as downloaded."""
+
+    speaker: str
+    """The display name the server issued."""
+    segment_id: str
+    start: float
+    """Seconds since the room's transcript started."""
+    end: float
+    text: str
+    language: str | None
+
+
+def transcript_lines(segments: Sequence[StoredSegment]) -> list[TranscriptLine]:
+    """A room's stored segments as transcript lines, in speaking order, times
+    counted from the first one (the room's start as far as the record knows)."""
+    if not segments:
+        return []
+    origin = min(s.spoken_at for s in segments)
+    return [
+        TranscriptLine(
+            speaker=s.speaker_name,
+            segment_id=s.segment_id,
+            start=s.spoken_at - origin,
+            end=s.spoken_at - origin + (s.end - s.start),
+            text=s.text,
+            language=s.language,
+        )
+        for s in sorted(segments, key=lambda s: (s.spoken_at, s.final_at))
+    ]
+
+
+def render_transcript(fmt: TranscriptFormat, lines: Sequence[TranscriptLine]) -> str:
+    """A whole transcript in ``fmt``: lines with text, in the order given."""
+    kept = [line for line in lines if line.text.strip()]
+    if fmt == "txt":
+        return "".join(f"[{_clock(x.start)}] {x.speaker}: {x.text.strip()}\n" for x in kept)
+    if fmt == "srt":
+        return "\n".join(
+            f"{i}\n{timestamp(x.start)} --> {timestamp(max(x.start, x.end))}\n"
+            f"{x.speaker}: {x.text.strip()}\n"
+            for i, x in enumerate(kept, 1)
+        )
+    if fmt == "vtt":
+        cues = [
+            f"{timestamp(x.start, '.')} --> {timestamp(max(x.start, x.end), '.')}\n"
+            f"<v {_vtt_escape(x.speaker)}>{_vtt_escape(x.text.strip())}\n"
+            for x in kept
+        ]
+        return "\n".join(["WEBVTT\n", *cues])
+    rows = [
+        {
+            "speaker": x.speaker,
+            "segment_id": x.segment_id,
+            "start": round(x.start, 3),
+            "end": round(max(x.start, x.end), 3),
+            "text": x.text.strip(),
+            "language": x.language,
+        }
+        for x in kept
+    ]
+    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+
+
+def _clock(seconds: float) -> str:
+    """``mm:ss``, or ``h:mm:ss`` past the first hour (the web client's clock)."""
+    total = max(0, int(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -26,6 +26,9 @@ Metrics (the names Grafana sees; counters get Prometheus' ``_total`` suffix):
   their shown text) because a stream's pending audio hit its cap.
 * ``roomscribe_dispatch_heals_total``: rooms dispatched again after losing
   their captioner.
+* ``roomscribe_record_write_failures_total``: failed (and retried) writes to
+  the transcript store; ``roomscribe_record_pending`` (gauge): finals waiting
+  for it; ``roomscribe_record_dropped_total``: finals it never got (queue full).
 """
 
 from __future__ import annotations
@@ -66,6 +69,23 @@ TRACKS_WAITING = Gauge(
     registry=REGISTRY,
 )
 """Read at scrape time: the worker sets its function (``set_function``)."""
+
+RECORD_WRITE_FAILURES = Counter(
+    "roomscribe_record_write_failures",
+    "Failed attempts to write finals to the transcript store (retried).",
+    registry=REGISTRY,
+)
+RECORD_DROPPED = Counter(
+    "roomscribe_record_dropped",
+    "Finals never written to the transcript store: its queue was full.",
+    registry=REGISTRY,
+)
+RECORD_PENDING = Gauge(
+    "roomscribe_record_pending",
+    "Finals waiting to be written to the transcript store.",
+    registry=REGISTRY,
+)
+"""Read at scrape time: the writer sets its function."""
 
 
 @dataclass(frozen=True, slots=True)

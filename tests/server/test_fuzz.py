@@ -27,6 +27,7 @@ from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.server.app import AppOptions, create_app
 from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.settings import AsrSettings, LiveKitSettings
+from roomscribe.store import RecordOptions
 from tests.embedded.conftest import UvicornThread
 from tests.fixtures.livekit import LiveKitServer
 
@@ -82,7 +83,9 @@ def livekit_app(
     s = livekit_server
     lk = LiveKitSettings(url=s.url, api_key=s.api_key, api_secret=s.api_secret)
     web = tmp_path_factory.mktemp("web")
-    server = UvicornThread(create_app(AppOptions(livekit=lk, web_dir=web, access=OPEN)))
+    record = RecordOptions(data_dir=tmp_path_factory.mktemp("data"))
+    app = create_app(AppOptions(livekit=lk, web_dir=web, access=OPEN, record=record))
+    server = UvicornThread(app)
     yield server.url
     server.stop()
 
@@ -144,5 +147,6 @@ def test_fuzz_targets_every_operation(tmp_path: Path) -> None:
         "/api/token",
         "/api/vocabulary",
         "/api/language",
+        "/api/rooms/{room}/transcript",
         "/",
     }

@@ -15,6 +15,7 @@ import { MIME_TYPES, render, type ExportFormat } from "./export.js";
 import { LANGUAGES } from "./languages.js";
 import { LiveKitTransport, type RoomHandlers } from "./livekit-transport.js";
 import { PasscodeMemory, tabStorage } from "./passcode.js";
+import { mountPastTranscript } from "./past-transcript.js";
 import type { ServerConfig } from "./protocol.js";
 import type { Transport, TransportHandlers } from "./transport.js";
 import {
@@ -185,6 +186,8 @@ async function loadConfig(): Promise<ServerConfig> {
   const needsPasscode = config.passcode_required === true;
   byId("passcode-label").hidden = passcodeInput.hidden = !needsPasscode;
   passcodeInput.required = needsPasscode;
+  byId("past").hidden = embedded; // embedded mode keeps no transcripts
+  byId<HTMLInputElement>("past-room").value ||= roomInput.value;
   byId("mode-hint").textContent = embedded
     ? "Embedded mode: captions of your own microphone, no LiveKit server."
     : "Everyone who joins this room sees everyone's captions.";
@@ -342,4 +345,5 @@ form.addEventListener("submit", (event) => void join(event));
 vocabularyForm.addEventListener("submit", (event) => void saveVocabulary(event));
 useDisplay(storedDisplay);
 restorePrefs();
+mountPastTranscript(() => passcodeInput.value, download);
 loadConfig().catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)));

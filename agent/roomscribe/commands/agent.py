@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from roomscribe.config import Settings, add_asr_arguments, add_livekit_arguments, add_setting
+from roomscribe.config import (
+    Settings,
+    add_asr_arguments,
+    add_livekit_arguments,
+    add_setting,
+    add_store_arguments,
+)
 
 HELP = "run the LiveKit captioning worker (explicit dispatch, agent name 'roomscribe')"
 
@@ -33,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         "test_fault",
         help="tests only: SIGUSR1 makes the engine die or hang at its next decode",
     )
+    add_store_arguments(parser, defaults)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,6 +55,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(
             "roomscribe agent needs a LiveKit server: set LIVEKIT_URL (or --livekit-url)"
         )
+    record = settings.record()
+    writer = None
+    if record is not None:
+        from roomscribe.store import RecordWriter
+
+        writer = RecordWriter(record)
+        writer.start()  # an unusable data dir stops the worker here, loudly
+        log.info("transcripts kept in %s for %.0f h", writer.store.path, record.retention_s / 3600)
     engine = build_engine(settings.asr(), fault=settings.test_fault or None)
     engine.start()
 
@@ -58,6 +73,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 livekit=livekit,
                 health_host=settings.health_host,
                 health_port=settings.health_port,
+                record=writer,
             ),
         )
         loop = asyncio.get_running_loop()
@@ -75,6 +91,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if engine.healthy:  # a dead or stuck engine thread cannot be joined
             engine.close()
+        if writer is not None:
+            writer.close()
     if failed:
         log.critical("worker stopped: its engine failed; exiting for a restart")
         return 1

@@ -11,7 +11,13 @@ from __future__ import annotations
 import argparse
 import logging
 
-from roomscribe.config import Settings, add_asr_arguments, add_livekit_arguments, add_setting
+from roomscribe.config import (
+    Settings,
+    add_asr_arguments,
+    add_livekit_arguments,
+    add_setting,
+    add_store_arguments,
+)
 from roomscribe.server.options import (
     DEFAULT_FAILED_ATTEMPT_LIMIT,
     DEFAULT_RATE_LIMIT,
@@ -39,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     add_setting(g, defaults, "tls_key", help="PEM private key of --tls-cert")
     _add_access_arguments(parser, defaults)
     add_livekit_arguments(parser, defaults)
+    add_store_arguments(parser, defaults)
     add_asr_arguments(parser, defaults)
     _add_embedded_arguments(parser, defaults)
 
@@ -165,7 +172,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
         log.info("embedded mode: captions over direct WebRTC, no LiveKit server")
     else:
-        options = AppOptions(livekit=livekit, web_dir=settings.web_dir, access=access)
+        options = AppOptions(
+            livekit=livekit, web_dir=settings.web_dir, access=access, record=settings.record()
+        )
         log.info("LiveKit mode: %s", livekit.url)
     app = create_app(options)
     if access.passcode_required:

@@ -6,8 +6,12 @@ at join or published later), follows their
 track's captions when it is unpublished or its participant leaves.
 
 Keeps the room's transcript of record (:class:`RoomTranscript`, every final
-that reached the room, revised text included) and sends it to each participant
-who joins later, addressed to them alone on :data:`~roomscribe.protocol.BACKLOG_TOPIC`.
+that reached the room, revised text included), writes it to the transcript
+store when there is one (:mod:`roomscribe.store`, shared with other workers and
+surviving this one), and sends it to each participant who joins later,
+addressed to them alone on :data:`~roomscribe.protocol.BACKLOG_TOPIC`: from the
+store (the whole meeting, whichever worker captioned it) or, without one or
+while it cannot be read, from memory.
 Tells each participant when one of their tracks is captioned from then on
 (:data:`~roomscribe.protocol.HEARING_TOPIC`).
 
@@ -22,7 +26,9 @@ to every track, at start and whenever the metadata changes.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -36,6 +42,7 @@ from roomscribe.livekit.capacity import CapacityWaiters
 from roomscribe.livekit.pipeline import TrackPipeline
 from roomscribe.livekit.publisher import PublisherOptions
 from roomscribe.livekit.transcript import RoomTranscript
+from roomscribe.store import RecordWriter, StoredSegment
 from roomscribe.vocabulary import VocabularyError, from_metadata
 
 log = logging.getLogger(__name__)
@@ -82,9 +89,11 @@ class RoomCaptioner:
         close_timeout_s: float = CLOSE_TIMEOUT_S,
         transcript: RoomTranscript | None = None,
         capacity: CapacityWaiters | None = None,
+        record: RecordWriter | None = None,
     ) -> None:
         """``capacity``: the worker's rooms, told when this room releases a stream
-        and telling it when another room does (default: this room alone)."""
+        and telling it when another room does (default: this room alone).
+        ``record``: the process's transcript store writer (``None``: memory only)."""
         self._engine = engine
         self._room = room
         self._close_timeout_s = close_timeout_s
@@ -100,7 +109,10 @@ class RoomCaptioner:
         self._waiting_sync: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
         self.transcript = transcript or RoomTranscript()
-        """Finals the room received; what late joiners are sent."""
+        """Finals the room received; what late joiners are sent without a store."""
+        self._record = record
+        self._meeting = ""
+        """The room's sid: the store keeps each meeting of a room name apart."""
         self._messages: set[asyncio.Task[None]] = set()
         """Backlogs and hearing notices being sent (cancelled at close)."""
         self.vocabulary: tuple[str, ...] | None = None
@@ -134,8 +146,14 @@ class RoomCaptioner:
             self._room.on(event, handler)
         self._capacity.join(self, waiting=lambda: len(self._waiting), retry=self._retry_waiting)
         self._apply_vocabulary(self._room.metadata)
+        if self._record is not None:
+            self._spawn(self._learn_meeting(), "room sid")
         for participant in self._room.remote_participants.values():
             self._on_participant_connected(participant)
+            # After a heal or a hand-over: whoever joined while the room had no
+            # captioner has missed finals (the store has them; memory is empty).
+            if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT:
+                self._spawn(self._send_backlog(participant.identity), "backlog")
         if timing.enabled():
             self._loop_watch = asyncio.create_task(timing.watch_loop(self._room.name))
 
@@ -172,7 +190,8 @@ class RoomCaptioner:
 
     def _on_participant_joined(self, participant: rtc.RemoteParticipant) -> None:
         self._on_participant_connected(participant)
-        if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and len(self.transcript):
+        has_record = self._record is not None or len(self.transcript)
+        if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and has_record:
             self._spawn(self._send_backlog(participant.identity), f"backlog {participant.identity}")
 
     def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
@@ -287,15 +306,33 @@ class RoomCaptioner:
 
     def _recorder(self, participant: rtc.Participant, track_sid: str) -> Callable[[Caption], None]:
         """The ``on_sent`` hook of one track: finals go into the transcript of record."""
+        # Caption times count from the track's stream, which starts now.
+        stream_started_at = time.time()
 
         def record(caption: Caption) -> None:
+            name = participant.name or participant.identity
             try:
                 self.transcript.record(
-                    caption,
-                    speaker=participant.identity,
-                    speaker_name=participant.name or participant.identity,
-                    track_id=track_sid,
+                    caption, speaker=participant.identity, speaker_name=name, track_id=track_sid
                 )
+                if self._record is not None and caption.final:
+                    self._record.put(
+                        StoredSegment(
+                            room=self._room.name,
+                            segment_id=caption.segment_id,
+                            meeting=self._meeting,
+                            speaker=participant.identity,
+                            speaker_name=name,
+                            track_id=track_sid,
+                            text=caption.text.strip(),
+                            start=caption.start,
+                            end=caption.end,
+                            spoken_at=stream_started_at + caption.start,
+                            final_at=time.time(),
+                            language=caption.language,
+                            revision=caption.revision,
+                        )
+                    )
             except Exception:  # the record must never stop the captions
                 log.exception("could not record a caption of %s", participant.identity)
 
@@ -321,10 +358,29 @@ class RoomCaptioner:
         except Exception as e:  # their captions flow anyway; their page says "starting" longer
             log.warning("could not tell %s that %s is captioned: %s", identity, track_sid, e)
 
+    async def _learn_meeting(self) -> None:
+        self._meeting = await self._room.sid
+
+    async def _backlog(self) -> list[dict[str, Any]]:
+        """The meeting's finals so far: from the store, else from memory."""
+        if self._record is not None:
+            try:
+                meeting = await self._room.sid
+                stored = await asyncio.to_thread(
+                    self._record.segments, self._room.name, meeting=meeting
+                )
+                return [s.backlog_json() for s in stored if s.text]
+            except Exception as e:  # this captioner's own finals still go out
+                log.warning("transcript store unreadable, backlog from memory: %s", e)
+        return [s.as_json() for s in self.transcript.segments()]
+
     async def _send_backlog(self, identity: str) -> None:
         """The transcript so far, to ``identity`` alone (a late joiner)."""
-        segments = len(self.transcript.segments())
-        payload = self.transcript.backlog_payload()
+        backlog = await self._backlog()
+        if not backlog:
+            return
+        segments = len(backlog)
+        payload = json.dumps(backlog, ensure_ascii=False)
         try:
             async with asyncio.timeout(BACKLOG_TIMEOUT_S):
                 writer = await self._room.local_participant.stream_text(

@@ -50,6 +50,7 @@ from roomscribe.livekit.joining import join
 from roomscribe.livekit.publisher import PublisherOptions
 from roomscribe.livekit.roster import WorkerRoster
 from roomscribe.settings import LiveKitSettings
+from roomscribe.store import RecordWriter
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,8 @@ class WorkerOptions:
     ``/metrics`` tells anyone who reaches it how busy the worker is)."""
     publisher: PublisherOptions = field(default_factory=PublisherOptions)
     healer: HealerOptions = field(default_factory=HealerOptions)
+    record: RecordWriter | None = None
+    """The transcript store's writer, started (``None``: each room's record in memory only)."""
     accept_grace_s: float = 15.0
     """A room accepted this recently counts as served even before its job starts."""
     shutdown_timeout_s: float = 20.0
@@ -249,7 +252,11 @@ class CaptionWorker:
         # a job shut down while still joining must not kill the worker (see .joining)
         await join(ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE), ctx.room.disconnect)
         captioner = RoomCaptioner(
-            self._engine, ctx.room, self._opts.publisher, capacity=self._capacity
+            self._engine,
+            ctx.room,
+            self._opts.publisher,
+            capacity=self._capacity,
+            record=self._opts.record,
         )
         with self._lock:
             self._jobs[job_id] = _Job(room, captioner, ctx, asyncio.get_running_loop())

@@ -12,6 +12,9 @@
 * ``POST /api/language`` - LiveKit mode: ``{room, language, token, passcode?}`` ->
   ``{room, language}``; sets the caller's spoken language (guests may not set
   their own attributes, see :mod:`~roomscribe.server.room_members`).
+* ``GET /api/rooms/{room}/transcript?format=txt|srt|vtt|json`` - the room's
+  stored transcript (:mod:`roomscribe.store`), as a download; the passcode, if
+  any, in the ``X-Roomscribe-Passcode`` header. 404 when none is kept.
 * ``POST /api/offer`` - embedded mode: served by
   :class:`~roomscribe.server.embedded.EmbeddedService`.
 * ``GET /healthz``; ``GET /metrics`` (Prometheus, see :mod:`roomscribe.metrics`).
@@ -20,7 +23,7 @@ Every request passes the ``Host`` check and the trusted-proxy handling of
 :mod:`roomscribe.server.transport` (serve the app with uvicorn's own proxy
 headers off: ``proxy_headers=False``). Every ``POST`` endpoint goes through one
 :class:`~roomscribe.server.security.AccessGuard` (limits, transport, origin,
-content type) before its body is read, then reads at most
+content type; ``GET`` transcripts: all but the type) before its body is read, then reads at most
 :data:`~roomscribe.server.transport.MAX_JSON_BYTES` of it (413), then the
 guard checks the passcode or trusted proxy header.
 
@@ -36,24 +39,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Mount
 
 from roomscribe import metrics
+from roomscribe.formats import MEDIA_TYPES, TranscriptFormat, render_transcript, transcript_lines
 from roomscribe.server.livekit_admin import LiveKitAdmin
 from roomscribe.server.names import MAX_NAME_LENGTH
 from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.server.room_members import RoomMembers
 from roomscribe.server.room_vocabulary import RoomVocabularyService
-from roomscribe.server.security import AccessGuard
+from roomscribe.server.security import PASSCODE_HEADER, AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.server.transport import read_json, secure_transport
 from roomscribe.settings import AsrSettings, LiveKitSettings
+from roomscribe.store import RecordOptions, SqliteStore, horizon
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,8 @@ class AppOptions:
     embedded: EmbeddedOptions | None = None
     access: AccessOptions = field(default_factory=AccessOptions)
     """Who may use ``POST /api/token`` and ``POST /api/offer``."""
+    record: RecordOptions | None = None
+    """The transcript store the caption workers write (``None``: none is kept)."""
 
     @property
     def mode(self) -> str:
@@ -147,9 +154,13 @@ def create_app(options: AppOptions) -> FastAPI:
     members = RoomMembers(admin) if admin is not None else None
     vocabularies = RoomVocabularyService(members) if members is not None else None
     guard = AccessGuard(options.access)
+    record = options.record
+    store = SqliteStore(record.data_dir) if record is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is not None:
+            await asyncio.to_thread(store.create)
         if admin is not None:
             await admin.start()
             try:
@@ -227,6 +238,33 @@ def create_app(options: AppOptions) -> FastAPI:
         except JoinError as e:
             raise HTTPException(e.status, e.message) from e
         return LanguageResponse(room=body.room, language=value)
+
+    @app.get(
+        "/api/rooms/{room}/transcript",
+        dependencies=[Depends(guard.screen_read)],
+        response_class=PlainTextResponse,
+    )
+    async def transcript(
+        room: str,
+        request: Request,
+        fmt: Annotated[TranscriptFormat, Query(alias="format")] = "txt",
+    ) -> Response:
+        guard.authorize(request, request.headers.get(PASSCODE_HEADER))
+        if not ROOM_PATTERN.fullmatch(room):
+            raise HTTPException(400, "a room name is 1-64 letters, digits, '-' or '_'")
+        if store is None or record is None:
+            raise HTTPException(404, "this server keeps no transcripts (ROOMSCRIBE_STORE=off)")
+        since = horizon(record.retention_s)
+        segments = await asyncio.to_thread(store.segments, room, since=since)
+        kept = [s for s in segments if s.text]
+        if not kept:
+            raise HTTPException(404, f"no transcript is kept for room {room}")
+        body = render_transcript(fmt, transcript_lines(kept))
+        return Response(
+            body,
+            media_type=MEDIA_TYPES[fmt],
+            headers={"Content-Disposition": f'attachment; filename="{room}.{fmt}"'},
+        )
 
     if (options.web_dir / "index.html").is_file():
         app.mount("/", StaticFiles(directory=options.web_dir, html=True), name="web")

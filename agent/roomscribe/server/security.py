@@ -1,5 +1,10 @@
 """Who may call ``POST /api/token`` and ``POST /api/offer``, from where, and how often.
 
+The same guard keeps a room's stored transcript (``GET
+/api/rooms/{room}/transcript``): whoever may join a room may read what was
+said in it. That request has no body, so it carries the passcode in the
+:data:`PASSCODE_HEADER` header and is screened by :meth:`AccessGuard.screen_read`.
+
 Both endpoints hand out something valuable (a LiveKit join token, an embedded
 caption session), so on a network one of these must be configured:
 
@@ -46,6 +51,9 @@ from roomscribe.server.names import InvalidNameError, validate_display_name
 from roomscribe.server.options import AccessOptions, Origin, is_loopback, origin_key
 from roomscribe.server.transport import via_trusted_proxy
 
+PASSCODE_HEADER = "X-Roomscribe-Passcode"
+"""Where a ``GET`` request carries the passcode (never in the URL: URLs end up in logs)."""
+
 _REQUESTS = "roomscribe-api"
 _FAILURES = "roomscribe-failed"
 
@@ -68,12 +76,16 @@ class AccessGuard:
 
     async def screen(self, request: Request) -> None:
         """FastAPI dependency: limits (429), transport and ``Origin`` (403), type (415)."""
+        await self.screen_read(request)
+        self._check_content_type(request)
+
+    async def screen_read(self, request: Request) -> None:
+        """FastAPI dependency of ``GET`` endpoints: limits (429), transport and ``Origin`` (403)."""
         key = self.client_address(request)
         self._check_failures(key)
         self._check_rate(key)
         self._check_transport(request, key)
         self._check_origin(request)
-        self._check_content_type(request)
 
     @staticmethod
     def client_address(request: Request) -> str:
