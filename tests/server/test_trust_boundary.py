@@ -143,7 +143,12 @@ def upload(port: int, path: str, size: int, *, chunked: bool) -> tuple[bytes, fl
 
 @pytest.mark.parametrize(
     ("path", "chunked"),
-    [("/api/token", False), ("/api/token", True), ("/api/vocabulary", False)],
+    [
+        ("/api/token", False),
+        ("/api/token", True),
+        ("/api/vocabulary", False),
+        ("/api/language", False),
+    ],
 )
 def test_a_huge_body_is_refused_before_it_is_read(tmp_path: Path, path: str, chunked: bool) -> None:
     with serving(tmp_path, "--allow-open") as (port, server):

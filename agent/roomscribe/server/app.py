@@ -228,8 +228,13 @@ def create_app(options: AppOptions) -> FastAPI:
             raise HTTPException(e.status, e.message) from e
         return VocabularyResponse(room=body.room, terms=list(terms))
 
-    @app.post("/api/language", dependencies=[Depends(guard.screen)])
-    async def language(body: LanguageRequest, request: Request) -> LanguageResponse:
+    @app.post(
+        "/api/language",
+        dependencies=[Depends(guard.screen)],
+        openapi_extra=_body(LanguageRequest),
+    )
+    async def language(request: Request) -> LanguageResponse:
+        body = await read_json(request, LanguageRequest)
         guard.authorize(request, body.passcode)
         if members is None:
             raise HTTPException(409, "the server runs in embedded mode: set it on the data channel")
