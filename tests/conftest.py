@@ -16,11 +16,16 @@ pytest_plugins = ["tests.fixtures.livekit"]
 
 def find_eval_dir() -> Path:
     """The read-prompt sessions (allison-a/b): ``artifacts/eval``, built there from the
-    Debian Asterisk pack if missing (``make test``'s set-up builds them first)."""
+    Debian Asterisk pack if missing. pytest-xdist workers build under one file lock, so
+    none reads a WAV another is still writing."""
+    from filelock import FileLock
+
     from roomscribe.bench import allison
 
     out = ROOT / "artifacts" / "eval"
-    allison.build_all(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with FileLock(out / ".build.lock"):
+        allison.build_all(out)
     return out
 
 

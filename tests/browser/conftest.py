@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from filelock import FileLock
 from numpy.typing import NDArray
 
 from tests.conftest import ROOT, read_wav
@@ -67,13 +68,22 @@ def fake_mic(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> FakeMi
 
 
 @pytest.fixture(scope="session")
-def web_client() -> Path:
-    """``web-client/dist``, rebuilt from the current sources."""
+def web_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``web-client/dist``, rebuilt from the current sources once per run (the
+    pytest-xdist workers share a lock and a mark, so none serves a half-written
+    bundle)."""
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
     if not (WEB_CLIENT / "node_modules").is_dir():
         pytest.fail("web-client/node_modules is missing: run make setup", pytrace=False)
-    subprocess.run(["npm", "run", "--silent", "build"], cwd=WEB_CLIENT, check=True)
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the run's directory, above the worker's
+        shared = shared.parent
+    with FileLock(shared / "web-client-build.lock"):
+        built = shared / "web-client-built"
+        if not built.exists():  # once per run: another worker may be serving it already
+            subprocess.run(["npm", "run", "--silent", "build"], cwd=WEB_CLIENT, check=True)
+            built.touch()
     return WEB_CLIENT / "dist"
 
 

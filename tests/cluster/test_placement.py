@@ -60,8 +60,15 @@ async def wait_logged(worker: AgentWorker, text: str, count: int, timeout_s: flo
         raise AssertionError(f"{text!r} not logged {count}x:\n{worker.log_text()[-3000:]}")
 
 
-def server_of(workers: tuple[AgentWorker, ...], room: str) -> int:
-    serving = [i for i, w in enumerate(workers) if room in worker_rooms(w)]
+async def server_of(workers: tuple[AgentWorker, ...], room: str) -> int:
+    """The one worker captioning ``room``, from the workers' logs (a captioner is in the
+    room a moment before its worker logs it: wait for the line)."""
+
+    def serving_workers() -> list[int]:
+        return [i for i, w in enumerate(workers) if room in worker_rooms(w)]
+
+    await poll_until(lambda: bool(serving_workers()), timeout_s=10)
+    serving = serving_workers()
     assert len(serving) == 1, f"{room} is captioned by workers {serving}"
     return serving[0]
 
@@ -124,7 +131,7 @@ async def fill(
     """A room with ``n`` speakers; returns them and the index of the worker captioning it."""
     full_before = [w.log_text().count(FULL) for w in workers]
     speakers = await speakers_in(node, room, names(room, n))
-    serving = server_of(workers, room)
+    serving = await server_of(workers, room)
     if n == MAX_STREAMS:  # until LiveKit knows, it may offer this worker the next room
         await wait_logged(workers[serving], FULL, full_before[serving] + 1)
     else:
@@ -149,7 +156,7 @@ async def test_worker_past_livekit_target_load_still_gets_rooms(
     try:
         joined = await poll_until(talking.has_captioner, timeout_s=30)
         assert joined, f"no captioner for a room while worker {y} had a free stream"
-        assert server_of(workers, "busy-next") == y
+        assert await server_of(workers, "busy-next") == y
         assert await talking.captioned(), workers[y].log_text()[-3000:]
     finally:
         await talking.aclose()
@@ -180,7 +187,7 @@ async def test_full_workers_leave_a_room_waiting_until_a_slot_frees(
         await wait_logged(workers[x], AVAILABLE, available_before + 1)
         joined = await poll_until(talking.has_captioner, timeout_s=60)
         assert joined, f"the waiting room got no captioner:\n{workers[x].log_text()[-3000:]}"
-        assert server_of(workers, "wait-3") == x
+        assert await server_of(workers, "wait-3") == x
         assert await talking.captioned(), workers[x].log_text()[-3000:]
         for worker in workers:
             assert "not captioning" not in worker.log_text()  # never over capacity
