@@ -11,8 +11,6 @@ from __future__ import annotations
 import socket
 import ssl
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +19,7 @@ import httpx
 import psutil
 import pytest
 
+from roomscribe.bench.large_body import upload
 from tests.fixtures.livekit import free_port, lan_address
 from tests.server.test_serve_command import (
     LIVEKIT,
@@ -100,47 +99,6 @@ def test_refuses_to_trust_the_header_from_everyone_on_a_network_address(tmp_path
 # -- item: bounded requests before any work -----------------------------------------------
 
 
-def upload(port: int, path: str, size: int, *, chunked: bool) -> tuple[bytes, float]:
-    """POST ``size`` bytes; returns the status line and the seconds until it came.
-
-    A thread sends the body while this one waits for the answer, as a client
-    does that reads the response before it has finished sending.
-    """
-    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-    length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
-    sock.sendall(
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: application/json\r\n{length}\r\n\r\n".encode()
-    )
-    block = b'{"room": "' + b"x" * (1 << 20)
-
-    def send() -> None:
-        sent = 0
-        try:
-            while sent < size:
-                data = block[: size - sent]
-                sock.sendall(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
-                sent += len(data)
-            if chunked:
-                sock.sendall(b"0\r\n\r\n")
-        except OSError:
-            pass  # the server answered and closed: what we want
-
-    start = time.monotonic()
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    answer = b""
-    while b"\r\n" not in answer:
-        data = sock.recv(4096)
-        if not data:
-            break
-        answer += data
-    elapsed = time.monotonic() - start
-    sock.close()
-    sender.join(60)
-    return answer.split(b"\r\n", 1)[0], elapsed
-
-
 @pytest.mark.parametrize(
     ("path", "chunked"),
     [
@@ -156,7 +114,7 @@ def test_a_huge_body_is_refused_before_it_is_read(tmp_path: Path, path: str, chu
         status, seconds = upload(port, path, 100 << 20, chunked=chunked)
         grown = (server.memory_info().rss - before) / 2**20
         print(f"{path} chunked={chunked}: {status!r} after {seconds:.3f} s, RSS +{grown:.1f} MiB")
-        assert status == b"HTTP/1.1 413 Request Entity Too Large"
+        assert status == "HTTP/1.1 413 Request Entity Too Large"
         assert seconds < 5  # generous: measured well under 1 s
         assert grown < 10
         # and the server still serves

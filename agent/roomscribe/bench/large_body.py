@@ -1,6 +1,6 @@
 """How ``roomscribe serve`` takes a 100 MB ``POST``: time to the answer and server RSS.
 
-    PYTHONPATH=$PWD/agent .venv/bin/python scripts/bench_large_body.py [--mib 100]
+    python -m roomscribe.bench.large_body [--mib 100]
 
 Starts ``roomscribe serve`` (the one on ``PYTHONPATH``) on a free loopback port in
 LiveKit mode (no LiveKit needed), sends the body to ``/api/token`` and
@@ -24,12 +24,19 @@ import psutil
 
 
 def free_port() -> int:
+    """A free loopback TCP port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def upload(port: int, path: str, size: int, chunked: bool) -> tuple[str, float]:
+def upload(port: int, path: str, size: int, *, chunked: bool) -> tuple[str, float]:
+    """POST ``size`` bytes of JSON-looking junk to ``path``; returns the status line and
+    the seconds until it came.
+
+    A thread sends the body while this one waits for the answer, as a client does
+    that reads the response before it has finished sending.
+    """
     sock = socket.create_connection(("127.0.0.1", port), timeout=120)
     length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {size}"
     sock.sendall(
@@ -48,7 +55,7 @@ def upload(port: int, path: str, size: int, chunked: bool) -> tuple[str, float]:
             if chunked:
                 sock.sendall(b"0\r\n\r\n")
         except OSError:
-            pass  # answered and closed
+            pass  # the server answered and closed: what we want
 
     start = time.monotonic()
     sender = threading.Thread(target=send, daemon=True)
@@ -66,6 +73,7 @@ def upload(port: int, path: str, size: int, chunked: bool) -> tuple[str, float]:
 
 
 def main() -> None:
+    """Run the measurement and print a line per route and body framing."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mib", type=int, default=100)
     size = parser.parse_args().mib << 20
@@ -86,7 +94,7 @@ def main() -> None:
         for path in ("/api/token", "/api/vocabulary"):
             for chunked in (False, True):
                 before = server.memory_info().rss
-                status, seconds = upload(port, path, size, chunked)
+                status, seconds = upload(port, path, size, chunked=chunked)
                 time.sleep(0.5)  # let the server finish with whatever it read
                 after = server.memory_info().rss
                 print(
