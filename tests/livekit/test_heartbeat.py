@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -47,7 +48,7 @@ async def test_an_unacknowledged_beat_does_not_hold_up_the_next() -> None:
     # each beat left on time: an unanswered one held the next back by at most the
     # acknowledgement wait (awaiting the update, beat 3 would never have gone out)
     times = [t for t, _ in participant.beats]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert all(gap <= 0.05 + 0.2 + 0.15 for gap in gaps), gaps
     assert max(gaps[1:3]) >= 0.2 - 0.02, gaps  # the unanswered beats were waited for
     # every beat carries a fresh wall-clock value for the healers to compare
