@@ -295,6 +295,9 @@ class Settings(BaseSettings):
         env_ignore_empty=True,  # `NAME=` in .env means the default, as in .env.example
         extra="ignore",  # ROOMSCRIBE_EVAL_DIR, docker's ROOMSCRIBE_DOMAIN, ... are not ours
         frozen=True,
+        # Only values given are checked: the defaults are ours (and test_config checks
+        # them all); checking the rate limits' would import `limits` at every start.
+        validate_default=False,
     )
 
     # -- LiveKit ---------------------------------------------------------------------
