@@ -13,16 +13,17 @@ from dotenv import dotenv_values
 from roomscribe import cli
 from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.scheduler import RECORD_FIRST_OVERDUE_S
-from roomscribe.config import (
+from roomscribe.settings import (
     CHECKOUT,
+    AccessOptions,
+    AsrOptions,
+    EmbeddedOptions,
     Settings,
     SettingsError,
     env_name,
     flag_name,
     load_settings,
 )
-from roomscribe.server.options import AccessOptions, EmbeddedOptions
-from roomscribe.settings import AsrSettings
 from tests.conftest import ROOT
 
 FIELDS = tuple(Settings.model_fields)
@@ -148,7 +149,7 @@ def test_the_real_command_line_prints_no_traceback(tmp_path: Path) -> None:
 
 def test_nothing_reads_the_environment_at_import(tmp_path: Path) -> None:
     code = (
-        "import roomscribe.cli, roomscribe.config, roomscribe.commands.serve, "
+        "import roomscribe.cli, roomscribe.settings, roomscribe.commands.serve, "
         "roomscribe.commands.dev, roomscribe.commands.agent"
     )
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ROOMSCRIBE_MAX_STREAMS": "abc"}
@@ -158,17 +159,36 @@ def test_nothing_reads_the_environment_at_import(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
 
 
+def test_every_setting_is_a_flag_with_its_own_help_and_variable() -> None:
+    """The flags are the settings: one per field, its help and its variable from the field."""
+    parser = cli.build_parser(load_settings())
+    actions = {
+        action.dest: action
+        for sub in parser._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
+        for action in sub._actions
+    }
+    for field, info in Settings.model_fields.items():
+        action = actions[field]
+        assert action.option_strings == [flag_name(field)], field
+        assert info.description, f"{field} has no help"
+        assert action.help == f"{info.description} [{env_name(field)}]", field
+
+
 # -- where values come from ---------------------------------------------------------
 
 
 def test_defaults_are_the_components_defaults() -> None:
     settings = parse("serve")
-    assert settings.asr() == AsrSettings()
+    assert settings.asr() == AsrOptions()
     assert settings.access() == AccessOptions()
     assert settings.embedded() == EmbeddedOptions()
     assert settings.livekit() is None
     assert (settings.host, settings.port, settings.health_port) == ("127.0.0.1", 8000, 8081)
     assert settings.web_dir == CHECKOUT / "web-client" / "dist"
+    # every default passes its own checks (which start-up skips for defaults)
+    defaults = Settings.model_construct()
+    checked = defaults.with_flags({"port": 8001})  # a flag revalidates every value
+    assert checked.model_dump(exclude={"port"}) == defaults.model_dump(exclude={"port"})
 
 
 def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,7 +205,11 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (env.max_streams, env.health_port, env.model, env.passcode) == (3, 9100, "tiny.en", "")
     assert env.cache_dir == Path("~/models").expanduser()
     asr = env.asr()
-    assert (asr.max_streams, asr.language, asr.whisper.model) == (3, "de", "tiny.en")
+    assert (asr.engine.max_streams, asr.engine.policy.language, asr.whisper.model) == (
+        3,
+        "de",
+        "tiny.en",
+    )
     livekit = env.livekit()
     assert livekit is not None
     assert (livekit.url, livekit.api_key, livekit.browser_url) == (
@@ -195,7 +219,11 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
     flags = parse("agent", "--max-streams", "5", "--health-port", "0", "--language", "auto")
-    assert (flags.max_streams, flags.health_port, flags.asr().language) == (5, 0, None)
+    assert (flags.max_streams, flags.health_port, flags.asr().engine.policy.language) == (
+        5,
+        0,
+        None,
+    )
     assert flags.model == "tiny.en"  # not given: the environment's
     other = parse("agent", "--livekit-url", "ws://other:7880").livekit()
     assert other is not None
@@ -217,7 +245,7 @@ def test_revisions_choose_how_the_revision_pass_shares_the_model(
 ) -> None:
     monkeypatch.setenv("ROOMSCRIBE_REVISIONS", value)
     for settings in (parse("agent"), parse("serve", "--revisions", value)):
-        engine = settings.asr().engine_options()
+        engine = settings.asr().engine
         assert engine.policy.revision.enabled is enabled
         assert engine.scheduler.late_revision_overdue_s == late_s
         assert not engine.policy.revision.revise_at_close  # live streams never wait for one
@@ -341,7 +369,7 @@ def test_settings_load_without_the_web_stack() -> None:
     not pay for importing FastAPI and aiortc (nor need them to work)."""
     heavy = ("fastapi", "starlette", "aiortc", "av")
     code = (
-        "import sys, roomscribe.config, roomscribe.cli\n"
+        "import sys, roomscribe.settings, roomscribe.cli\n"
         f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
     )
     out = subprocess.run(

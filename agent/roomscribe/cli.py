@@ -2,7 +2,7 @@
 
 Each command module provides ``HELP``, ``add_arguments(parser, defaults)`` and
 ``run(args, settings) -> int``; heavy imports happen inside ``run``. The
-settings (:mod:`roomscribe.config`) are read once, from the environment and
+settings (:mod:`roomscribe.settings`) are read once, from the environment and
 ``.env``; they are the flags' defaults, and the flags given replace them.
 A value that does not fit is one line on stderr and exit code 2.
 """
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from roomscribe import __version__
 
 if TYPE_CHECKING:
-    from roomscribe.config import Settings
+    from roomscribe.settings import Settings
 
 COMMANDS = {
     "transcribe": "roomscribe.commands.transcribe",
@@ -33,7 +33,7 @@ COMMANDS = {
 
 def build_parser(defaults: Settings | None = None) -> argparse.ArgumentParser:
     """Every command's flags; ``defaults`` from the environment when not given."""
-    from roomscribe.config import load_settings
+    from roomscribe.settings import load_settings
 
     if defaults is None:
         defaults = load_settings()
@@ -42,6 +42,11 @@ def build_parser(defaults: Settings | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"roomscribe {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--timing",
+        action="store_true",
+        help="log where a caption's time goes (roomscribe.timing marks; bench.listener)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -54,7 +59,7 @@ def build_parser(defaults: Settings | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from dotenv import load_dotenv
 
-    from roomscribe.config import SettingsError, load_settings
+    from roomscribe.settings import SettingsError, load_settings
 
     load_dotenv()
     try:
@@ -68,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.timing:
+        from roomscribe import timing
+
+        timing.LOG.setLevel(logging.DEBUG)
     try:
         return int(args._run(args, settings))
     except SettingsError as exc:  # settings that do not fit together (LiveKit URL, no key)

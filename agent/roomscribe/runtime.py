@@ -11,27 +11,27 @@ from roomscribe.asr.engine import Engine
 from roomscribe.asr.fault import Fault, FaultyBackend
 from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend
-from roomscribe.settings import AsrSettings
+from roomscribe.settings import AsrOptions
 
 log = logging.getLogger(__name__)
 
 
-def build_engine(settings: AsrSettings, fault: Fault | None = None) -> Engine:
+def build_engine(options: AsrOptions, fault: Fault | None = None) -> Engine:
     """Load the Whisper model and the VAD once; the engine is not started yet.
 
     ``fault`` (tests only): the model is wrapped in a :class:`FaultyBackend`,
     ``engine.backend``, to be armed."""
     memory.limit_arenas()  # before the model's and the engine's threads allocate
     t0 = time.perf_counter()
-    backend = WhisperBackend.load(settings.whisper, settings.cache_dir)
+    backend = WhisperBackend.load(options.whisper, options.cache_dir)
     timed: Backend = timing.TimedBackend(backend) if timing.enabled() else backend
     if fault is not None:
         timed = FaultyBackend(timed, fault)
-    engine = Engine(timed, SileroModel(), settings.engine_options())
+    engine = Engine(timed, SileroModel(), options.engine)
     log.info(
         "loaded Whisper %s in %.1f s (max %d streams)",
-        settings.whisper.model,
+        options.whisper.model,
         time.perf_counter() - t0,
-        settings.max_streams,
+        options.engine.max_streams,
     )
     return engine

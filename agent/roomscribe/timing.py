@@ -2,7 +2,7 @@
 
 Off by default. The marks are DEBUG records of the logger ``roomscribe.timing``,
 whose own level is INFO (so ``roomscribe -v`` does not turn them on either);
-``python -m roomscribe.timing agent ...`` runs a roomscribe command with them on
+``roomscribe --timing agent ...`` runs a roomscribe command with them on
 (what :mod:`roomscribe.bench.listener` does). Every place that marks checks
 :func:`enabled` once (per track, per caption), so when off they cost a flag test.
 
@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -122,18 +121,3 @@ async def watch_loop(name: str) -> None:
         lag = loop.time() - due
         if lag > LOOP_LAG_REPORT_S:
             mark("loop_lag", room=name, lag=f"{lag:.3f}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m roomscribe.timing COMMAND ...``: a roomscribe command with the marks on."""
-    # run as ``-m``, this file is ``__main__``: turn the marks on in the module the
-    # rest of roomscribe imports (importing it set its level to INFO)
-    from roomscribe import timing
-    from roomscribe.cli import main as roomscribe
-
-    timing.LOG.setLevel(logging.DEBUG)
-    return roomscribe(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,20 +12,19 @@ from roomscribe.asr.engine import Engine
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.revision import Reviser, RevisionOptions
 from roomscribe.commands.transcribe import file_options
-from roomscribe.settings import AsrSettings
+from roomscribe.settings import AsrOptions, engine_options
 from tests.asr.fakes import EnergyVad, ToneRecognizer, speaking, synth
 
 
 def test_live_engines_do_not_revise_at_close() -> None:
-    assert not AsrSettings().engine_options().policy.revision.revise_at_close
+    assert not AsrOptions().engine.policy.revision.revise_at_close
 
 
 def test_transcribe_revises_a_file_to_its_end_with_the_live_settings() -> None:
-    asr = AsrSettings(language="fr", revisions="record-first")
-    options = file_options(asr, ("Asterisk",))
+    live = engine_options(language="fr", revisions="record-first")
+    options = file_options(AsrOptions(engine=live), ("Asterisk",))
     assert options.policy.revision.revise_at_close
     assert options.policy.vocabulary == ("Asterisk",)
-    live = asr.engine_options()
     assert options.scheduler == live.scheduler
     assert options.policy.language == live.policy.language == "fr"
 
@@ -47,7 +46,7 @@ def test_what_a_closing_stream_still_waits_for(revise_at_close: bool) -> None:
 async def test_a_live_stream_closes_cleanly_while_another_talks(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    engine = Engine(ToneRecognizer(), EnergyVad(), AsrSettings(language="en").engine_options())
+    engine = Engine(ToneRecognizer(), EnergyVad(), engine_options(language="en"))
     with engine, caplog.at_level(logging.WARNING):
         leaving = CaptionStream(engine, close_timeout_s=3.0)
         talking = CaptionStream(engine, close_timeout_s=3.0)

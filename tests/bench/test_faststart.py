@@ -16,8 +16,7 @@ from roomscribe.bench.faststart import (
     worker_log_lines,
     worker_stages,
 )
-from roomscribe.config import Settings, SettingsError
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings import LiveKitSettings, Settings, SettingsError
 
 ROOM = "faststart-29caff-3"
 ME = f"speaker-{ROOM}"

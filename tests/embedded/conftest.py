@@ -35,8 +35,7 @@ from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.protocol import DATA_CHANNEL_LABEL
 from roomscribe.runtime import build_engine
 from roomscribe.server.embedded import EmbeddedService
-from roomscribe.server.options import EmbeddedOptions
-from roomscribe.settings import AsrSettings
+from roomscribe.settings import AsrOptions, EmbeddedOptions
 
 RATE_IN = 16_000
 RATE_OUT = 48_000
@@ -78,7 +77,7 @@ def scripted_engine() -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def whisper_engine() -> Iterator[Engine]:
     """The real engine with Whisper tiny.en, built once per test session."""
-    engine = build_engine(AsrSettings(whisper=WhisperOptions(model="tiny.en")))
+    engine = build_engine(AsrOptions(whisper=WhisperOptions(model="tiny.en")))
     with engine:
         yield engine
 

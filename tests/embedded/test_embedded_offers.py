@@ -18,7 +18,7 @@ import pytest
 from numpy.typing import NDArray
 
 from roomscribe.asr.engine import Engine
-from roomscribe.server.options import EmbeddedOptions
+from roomscribe.settings import EmbeddedOptions
 from tests.conftest import read_wav
 from tests.embedded.conftest import CaptionClient, RunningServer, WavTrack, wait_for
 
@@ -259,7 +259,7 @@ async def test_idle_peer_is_closed_and_its_sentence_finalized(
     start_server: StartServer, scripted_engine: Engine, clients: Clients, speech: Any
 ) -> None:
     """A tab that stops sending audio mid-utterance (frozen, vanished) is cleaned up."""
-    server = start_server(scripted_engine, EmbeddedOptions(idle_timeout_s=1.5))
+    server = start_server(scripted_engine, EmbeddedOptions(idle_timeout=1.5))
     mid_utterance = speech[: int(7.0 * 16_000)]  # utterance 2 runs 4.7-9.4 s
     client = clients(WavTrack(mid_utterance, after="stall"))
     answer = await client.connect(server.url, name="Zoe")
@@ -276,7 +276,7 @@ async def test_idle_peer_is_closed_and_its_sentence_finalized(
 async def test_peer_that_never_connects_is_closed(
     start_server: StartServer, scripted_engine: Engine, clients: Clients, speech: Any
 ) -> None:
-    server = start_server(scripted_engine, EmbeddedOptions(connect_timeout_s=1.0))
+    server = start_server(scripted_engine, EmbeddedOptions(connect_timeout=1.0))
     client = clients(WavTrack(speech))
     r = await post(server.url, json={"sdp": await client.offer_sdp(), "type": "offer"})
     assert r.status_code == 200  # the answer is never applied: no ICE, no DTLS

@@ -14,7 +14,7 @@ import pytest
 
 from roomscribe.asr.engine import Engine
 from roomscribe.server.embedded_session import EmbeddedSession
-from roomscribe.server.options import SessionLimits
+from roomscribe.settings import EmbeddedOptions
 
 pytestmark = pytest.mark.embedded
 
@@ -57,7 +57,7 @@ async def session(scripted_engine: Engine) -> AsyncIterator[EmbeddedSession]:
         scripted_engine,
         speaker="Ada",
         language=None,
-        limits=SessionLimits(pending_captions=3, max_buffered_bytes=1000),
+        options=EmbeddedOptions(pending_captions=3, max_buffered_bytes=1000),
         on_closed=lambda _: None,
     )
     yield s

@@ -32,7 +32,7 @@ from roomscribe.asr.engine import Engine, EngineOptions
 from roomscribe.asr.policy import PolicyOptions
 from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.server.options import AccessOptions
+from roomscribe.settings import AccessOptions
 from roomscribe.store import RecordOptions, RecordWriter
 from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
 from tests.conftest import read_wav

@@ -20,8 +20,7 @@ from fastapi.testclient import TestClient
 from livekit import api, rtc
 
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.server.options import AccessOptions
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings import AccessOptions, LiveKitSettings
 from tests.embedded.conftest import UvicornThread
 from tests.fixtures.livekit import LiveKitServer, free_port
 

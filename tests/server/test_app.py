@@ -15,7 +15,7 @@ from roomscribe import protocol
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.server.app import AppOptions, create_app
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import AsrSettings, LiveKitSettings
+from roomscribe.settings import AsrOptions, LiveKitSettings, engine_options
 from tests.fixtures.livekit import LiveKitServer, free_port
 
 LOCAL = "http://localhost"
@@ -178,7 +178,9 @@ def test_explains_an_unbuilt_web_client(tmp_path: Path) -> None:
 @pytest.mark.model
 def test_embedded_mode_loads_the_engine_and_serves_offers(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<title>roomscribe client</title>")
-    asr = AsrSettings(whisper=replace(WhisperOptions(), model="tiny.en"), language="en")
+    asr = AsrOptions(
+        whisper=replace(WhisperOptions(), model="tiny.en"), engine=engine_options(language="en")
+    )
     app = create_app(AppOptions(asr=asr, web_dir=tmp_path))
     for _ in range(2):  # a second lifespan must not serve the first one's closed service
         with TestClient(app, base_url=LOCAL) as c:

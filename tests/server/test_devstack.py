@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from roomscribe.commands.dev import DevStack
-from roomscribe.config import Settings, load_settings
+from roomscribe.settings import Settings, load_settings
 from tests.fixtures.livekit import (
     API_KEY,
     API_SECRET,

@@ -7,8 +7,7 @@ import argparse
 import pytest
 
 from roomscribe.commands import serve as command
-from roomscribe.config import SettingsError, load_settings
-from roomscribe.server.options import EmbeddedOptions
+from roomscribe.settings import EmbeddedOptions, SettingsError, load_settings
 
 
 def parse(*argv: str) -> EmbeddedOptions:
@@ -30,12 +29,10 @@ def test_environment_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROOMSCRIBE_ICE_SERVERS", "stun:a.example:3478, stun:b.example")
     opts = parse("--connect-timeout", "3")
     assert opts.max_sessions == 2
-    assert opts.idle_timeout_s == 7.5
-    assert opts.connect_timeout_s == 3.0
+    assert opts.idle_timeout == 7.5
+    assert opts.connect_timeout == 3.0
     assert opts.ice_servers == ("stun:a.example:3478", "stun:b.example")
     assert parse("--ice-server", "stun:c.example").ice_servers == ("stun:c.example",)
-    limits = opts.session_limits()
-    assert (limits.idle_timeout_s, limits.connect_timeout_s) == (7.5, 3.0)
 
 
 @pytest.mark.parametrize(

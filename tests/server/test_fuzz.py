@@ -25,8 +25,13 @@ from schemathesis import GenerationMode
 
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.server.options import AccessOptions, EmbeddedOptions
-from roomscribe.settings import AsrSettings, LiveKitSettings
+from roomscribe.settings import (
+    AccessOptions,
+    AsrOptions,
+    EmbeddedOptions,
+    LiveKitSettings,
+    engine_options,
+)
 from roomscribe.store import RecordOptions
 from tests.embedded.conftest import UvicornThread
 from tests.fixtures.livekit import LiveKitServer
@@ -109,10 +114,12 @@ def test_livekit_mode_is_healthy_after_fuzzing(livekit_app: str) -> None:
 
 @pytest.fixture(scope="module")
 def embedded_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    asr = AsrSettings(whisper=replace(WhisperOptions(), model="tiny.en"), language="en")
+    asr = AsrOptions(
+        whisper=replace(WhisperOptions(), model="tiny.en"), engine=engine_options(language="en")
+    )
     options = AppOptions(
         asr=asr,
-        embedded=EmbeddedOptions(connect_timeout_s=2.0),
+        embedded=EmbeddedOptions(connect_timeout=2.0),
         web_dir=tmp_path_factory.mktemp("web"),
         access=OPEN,
     )

@@ -21,8 +21,8 @@ from roomscribe.asr.engine import Engine, EngineOptions
 from roomscribe.asr.policy import PolicyOptions
 from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.server.options import AccessOptions
 from roomscribe.server.token import mint_token, validate_join
+from roomscribe.settings import AccessOptions
 from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
 from tests.fixtures.livekit import LiveKitServer
 from tests.livekit.participants import (

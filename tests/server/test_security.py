@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from roomscribe.commands import serve as command
-from roomscribe.config import Settings, SettingsError, load_settings
-from roomscribe.server.options import AccessOptions, exposure_refusal, is_loopback, origin_key
+from roomscribe.server.exposure import exposure_refusal, is_loopback
+from roomscribe.settings import AccessOptions, Settings, SettingsError, load_settings, origin_key
 
 VARIABLES = (
     "PASSCODE",

@@ -64,9 +64,14 @@ from numpy.typing import NDArray
 from roomscribe import protocol
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench.reference import load_reference
-from roomscribe.config import Settings, SettingsError, add_livekit_arguments, load_settings
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings import (
+    LiveKitSettings,
+    Settings,
+    SettingsError,
+    add_settings,
+    load_settings,
+)
 
 SAMPLE_RATE = 16_000
 FRAME = SAMPLE_RATE // 100  # 10 ms
@@ -370,7 +375,7 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
     p.add_argument("audio", type=Path, help="speech the participant plays from the join on")
     p.add_argument("--rooms", type=int, default=20)
     # the server as every command reads it; unset: `livekit-server --dev` on this machine
-    add_livekit_arguments(p, defaults)
+    add_settings(p, defaults, "livekit")
     p.add_argument(
         "--server-log",
         type=Path,

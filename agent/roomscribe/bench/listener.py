@@ -86,14 +86,9 @@ from roomscribe.bench.faststart import percentiles, read_command
 from roomscribe.bench.metrics import NEXT_START_SLACK_S, score
 from roomscribe.bench.reference import Reference, Utterance, load_reference
 from roomscribe.commands.dev import DEV_HTTP, DEV_KEY, DEV_SECRET, DEV_URL, answers
-from roomscribe.config import (
-    CHECKOUT,
-    Settings,
-    add_livekit_arguments,
-)
 from roomscribe.replay import Emitted
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings import CHECKOUT, LiveKitSettings, Settings, add_settings
 
 SAMPLE_RATE = 16_000
 FRAME_S = 0.01
@@ -311,7 +306,7 @@ def dev_stack(out: Path, model: str, language: str) -> Iterator[Stack]:
         agent_args = ["agent", "--model", model, "--language", language, "--health-port", "0"]
         agent_out = stack.enter_context(agent_log.open("wb"))
         agent = subprocess.Popen(
-            [sys.executable, "-m", "roomscribe.timing", *agent_args],
+            [sys.executable, "-m", "roomscribe.cli", "--timing", *agent_args],
             env=env,
             stdout=agent_out,
             stderr=subprocess.STDOUT,
@@ -761,7 +756,7 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
         description="latency from talkers (bin/lktalk) to the captions at a LiveKit listener",
     )
     p.add_argument("audio", type=Path, nargs="+", help="one WAV per talker, all talk at once")
-    add_livekit_arguments(p, defaults)
+    add_settings(p, defaults, "livekit")
     p.add_argument("--start", action="store_true", help="start livekit-server --dev and the agent")
     p.add_argument("--model", default="base", help="the agent's model (with --start)")
     p.add_argument("--language", default="en", help="the agent's language (with --start)")

@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from roomscribe.config import (
-    Settings,
-    add_asr_arguments,
-    add_livekit_arguments,
-    add_setting,
-    add_store_arguments,
-)
+from roomscribe.settings import Settings, add_settings
 
 HELP = "run the LiveKit captioning worker (explicit dispatch, agent name 'roomscribe')"
 
@@ -19,27 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    add_asr_arguments(parser, defaults)
-    add_livekit_arguments(parser, defaults)
-    add_setting(
-        parser,
-        defaults,
-        "health_host",
-        help="address of the health/metrics endpoint; 0.0.0.0 for a scraper on another host",
-    )
-    add_setting(
-        parser,
-        defaults,
-        "health_port",
-        help="port of the worker's HTTP health check, 0 = any free port",
-    )
-    add_setting(
-        parser,
-        defaults,
-        "test_fault",
-        help="tests only: SIGUSR1 makes the engine die or hang at its next decode",
-    )
-    add_store_arguments(parser, defaults)
+    add_settings(parser, defaults, "asr", "livekit", "worker", "store")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

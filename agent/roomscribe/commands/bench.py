@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 from roomscribe.commands.transcribe import vocabulary_argument
 
 if TYPE_CHECKING:
-    from roomscribe.config import Settings
+    from roomscribe.settings import Settings
 
 HELP = "Measure WER, caption latency, real-time factor and capacity on reference recordings."
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    from roomscribe.config import add_asr_arguments
     from roomscribe.replay import Pace
+    from roomscribe.settings import add_settings
 
     parser.add_argument("files", nargs="+", type=Path, help="audio with NAME.json/NAME.txt beside")
     parser.add_argument(
@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     parser.add_argument(
         "--events-dir", type=Path, help="write each stream's caption log (JSONL) here"
     )
-    add_asr_arguments(parser, defaults)
+    add_settings(parser, defaults, "asr")
     parser.set_defaults(language="en")
 
 
@@ -96,8 +96,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         Pace(args.pace) if args.pace else (Pace.SIMULATED if args.streams == 1 else Pace.REALTIME)
     )
     if args.no_revision:
-        asr = replace(asr, revisions="off")
-    engine = asr.engine_options()
+        asr = settings.with_flags({"revisions": "off"}).asr()
+    engine = asr.engine
     report = run_bench(
         backend,
         args.files,

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from roomscribe.config import CHECKOUT, Settings, add_setting
+from roomscribe.settings import CHECKOUT, Settings, add_settings
 
 HELP = "start livekit-server (dev keys), the caption agent and the web server"
 
@@ -42,9 +42,7 @@ DRAIN_GRACE_S = 0.5
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    add_setting(parser, defaults, "host", help="web server")
-    add_setting(parser, defaults, "port", help="web server")
-    add_setting(parser, defaults, "livekit_server", help="livekit-server binary")
+    add_settings(parser, defaults, "host", "port", "dev")
 
 
 @dataclass(slots=True)

@@ -11,19 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from roomscribe.config import (
-    Settings,
-    add_asr_arguments,
-    add_livekit_arguments,
-    add_setting,
-    add_store_arguments,
-)
-from roomscribe.server.options import (
-    DEFAULT_FAILED_ATTEMPT_LIMIT,
-    DEFAULT_RATE_LIMIT,
-    exposure_refusal,
-    is_loopback,
-)
+from roomscribe.settings import Settings, add_settings
 
 HELP = "serve the web client and its token API (embedded mode when no LiveKit is configured)"
 
@@ -31,103 +19,14 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    add_setting(parser, defaults, "host", help="")
-    add_setting(parser, defaults, "port", help="")
-    add_setting(parser, defaults, "web_dir", help="the built web client")
+    add_settings(parser, defaults, "host", "port", "web_dir")
     parser.add_argument(
         "--embedded",
         action="store_true",
         help="caption over direct WebRTC in this process, without LiveKit "
         "(also the mode when LIVEKIT_URL is not set)",
     )
-    g = parser.add_argument_group("HTTPS")
-    add_setting(g, defaults, "tls_cert", help="PEM certificate (chain): serve HTTPS")
-    add_setting(g, defaults, "tls_key", help="PEM private key of --tls-cert")
-    _add_access_arguments(parser, defaults)
-    add_livekit_arguments(parser, defaults)
-    add_store_arguments(parser, defaults)
-    add_asr_arguments(parser, defaults)
-    _add_embedded_arguments(parser, defaults)
-
-
-def _add_access_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    g = parser.add_argument_group("access control (POST /api/token and /api/offer)")
-    add_setting(
-        g,
-        defaults,
-        "passcode",
-        help="required in every token and offer request; prefer the environment, "
-        "a command line is visible to every user of the machine",
-    )
-    add_setting(
-        g,
-        defaults,
-        "trust_proxy_header",
-        metavar="NAME",
-        help="behind a sign-on proxy: the header naming the signed-in user (e.g. "
-        "X-Forwarded-User) is the display name, and requests without it are refused; "
-        "believed only from --trusted-proxies",
-    )
-    add_setting(
-        g,
-        defaults,
-        "trusted_proxies",
-        help="comma-separated proxy addresses or networks whose X-Forwarded-For, "
-        "X-Forwarded-Proto and --trust-proxy-header count (default: this machine)",
-    )
-    add_setting(
-        g,
-        defaults,
-        "allow_open",
-        action="store_true",
-        help="serve a non-loopback address without passcode or proxy header: anyone "
-        "who reaches it may join any room",
-    )
-    add_setting(
-        g,
-        defaults,
-        "rate_limit",
-        help=f"token/offer requests per client address, e.g. {DEFAULT_RATE_LIMIT} or "
-        "1000/hour; off: no limit",
-    )
-    add_setting(
-        g,
-        defaults,
-        "failed_attempt_limit",
-        help="refused passcodes per client address before it must wait, e.g. "
-        f"{DEFAULT_FAILED_ATTEMPT_LIMIT}; off: no limit",
-    )
-    add_setting(
-        g,
-        defaults,
-        "allowed_hosts",
-        help="comma-separated Host names served besides this machine's names and "
-        "addresses, e.g. meet.example.org (the name behind a proxy too); * for any",
-    )
-    add_setting(
-        g,
-        defaults,
-        "allowed_origins",
-        help="comma-separated web origins besides the server's own that may call the "
-        "API, e.g. https://meet.example.org",
-    )
-
-
-def _add_embedded_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    g = parser.add_argument_group("embedded mode (direct WebRTC, no LiveKit)")
-    add_setting(g, defaults, "max_sessions", help="concurrent browser tabs")
-    add_setting(
-        g, defaults, "idle_timeout", help="close a session after this many seconds without audio"
-    )
-    add_setting(g, defaults, "connect_timeout", help="seconds a new peer has to connect")
-    add_setting(g, defaults, "max_sdp_bytes", help="largest accepted SDP offer")
-    add_setting(
-        g,
-        defaults,
-        "ice_servers",
-        action="append",
-        help="STUN/TURN URL, repeatable; default none (the variable: comma-separated)",
-    )
+    add_settings(parser, defaults, "https", "access", "livekit", "store", "asr", "embedded")
 
 
 def _tls_files(settings: Settings) -> tuple[str, str] | None:
@@ -146,6 +45,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from roomscribe.server.app import AppOptions, create_app
+    from roomscribe.server.exposure import exposure_refusal, is_loopback
 
     access = settings.access()
     refusal = exposure_refusal(settings.host, access)

@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from roomscribe.asr.engine import EngineOptions
-    from roomscribe.config import Settings
-    from roomscribe.settings import AsrSettings
+    from roomscribe.settings import AsrOptions, Settings
 
 HELP = "Caption an audio/video file as if it were spoken live."
 
 
 def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
-    from roomscribe.config import add_asr_arguments
     from roomscribe.formats import FORMATS
     from roomscribe.replay import Pace
+    from roomscribe.settings import add_settings
 
     parser.add_argument("file", type=Path, help="any audio or video file FFmpeg can read")
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
@@ -37,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
         default=(),
         help="comma-separated terms likely to be spoken (names, product words, acronyms)",
     )
-    add_asr_arguments(parser, defaults)
+    add_settings(parser, defaults, "asr")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,11 +79,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def file_options(asr: AsrSettings, vocabulary: tuple[str, ...]) -> EngineOptions:
+def file_options(asr: AsrOptions, vocabulary: tuple[str, ...]) -> EngineOptions:
     """The live engine's options, for a file: unlike a live stream, its end waits for
     its last revision, so the transcript written (SRT, VTT, text, JSON) is revised
     to the end."""
-    engine = asr.engine_options()
+    engine = asr.engine
     revision = replace(engine.policy.revision, revise_at_close=True)
     policy = replace(engine.policy, vocabulary=vocabulary, revision=revision)
     return replace(engine, policy=policy)

@@ -11,8 +11,8 @@ import argparse
 import datetime
 import sys
 
-from roomscribe.config import Settings, SettingsError, add_store_arguments
 from roomscribe.formats import TRANSCRIPT_FORMATS, render_transcript, transcript_lines
+from roomscribe.settings import Settings, SettingsError, add_settings
 
 HELP = "list, export or delete the rooms' stored transcripts"
 
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     parser.add_argument(
         "--format", choices=TRANSCRIPT_FORMATS, default="txt", help="export format [txt]"
     )
-    add_store_arguments(parser, defaults)
+    add_settings(parser, defaults, "store")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

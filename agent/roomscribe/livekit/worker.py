@@ -79,7 +79,7 @@ class WorkerOptions:
     livekit: LiveKitSettings
     health_port: int
     """Port of the worker's health endpoint; 0 picks a free one (the CLI's default is
-    ``ROOMSCRIBE_HEALTH_PORT``'s, in :class:`roomscribe.config.Settings`)."""
+    ``ROOMSCRIBE_HEALTH_PORT``'s, in :class:`roomscribe.settings.Settings`)."""
     health_host: str
     """Address of the health endpoint (``ROOMSCRIBE_HEALTH_HOST``, loopback by default:
     ``/metrics`` tells anyone who reaches it how busy the worker is)."""

@@ -51,13 +51,12 @@ from roomscribe import metrics
 from roomscribe.formats import MEDIA_TYPES, TranscriptFormat, render_transcript, transcript_lines
 from roomscribe.server.livekit_admin import LiveKitAdmin
 from roomscribe.server.names import MAX_NAME_LENGTH
-from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.server.room_members import RoomMembers
 from roomscribe.server.room_vocabulary import RoomVocabularyService
 from roomscribe.server.security import PASSCODE_HEADER, AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.server.transport import read_json, secure_transport
-from roomscribe.settings import AsrSettings, LiveKitSettings
+from roomscribe.settings import AccessOptions, AsrOptions, EmbeddedOptions, LiveKitSettings
 from roomscribe.store import RecordOptions, SqliteStore, horizon
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,7 @@ class AppOptions:
     web_dir: Path
     """The built web client (``web-client/dist``)."""
     livekit: LiveKitSettings | None = None
-    asr: AsrSettings | None = None
+    asr: AsrOptions | None = None
     embedded: EmbeddedOptions | None = None
     access: AccessOptions = field(default_factory=AccessOptions)
     """Who may use ``POST /api/token`` and ``POST /api/offer``."""
@@ -295,7 +294,7 @@ async def _embedded(app: FastAPI, options: AppOptions, guard: AccessGuard) -> As
     from roomscribe.runtime import build_engine
     from roomscribe.server.embedded import EmbeddedService
 
-    engine = await asyncio.to_thread(build_engine, options.asr or AsrSettings())
+    engine = await asyncio.to_thread(build_engine, options.asr or AsrOptions())
     engine.start()
     app.state.engine = engine
     metrics.watch(engine)

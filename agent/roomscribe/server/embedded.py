@@ -41,9 +41,9 @@ from roomscribe.languages import UnknownLanguageError, parse_language
 from roomscribe.protocol import DATA_CHANNEL_LABEL
 from roomscribe.server.embedded_session import CaptionHook, EmbeddedSession, OfferError
 from roomscribe.server.names import InvalidNameError, validate_display_name
-from roomscribe.server.options import AccessOptions, EmbeddedOptions
 from roomscribe.server.security import AccessGuard
 from roomscribe.server.transport import read_body
+from roomscribe.settings import AccessOptions, EmbeddedOptions
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +164,14 @@ class EmbeddedService:
             self._engine,
             speaker=speaker,
             language=language,
-            limits=self.options.session_limits(),
+            options=self.options,
             on_closed=self._on_session_closed,
             caption_hook=self._hook,
         )
         self._sessions[session.session_id] = session  # reserve the slot before awaiting
         self.stats.sessions_opened += 1
         try:
-            async with asyncio.timeout(self.options.connect_timeout_s):
+            async with asyncio.timeout(self.options.connect_timeout):
                 answer = await session.answer(offer.sdp)
         except OfferError as exc:
             await session.aclose(f"offer refused: {exc.detail}")

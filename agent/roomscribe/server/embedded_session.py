@@ -54,7 +54,7 @@ from roomscribe.protocol import (
     caption_message,
 )
 from roomscribe.server.embedded_audio import MonoResampler
-from roomscribe.server.options import SessionLimits
+from roomscribe.settings import EmbeddedOptions
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class EmbeddedSession:
         *,
         speaker: str,
         language: str | None,
-        limits: SessionLimits,
+        options: EmbeddedOptions,
         on_closed: Callable[[EmbeddedSession], None],
         caption_hook: CaptionHook | None = None,
     ) -> None:
@@ -117,11 +117,11 @@ class EmbeddedSession:
         self.close_reason: str | None = None
         self._engine = engine
         self._language = language
-        self._limits = limits
+        self._options = options
         self._on_closed = on_closed
         self._hook = caption_hook
         self._loop = asyncio.get_running_loop()
-        servers = [RTCIceServer(urls=url) for url in limits.ice_servers]
+        servers = [RTCIceServer(urls=url) for url in options.ice_servers]
         # An explicit empty list: aiortc would otherwise query Google's STUN server.
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self._pipes: list[_TrackPipe] = []
@@ -215,7 +215,7 @@ class EmbeddedSession:
             finalizing = [p.finalizing for p in self._pipes if p.finalizing is not None]
             pumps = [p.pump for p in self._pipes if p.pump is not None]
             try:
-                async with asyncio.timeout(self._limits.finalize_timeout_s):
+                async with asyncio.timeout(self._options.finalize_timeout_s):
                     await asyncio.gather(*finalizing, *pumps, return_exceptions=True)
             except TimeoutError:
                 log.warning("session %s: last captions not finalized in time", self.session_id)
@@ -249,7 +249,7 @@ class EmbeddedSession:
         channel.on("close", closed.set)
         channel.close()
         try:
-            async with asyncio.timeout(self._limits.drain_timeout_s):
+            async with asyncio.timeout(self._options.drain_timeout_s):
                 await closed.wait()
         except TimeoutError:
             log.info("session %s: the peer did not acknowledge the channel close", self.session_id)
@@ -344,14 +344,14 @@ class EmbeddedSession:
             self._pending[-1] = message  # only the newest interim of a segment matters
             return
         self._pending.append(message)
-        if len(self._pending) > self._limits.pending_captions:
+        if len(self._pending) > self._options.pending_captions:
             # Make room by dropping the oldest interim; finals go only if nothing else is left.
             victim = next((m for m in self._pending if not m["final"]), self._pending[0])
             self._pending.remove(victim)
             self._count_dropped(victim)
 
     def _send_caption(self, channel: RTCDataChannel, message: dict[str, Any]) -> None:
-        if not message["final"] and channel.bufferedAmount > self._limits.max_buffered_bytes:
+        if not message["final"] and channel.bufferedAmount > self._options.max_buffered_bytes:
             self._count_dropped(message)  # slow reader: interims are expendable
             return
         if self._send(channel, message):
@@ -425,24 +425,24 @@ class EmbeddedSession:
     # -- watchdog --------------------------------------------------------------------
 
     async def _watch(self) -> None:
-        limits = self._limits
+        options = self._options
         try:
-            async with asyncio.timeout(limits.connect_timeout_s):
+            async with asyncio.timeout(options.connect_timeout):
                 await self._connected.wait()
         except TimeoutError:
-            self.request_close(f"no connection within {limits.connect_timeout_s:g} s")
+            self.request_close(f"no connection within {options.connect_timeout:g} s")
             return
         try:
-            async with asyncio.timeout(limits.channel_grace_s):
+            async with asyncio.timeout(options.channel_grace_s):
                 await self._channel_attached.wait()
         except TimeoutError:
             # The client negotiated SCTP but opened no `captions` channel itself.
             self._attach(self._pc.createDataChannel(DATA_CHANNEL_LABEL))
-        tick = min(1.0, limits.idle_timeout_s / 4)
+        tick = min(1.0, options.idle_timeout / 4)
         while True:
             await asyncio.sleep(tick)
-            if self._loop.time() - self._last_audio > limits.idle_timeout_s:
-                self.request_close(f"no audio for {limits.idle_timeout_s:g} s")
+            if self._loop.time() - self._last_audio > options.idle_timeout:
+                self.request_close(f"no audio for {options.idle_timeout:g} s")
                 return
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

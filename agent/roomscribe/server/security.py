@@ -17,7 +17,7 @@ caption session), so on a network one of these must be configured:
 * or ``--allow-open``: anyone who reaches the port, on purpose.
 
 ``roomscribe serve`` refuses to listen on a non-loopback address with none of
-them (:func:`roomscribe.server.options.exposure_refusal`).
+them (:func:`roomscribe.server.exposure.exposure_refusal`).
 
 The identity header counts only from ``ROOMSCRIBE_TRUSTED_PROXIES``
 (:mod:`roomscribe.server.transport`); from any other address it is ignored,
@@ -47,9 +47,10 @@ from fastapi import HTTPException, Request
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from roomscribe.server.exposure import is_loopback
 from roomscribe.server.names import InvalidNameError, validate_display_name
-from roomscribe.server.options import AccessOptions, Origin, is_loopback, origin_key
 from roomscribe.server.transport import via_trusted_proxy
+from roomscribe.settings import AccessOptions, Origin, origin_key
 
 PASSCODE_HEADER = "X-Roomscribe-Passcode"
 """Where a ``GET`` request carries the passcode (never in the URL: URLs end up in logs)."""
