@@ -31,21 +31,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from roomscribe.asr.agreement import after_heard, drop_repeated_head
-from roomscribe.asr.backend import DecodeRequest, DecodeResult
+from roomscribe.asr.backend import DecodeResult
 from roomscribe.asr.buffer import AudioBuffer
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.gate import SpeechGate
 from roomscribe.asr.guards import GuardOptions, clean
 from roomscribe.asr.jobs import Job, JobKind, settled_job
-from roomscribe.asr.language_vote import LanguageGuess, LanguageVote, LanguageVoteOptions
-from roomscribe.asr.prompts import LEFT_CONTEXT_S, MAX_CONTEXT_SEGMENT_S, Context, join
+from roomscribe.asr.language_vote import LanguageVote, LanguageVoteOptions
+from roomscribe.asr.planner import JobPlanner
+from roomscribe.asr.prompts import LEFT_CONTEXT_S, Context, join
 from roomscribe.asr.revision import Reviser, RevisionOptions
 from roomscribe.asr.segmenter import Segmenter
 from roomscribe.asr.sentences import sentence_case
 from roomscribe.asr.vad import VadModel, VadOptions
 
-MIN_INTERIM_S = 0.5
-"""Segments shorter than this get no interim decode."""
 _EDGE_S = 0.05
 """A word starting this close to the end of a final's audio belongs to the next segment."""
 
@@ -105,9 +104,15 @@ class StreamPolicy:
             stream_id=stream_id,
         )
         self._context = Context()
-        self.vocabulary = self._opts.vocabulary
-        """Terms every decode of this stream is given (see :meth:`set_vocabulary`)."""
-        self._in_flight: Job | None = None
+        self._jobs = JobPlanner(
+            self._buffer,
+            self._gate,
+            self._segments,
+            self._context,
+            self._languages,
+            interim_interval_s=self._opts.interim_interval_s,
+            vocabulary=self._opts.vocabulary,
+        )
         self._closing = False
         self.reviser = (
             Reviser(self._opts.revision, self._opts.guards) if self._opts.revision.enabled else None
@@ -138,9 +143,14 @@ class StreamPolicy:
         """Change the spoken language (``None``: detect again)."""
         self._languages.set_language(language)
 
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """Terms every decode of this stream is given (see :meth:`set_vocabulary`)."""
+        return self._jobs.vocabulary
+
     def set_vocabulary(self, terms: tuple[str, ...]) -> None:
         """Replace the stream's vocabulary; decodes handed out from now on use it."""
-        self.vocabulary = tuple(terms)
+        self._jobs.vocabulary = tuple(terms)
 
     def feed(self, audio: NDArray[np.float32]) -> None:
         """Append 16 kHz mono float32 audio and run the VAD over it."""
@@ -179,7 +189,7 @@ class StreamPolicy:
         return (
             self._closing
             and not self._segments.finals
-            and self._in_flight is None
+            and self._jobs.in_flight is None
             and (self.reviser is None or self.reviser.finished)
         )
 
@@ -259,7 +269,7 @@ class StreamPolicy:
         """
         finals = self._segments.finals
         first = finals.oldest
-        if self._in_flight is not None or first is None:
+        if self._jobs.in_flight is not None or first is None:
             return None
         end = self._buffer.end
         if not finals.over_cap(end):
@@ -280,7 +290,7 @@ class StreamPolicy:
         """
         self.failed = True
         self._closing = True
-        self._in_flight = None
+        self._jobs.in_flight = None
         self.reviser = None
         if self._segments.open is not None:
             self._segments.close(self._buffer.end)
@@ -298,16 +308,7 @@ class StreamPolicy:
         the segment (see :mod:`roomscribe.asr.prompts`). ``sharing``: the
         streams that share the model now (see :attr:`DecodeRequest.sharing`).
         """
-        seg = self._segments.finals.oldest
-        if self._in_flight is not None or seg is None:
-            return None
-        heard: tuple[Word, ...] = ()
-        if context and seg.end - seg.start <= MAX_CONTEXT_SEGMENT_S:
-            earliest = max(self._buffer.start, seg.start - LEFT_CONTEXT_S)
-            heard = self._context.heard_before(seg.start, earliest)
-        return self._hand_out(
-            JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard, seg.language, sharing
-        )
+        return self._jobs.final(context=context, sharing=sharing)
 
     def interim_job(self, slowdown: float = 1.0, *, hold_at_pause: bool = True) -> Job | None:
         """A refresh of the open segment, if enough new audio arrived.
@@ -318,74 +319,12 @@ class StreamPolicy:
         may close within ``min_silence_s``, and a refresh started then would
         hold up its final decode.
         """
-        seg = self._segments.open
-        if self._in_flight is not None or self._segments.finals or seg is None:
-            return None
-        end = self._buffer.end
-        interval_s = self._opts.interim_interval_s * slowdown
-        if not seg.refresh_due(end, min_s=MIN_INTERIM_S, interval_s=interval_s):
-            return None
-        if hold_at_pause and self._gate.pausing:
-            return None
-        seg.refreshed_to = end
-        return self._hand_out(JobKind.INTERIM, seg.segment_id, seg.start, end)
+        return self._jobs.interim(slowdown, hold_at_pause=hold_at_pause)
 
     def revision_job(self, max_window_s: float | None = None) -> Job | None:
         """Re-decode a window of final speech, if one is due (lowest priority);
         ``max_window_s`` bounds its audio (and so its decode time)."""
-        reviser = self.reviser
-        if reviser is None or not reviser.due(self._buffer.end):
-            return None
-        window, prompt = reviser.window(
-            max_window_s, self._buffer.end, self._segments.unfinal_start
-        )
-        start = max(self._buffer.start, window.start)
-        request = DecodeRequest(
-            audio=self._buffer.slice(start, window.end),
-            prompt=prompt,
-            language=self.language or window.language,
-            final=True,
-            vocabulary=self.vocabulary,
-            long_form=True,
-        )
-        return Job(
-            JobKind.REVISION, window.segments[0], start, window.end, request, start, window=window
-        )
-
-    def _hand_out(
-        self,
-        kind: JobKind,
-        segment_id: str,
-        start: float,
-        end: float,
-        heard: tuple[Word, ...] = (),
-        guess: LanguageGuess | None = None,
-        sharing: int = 1,
-    ) -> Job:
-        """A job decoding ``start``-``end``, after the audio of ``heard`` (context).
-
-        ``guess`` is the language the segment's interim decodes detected; it
-        is used while the stream's language is unknown, because Whisper's
-        guess on a long padded final window is worse than theirs on the same
-        speech (Spanish heard as Indonesian). Speech too short to detect a
-        language on is decoded in the stream's leaning or fallback language
-        (see :meth:`LanguageVote.for_decode`).
-        """
-        audio_start = max(self._buffer.start, heard[0].start - _EDGE_S) if heard else start
-        language, probability = self._languages.for_decode(end - start, guess)
-        request = DecodeRequest(
-            audio=self._buffer.slice(audio_start, end),
-            prompt=self._context.prompt(heard),
-            language=language,
-            final=kind is JobKind.FINAL,
-            context_s=start - audio_start,
-            context_text=join(heard),
-            vocabulary=self.vocabulary,
-            sharing=sharing,
-        )
-        job = Job(kind, segment_id, audio_start, end, request, start, heard, probability)
-        self._in_flight = job
-        return job
+        return None if self.reviser is None else self._jobs.revision(self.reviser, max_window_s)
 
     # -- results ---------------------------------------------------------------
 
@@ -404,9 +343,9 @@ class StreamPolicy:
             captions = self.reviser.apply(job.window, result, job.start)
             self._trim()
             return captions
-        if job is not self._in_flight:
+        if job is not self._jobs.in_flight:
             raise ValueError("result for a job this stream did not hand out")
-        self._in_flight = None
+        self._jobs.in_flight = None
         decoded = [
             Word(w.start + job.start, w.end + job.start, w.text, w.probability)
             for w in result.words
@@ -445,9 +384,9 @@ class StreamPolicy:
             if self.reviser is not None and job.window is not None:
                 self.reviser.fail(job.window)
             return []
-        if job is self._in_flight:
-            self._in_flight = None
-        elif self._in_flight is not None:
+        if job is self._jobs.in_flight:
+            self._jobs.in_flight = None
+        elif self._jobs.in_flight is not None:
             raise ValueError("failure for a job this stream did not hand out")
         if job.kind is JobKind.INTERIM:
             return []
@@ -525,6 +464,6 @@ class StreamPolicy:
         revising = self.reviser.keep_from if self.reviser is not None else None
         if revising is not None:
             keep = min(keep, revising)
-        if self._in_flight is not None:
-            keep = min(keep, self._in_flight.start)
+        if self._jobs.in_flight is not None:
+            keep = min(keep, self._jobs.in_flight.start)
         self._buffer.trim_before(keep)

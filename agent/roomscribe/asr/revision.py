@@ -69,20 +69,14 @@ class RevisionOptions:
     sentence with the ones after it in the same window, and the encoder uses
     that right context. Its words (from where the next speech starts, a word
     in the pause to the nearer side) are left out. A segment is due once this
-    much audio followed it (or the stream closed). Measured (base, one stream,
-    ``--pace cpu``, revised WER / lag p90): allison-b 3.4 % / 2.3 s without,
-    3.1 % / 9.0 s with 3 s (live 3.6 %); French 16.6 % / 2.2 s, 15.8 % / 9.2 s
-    (live 15.6 %)."""
+    much audio followed it (or the stream closed)."""
     lead_s: float = 0.5
     """Audio before the first segment included in its window (less if the
     previous segment ends sooner): Whisper tends to drop a word said at the
     very start of its audio."""
     merge: MergeOptions = field(default_factory=MergeOptions)
     """How a segment's revised words and its live words are combined: span by
-    span, each from the surer reading (:mod:`roomscribe.asr.merge`). Taking the
-    revision whole when its mean word probability was at least the live words'
-    - 0.05 measured worse where one word got worse with others better: tiny.en
-    allison-b "party's" -> "parties", asterisk-en "Callers" -> "Colors"."""
+    span, each from the surer reading (:mod:`roomscribe.asr.merge`)."""
     min_word_ratio: float = 0.6
     """A revision with fewer words than this share of the live finals' words
     (a decode that stopped early or lost the audio) is not trusted."""
@@ -90,10 +84,7 @@ class RevisionOptions:
     """A segment whose revised reading has more words than this share of its
     live words, plus 2, keeps its live text: live finals lose a word or two,
     not half a sentence, so the decoder looped or timed other speech's words
-    inside the segment (base, asterisk-en: "No empty conferences currently
-    exist." read as itself, the next sentence, a variant of the one before
-    and itself again, every word timed within it; revised WER 10.8 % against
-    2.4 % live)."""
+    inside the segment."""
     revise_at_close: bool = True
     """Revise the last window when the stream closes (files: the end of the
     recording). Live streams turn it off: a speaker who leaves must free the
