@@ -17,7 +17,7 @@ from roomscribe.asr.prompts import LEFT_CONTEXT_S, MAX_CONTEXT_SEGMENT_S
 from roomscribe.asr.revision import RevisionOptions
 from roomscribe.asr.scheduler import Scheduler
 from roomscribe.replay import Emitted, Pace, replay
-from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
+from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, synth
 
 
 def run(
@@ -90,20 +90,6 @@ def test_sentence_becomes_final_without_a_pause() -> None:
     first_final = next(e for e in events if e.caption.final)
     speech_end = 0.5 + len(words) * 0.42
     assert first_final.emitted_at < speech_end - 0.8, "first sentence waited for the last"
-
-
-def test_no_interim_refresh_while_a_pause_may_be_starting() -> None:
-    # a refresh started in the first silent frames would hold up the final
-    # decode that the pause is about to ask for, and show nothing new
-    policy = StreamPolicy(EnergyVad(), live_only(PolicyOptions(language="en")))
-    policy.feed(speaking(["please", "press", "one", "two"]))
-    policy.feed(silence(0.08))  # shorter than the VAD's min_silence_s: still speaking
-    assert policy.speaking
-    assert policy.interim_job() is None
-    policy.feed(speaking(["the", "key."], lead_s=0.0))
-    job = policy.interim_job()
-    assert job is not None
-    assert job.end == policy.audio_end
 
 
 def test_tail_is_finalized_on_close() -> None:
