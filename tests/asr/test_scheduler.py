@@ -78,7 +78,7 @@ def test_batches_finals_of_several_streams() -> None:
 def test_a_final_knows_how_many_streams_share_the_model() -> None:
     """Speakers who do not pause together send their finals one at a time; each
     still says how many streams share the model, so its padding shrinks as in a
-    batch (see ``WhisperOptions.final_window_budget_s``)."""
+    batch (see ``whisper.FINAL_WINDOW_BUDGET_S``)."""
     paused = policy()
     paused.feed(synth(["hello", "there."], tail_s=1.0))
     talkers = [policy() for _ in range(3)]

@@ -102,7 +102,7 @@ def test_a_long_form_decode_hears_a_whole_30_s_window() -> None:
     assert long.shape[-1] == 3000
     assert frames == [1800]
     capped, _ = wb._features([audio[: 10 * 16_000]], final=True, long_form=True)
-    assert capped.shape[-1] == 1500  # 15 s: final_min_window_s
+    assert capped.shape[-1] == 1500  # 15 s: FINAL_MIN_WINDOW_S
 
 
 def test_a_final_pads_less_while_streams_share_the_model() -> None:
