@@ -12,6 +12,7 @@ from roomscribe.asr.backend import SAMPLE_RATE, DecodeRequest, DecodeResult
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.jobs import JobKind
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
+from roomscribe.asr.prompts import LEFT_CONTEXT_S
 from roomscribe.asr.revision import Reviser, RevisionOptions, assign, crosses_boundary
 from roomscribe.asr.scheduler import Assignment, Scheduler, SchedulerOptions
 from roomscribe.replay import Emitted, Pace, Review, replay
@@ -449,7 +450,7 @@ def test_kept_audio_stays_bounded_when_revisions_never_get_the_model() -> None:
         batch = sched.next_batch()
         assert not any(a.policy is p and a.job.kind is JobKind.REVISION for a in batch)
         sched.run(batch)
-        assert p.kept_s <= keep + opts.left_context_s + 1.0
+        assert p.kept_s <= keep + LEFT_CONTEXT_S + 1.0
     assert p.reviser is not None
     assert p.reviser.dropped_segments > 0
 

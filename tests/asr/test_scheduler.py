@@ -8,6 +8,7 @@ from roomscribe.asr.backend import SAMPLE_RATE
 from roomscribe.asr.events import Caption
 from roomscribe.asr.jobs import JobKind
 from roomscribe.asr.policy import PolicyOptions, StreamPolicy
+from roomscribe.asr.prompts import LEFT_CONTEXT_S
 from roomscribe.asr.revision import RevisionOptions
 from roomscribe.asr.scheduler import Scheduler, SchedulerOptions
 from tests.asr.fakes import EnergyVad, ToneRecognizer, silence, speaking, synth
@@ -77,7 +78,7 @@ def test_batches_finals_of_several_streams() -> None:
 def test_a_final_knows_how_many_streams_share_the_model() -> None:
     """Speakers who do not pause together send their finals one at a time; each
     still says how many streams share the model, so its padding shrinks as in a
-    batch (see ``WhisperOptions.final_window_budget_s``)."""
+    batch (see ``whisper.FINAL_WINDOW_BUDGET_S``)."""
     paused = policy()
     paused.feed(synth(["hello", "there."], tail_s=1.0))
     talkers = [policy() for _ in range(3)]
@@ -103,11 +104,11 @@ def test_interims_wait_out_a_beginning_pause_only_under_light_load() -> None:
         p.feed(silence(0.1))  # a pause begins; the VAD has not ended the utterance
         return p
 
-    alone = Scheduler(ToneRecognizer(), SchedulerOptions(max_talking_to_hold_at_pauses=2))
+    alone = Scheduler(ToneRecognizer())
     alone.add(pausing())
     assert alone.next_batch() == []  # its final decode may be due in a moment
 
-    crowd = Scheduler(ToneRecognizer(), SchedulerOptions(max_talking_to_hold_at_pauses=2))
+    crowd = Scheduler(ToneRecognizer())
     for _ in range(3):
         crowd.add(pausing())
     assert [a.job.kind for a in crowd.next_batch()] == [JobKind.INTERIM] * 3
@@ -133,7 +134,7 @@ def test_audio_cap_bounds_memory_when_the_model_is_slower_than_real_time() -> No
         for _, captions in sched.run(sched.next_batch()):
             finals += [c for c in captions if c.final]
         assert p.pending_s <= cap
-        assert p.kept_s <= cap + opts.left_context_s + step / SAMPLE_RATE
+        assert p.kept_s <= cap + LEFT_CONTEXT_S + step / SAMPLE_RATE
     p.close()
     while not p.done:
         for _, captions in sched.run(sched.next_batch()):

@@ -15,7 +15,7 @@ from roomscribe.asr.sentences import (
 )
 
 OPTS = SentenceOptions(
-    split=True, min_gap_s=0.2, min_words=3, stall_s=1.2, max_segment_s=10.0, pause_below=0.35
+    min_gap_s=0.2, min_words=3, stall_s=1.2, max_segment_s=10.0, pause_below=0.35
 )
 
 
@@ -186,15 +186,6 @@ def test_a_long_segment_prefers_its_sentence_end() -> None:
     assert cutter(Pauses()).cut_at(SAID, [], decoded_to=2.5, segment_s=11.0) == (
         pytest.approx(1.75)
     )
-
-
-def test_without_splitting_only_length_cuts() -> None:
-    pauses = Pauses()
-    c = cutter(pauses, replace(OPTS, split=False))
-    assert c.cut_at(SAID, [], decoded_to=2.5, segment_s=2.5) is None
-    assert pauses.asked == []
-    # too long: the sentence end is still the best place to cut
-    assert c.cut_at(SAID, [], decoded_to=2.5, segment_s=10.0) == pytest.approx(1.75)
 
 
 def test_a_final_after_a_sentence_end_starts_with_a_capital() -> None:

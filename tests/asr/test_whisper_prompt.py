@@ -13,7 +13,7 @@ from faster_whisper.transcribe import WhisperModel
 
 from roomscribe.asr.events import Word
 from roomscribe.asr.models import resolve_model
-from roomscribe.asr.policy import PolicyOptions, prompt_text
+from roomscribe.asr.prompts import PROMPT_CHARS, prompt_text
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 
 SOT_PREV, SOT, EN, TRANSCRIBE, NO_TIMESTAMPS = 1, 2, 3, 4, 5
@@ -102,7 +102,7 @@ def test_a_long_form_decode_hears_a_whole_30_s_window() -> None:
     assert long.shape[-1] == 3000
     assert frames == [1800]
     capped, _ = wb._features([audio[: 10 * 16_000]], final=True, long_form=True)
-    assert capped.shape[-1] == 1500  # 15 s: final_min_window_s
+    assert capped.shape[-1] == 1500  # 15 s: FINAL_MIN_WINDOW_S
 
 
 def test_a_final_pads_less_while_streams_share_the_model() -> None:
@@ -129,12 +129,11 @@ def test_streams_with_some_history_get_prompts_of_one_length(eval_dir: Path) -> 
     hf = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tok = Tokenizer(hf, False, task="transcribe", language="en")
     wb = WhisperBackend(cast(Any, None), WhisperOptions())
-    chars = PolicyOptions().prompt_chars
     lengths = set()
     for name in ("allison-a", "allison-b"):
         said = (eval_dir / f"{name}.txt").read_text().split()
         history = [Word(0.0, 0.0, " " + w, 0.9) for w in said]
         for end in range(60, len(history), 5):
-            lengths.add(len(wb._prompt(tok, prompt_text(history[:end], chars))))
+            lengths.add(len(wb._prompt(tok, prompt_text(history[:end], PROMPT_CHARS))))
     budget = WhisperOptions().prompt_tokens
     assert lengths == {1 + budget + len(tok.sot_sequence) + 1}  # sot_prev ... no_timestamps

@@ -8,7 +8,10 @@ result back to the stream that handed out the job.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from roomscribe.asr.backend import DecodeRequest
 from roomscribe.asr.events import Caption, Word
@@ -46,3 +49,9 @@ class Job:
     """What a :attr:`JobKind.SETTLED` job delivers."""
     window: RevisionWindow | None = None
     """The segments a :attr:`JobKind.REVISION` job reads again."""
+
+
+def settled_job(segment_id: str, start: float, end: float, captions: Sequence[Caption]) -> Job:
+    """A :attr:`JobKind.SETTLED` job carrying ``captions`` (finals made without a decode)."""
+    nothing = DecodeRequest(audio=np.zeros(0, dtype=np.float32))
+    return Job(JobKind.SETTLED, segment_id, start, end, nothing, start, captions=tuple(captions))

@@ -35,13 +35,14 @@ most common, the one a short unknown word ("Hello?", "OK.") most likely is."""
 
 @dataclass(frozen=True, slots=True)
 class LanguageVoteOptions:
-    """Tuning of language detection (the policy passes its :class:`PolicyOptions` values)."""
+    """Tuning of language detection."""
 
-    lock_probability: float
+    lock_probability: float = 0.6
     """A final decode's language counts as a vote only when detected at least this surely."""
-    min_audio_s: float
-    """Less speech than this is never used to detect the language: it is
-    decoded in the leaning (or fallback) language and does not vote."""
+    min_audio_s: float = 2.0
+    """Less speech than this is never used to detect the language (a 0.3 s
+    "Hello?" came out as Korean): it is decoded in the leaning (or fallback)
+    language and does not vote."""
 
 
 @dataclass(frozen=True, slots=True)

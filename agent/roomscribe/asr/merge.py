@@ -37,18 +37,8 @@ class MergeOptions:
     min_gain: float = 0.05
     """Revised words replace the live words they differ from if the
     probability of their reading (the product of their word probabilities)
-    is at least the live words' plus this. Measured with mean word
-    probabilities (bench, ``--pace cpu``, one stream, two runs each, revised
-    WER with 0.05 / 0): tiny.en allison-b 3.2 / 3.2 %, base allison-b 2.9 /
-    2.8 %, asterisk-en 2.8 / 3.6 % ("Waldo's" -> "While those" passes at 0),
-    French 15.8 / 16.0 %, Spanish 14.7 / 15.5 %. The mean took a word split
-    into surer pieces for a surer reading: base read "Waldo's" (0.73) as
-    "While those" (0.63, 0.97) on asterisk-en, a mean of 0.80 but a product
-    of 0.61, and kept French "beep son or" (0.14, 0.96, 0.45; mean 0.52,
-    product 0.06) against "Bipsonor" (0.38) for "bip sonore". Every other
-    differing span in the logs of that evening's runs (2026-12-04, base,
-    French and English; one word a side but for two) goes the same way
-    either way."""
+    is at least the live words' plus this. The product, not the mean: a word
+    split into surer pieces is not a surer reading (docs/benchmarks.md)."""
     min_added: float = 0.5
     """Words only the revision has are added if their mean probability is at least this."""
     min_kept: float = 0.3

@@ -29,7 +29,7 @@ import difflib
 import itertools
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from roomscribe.asr.agreement import after_heard, drop_repeated_head, word_key
 from roomscribe.asr.backend import DecodeResult
@@ -38,6 +38,16 @@ from roomscribe.asr.guards import GuardOptions, clean
 from roomscribe.asr.merge import MergeOptions, merge
 
 _PROMPT_WORDS = 80
+_PROMPT_CHARS = 200
+"""Revised text before the window given as prompt."""
+_MERGE = MergeOptions()
+"""How a segment's revised words and its live words are combined: span by
+span, each from the surer reading (:mod:`roomscribe.asr.merge`)."""
+_MAX_WORD_RATIO = 1.5
+"""A segment whose revised reading has more words than this share of its
+live words, plus 2, keeps its live text: live finals lose a word or two, not
+half a sentence, so the decoder looped or timed other speech's words inside
+the segment."""
 _REVIEWED_KEPT = 1000
 
 
@@ -57,8 +67,6 @@ class RevisionOptions:
     keep_s: float = 60.0
     """Most final speech kept for revision (from the oldest unrevised segment
     to the newest sample); older unrevised segments are dropped."""
-    prompt_chars: int = 200
-    """Revised text before the window given as prompt."""
     context_s: float = 10.0
     """Already-revised speech heard again before the window's first segment
     (its words are not changed again): like offline Whisper, every segment is
@@ -69,31 +77,14 @@ class RevisionOptions:
     sentence with the ones after it in the same window, and the encoder uses
     that right context. Its words (from where the next speech starts, a word
     in the pause to the nearer side) are left out. A segment is due once this
-    much audio followed it (or the stream closed). Measured (base, one stream,
-    ``--pace cpu``, revised WER / lag p90): allison-b 3.4 % / 2.3 s without,
-    3.1 % / 9.0 s with 3 s (live 3.6 %); French 16.6 % / 2.2 s, 15.8 % / 9.2 s
-    (live 15.6 %)."""
+    much audio followed it (or the stream closed)."""
     lead_s: float = 0.5
     """Audio before the first segment included in its window (less if the
     previous segment ends sooner): Whisper tends to drop a word said at the
     very start of its audio."""
-    merge: MergeOptions = field(default_factory=MergeOptions)
-    """How a segment's revised words and its live words are combined: span by
-    span, each from the surer reading (:mod:`roomscribe.asr.merge`). Taking the
-    revision whole when its mean word probability was at least the live words'
-    - 0.05 measured worse where one word got worse with others better: tiny.en
-    allison-b "party's" -> "parties", asterisk-en "Callers" -> "Colors"."""
     min_word_ratio: float = 0.6
     """A revision with fewer words than this share of the live finals' words
     (a decode that stopped early or lost the audio) is not trusted."""
-    max_word_ratio: float = 1.5
-    """A segment whose revised reading has more words than this share of its
-    live words, plus 2, keeps its live text: live finals lose a word or two,
-    not half a sentence, so the decoder looped or timed other speech's words
-    inside the segment (base, asterisk-en: "No empty conferences currently
-    exist." read as itself, the next sentence, a variant of the one before
-    and itself again, every word timed within it; revised WER 10.8 % against
-    2.4 % live)."""
     revise_at_close: bool = True
     """Revise the last window when the stream closes (files: the end of the
     recording). Live streams turn it off: a speaker who leaves must free the
@@ -333,7 +324,7 @@ class Reviser:
         )
         self._in_flight = (window, segs)
         before = [w for w in self._history if w.end <= start]
-        prompt = "".join(w.text for w in before).strip()[-self._opts.prompt_chars :]
+        prompt = "".join(w.text for w in before).strip()[-_PROMPT_CHARS:]
         return window, prompt.strip()
 
     def apply(self, window: RevisionWindow, result: DecodeResult, offset: float) -> list[Caption]:
@@ -415,9 +406,9 @@ class Reviser:
         a revision that crosses into them is dropped (counted).
         """
         self._reviewed_to = max(self._reviewed_to, seg.end)
-        if len(new) > self._opts.max_word_ratio * len(seg.words) + 2:
+        if len(new) > _MAX_WORD_RATIO * len(seg.words) + 2:
             new = []  # a loop, or other speech's words: the live text stands
-        new = merge(seg.words, new, self._opts.merge) if new else []
+        new = merge(seg.words, new, _MERGE) if new else []
         if new and crosses_boundary(seg.words, new, before, after, (seg.start, seg.end)):
             self.unaligned_revisions += 1
             new = []

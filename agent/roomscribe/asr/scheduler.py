@@ -14,7 +14,7 @@ a lone talker whose own revision is overdue has it before its next interim.
 
 Failures are contained per stream: a job whose decode or result fails is given
 up (:meth:`StreamPolicy.fail`), and a stream whose jobs fail
-``max_failures`` times in a row is finalized with the text it showed and
+:data:`MAX_FAILURES` times in a row is finalized with the text it showed and
 closed, marked :attr:`StreamPolicy.failed`; the other streams go on.
 
 Not thread-safe by itself: :class:`roomscribe.asr.engine.Engine` adds the
@@ -39,116 +39,57 @@ log = logging.getLogger(__name__)
 
 RECORD_FIRST_OVERDUE_S = 4.0
 """:attr:`SchedulerOptions.late_revision_overdue_s` of ``--revisions record-first``."""
+INTERIM_SLOWDOWN = 0.25
+"""Each further stream talking at once stretches everyone's interim refresh
+interval by this share, so the model keeps time for final decodes."""
+MAX_BUSY_FOR_CONTEXT = 2
+"""Final decodes hear the speech before their segment again (more accurate,
+about twice the work) while at most this many streams are busy (talking or
+waiting for a final); under more load they decode just the segment."""
+MAX_TALKING_TO_HOLD_AT_PAUSES = 2
+"""While at most this many streams talk, no interim refresh starts at the
+beginning of a pause (it would delay the final decode the pause brings);
+under more load the refreshes are spaced out anyway."""
+MAX_FAILURES = 3
+"""A stream whose jobs fail this many times in a row is given up."""
 
 
 @dataclass(frozen=True, slots=True)
 class SchedulerOptions:
+    """How decodes are shared among streams, and when revisions may run
+    (measurements behind the defaults: docs/benchmarks.md, "Revision timing")."""
+
     max_batch: int = 8
     """Most decodes run through the model in one batched call."""
-    interim_slowdown: float = 0.25
-    """Each further stream talking at once stretches everyone's interim refresh
-    interval by this share, so the model keeps time for final decodes."""
-    interims_with_finals: bool = False
-    """Let interim refreshes ride along in a batch that carries final decodes."""
-    max_busy_for_context: int = 2
-    """Final decodes hear the speech before their segment again (more accurate,
-    about twice the work) while at most this many streams are busy (talking
-    or waiting for a final); under more load they decode just the segment."""
-    max_talking_to_hold_at_pauses: int = 2
-    """While at most this many streams talk, no interim refresh starts at the
-    beginning of a pause (it would delay the final decode the pause brings).
-    Under more load the refreshes are spaced out anyway, and holding them
-    measured worse: base x4 final p90 1.45 s against 1.18-1.27 s, tiny.en x8
-    first shown p50 0.68 s against 0.50 s."""
-    max_failures: int = 3
-    """A stream whose jobs fail this many times in a row is given up."""
-    revise_while_talking: bool = False
-    """Let a revision start while some stream talks (its interims and final may
-    wait for it); by default revisions use only the pauses of every stream."""
     revise_early_in_utterance_s: float = 1.5
-    """Also let a short revision (at most ``max_window_in_utterance_s`` of audio,
-    context included) start while one stream talks, if its utterance began less
-    than this ago (or later, see ``revision_margin_s``): its final is then most
-    likely further away than the revision takes. A speaker with few pauses
-    otherwise waits long for revisions. Measured (base, allison-b, one stream,
-    ``--pace cpu``): revision lag p90 17.2 s without, 10.4 s with a 1.0 s limit
-    (the final decode of the previous sentence often used that first second up),
-    6.8 s with 1.5 s; live final p90 0.60 / 0.60 / 0.59 s. 0: never."""
+    """A short revision may also start while one stream talks, if its utterance
+    began less than this ago (its final is then most likely further away than
+    the revision takes). 0: revisions use only pauses."""
     max_window_in_utterance_s: float = 10.0
-    """Most audio a revision started while someone talks covers, and any
-    revision while several streams share the model (a pause of all of them
-    ends any time). Measured at tiny.en x8: live final p90 1.81 s with 28 s
-    windows in shared pauses, 1.49 s with 10 s (one run each)."""
+    """Most audio a revision covers when it starts while someone talks, or while
+    several streams share the model (a pause of all of them ends any time)."""
     max_talkers_to_revise: int = 2
     """Revisions start only while at most this many streams spoke in the last
-    ``talker_recent_s``: with more talkers, a pause of all of them ends any
-    moment and several finals then wait for the revision, so the model has no
-    spare capacity for it. Measured (``--streams N``, real time, N copies of
-    allison-a, one run each, revisions on / off): tiny.en x8 live final p90
-    1.79 / 1.42 s, and the revisions changed 5 of 392 segments (311 dropped);
-    base x4 1.63-1.89 / 1.55 s."""
+    ``talker_recent_s``: more talkers leave the model no spare capacity."""
     talker_recent_s: float = 5.0
     """How recently a stream must have spoken to count for ``max_talkers_to_revise``."""
     revision_overdue_s: float = 2.0
-    """When the one stream that talks has a revision due this long (stream
-    seconds since its oldest unrevised segment was followed by its right
-    context), the revision goes before that stream's interim refresh, up to
-    ``overdue_extra_s`` past the early limit into its utterance (a short
-    window, as early in an utterance; never while a final waits): the
-    speaker's own live captions pay for it. A speaker who talks on with short
-    pauses otherwise leaves no room for revisions: on a slow machine each
-    final decode ends when the next sentence is already past the early limit.
-    Measured (base, one stream, ``--pace simulated``: the decodes' wall time;
-    two runs each, interleaved): revision lag p90 allison-b 16.6 / 18.4 s
-    without (17-21 s between revisions while the speaker talked on), 8.2 / 8.3
-    s with 4 s; allison-a 9.1 / 9.4 s, 7.7 / 8.2 s; live final p90 a 0.97 /
-    0.96 s against 0.96 / 1.17 s, b 1.19 / 1.14 s against 1.08 / 1.03 s.
-    2 s against 4 s (2026-12-04, one hour, one run each unless two are given):
-    lag p90 Spanish 10.6 / 9.5 s against 11.7 / 12.8 / 11.7 s, vocabulary-en
-    10.6 s against 13.0 / 16.7 s, French 10.5 s against 10.3 / 11.3 s,
-    allison-b 9.1 s against 9.3 s; live final p90 Spanish 1.52 / 1.25 s
-    against 1.76 / 1.23 / 1.45 s, French 1.37 s against 1.36-1.60 s,
-    allison-b 1.06 s against 1.03 s. 0 s (as soon as due) cut the lag further
-    (Spanish p90 4.2 s, French 8.6 s, allison-b 7.7 s) but delayed the first
-    caption of an utterance behind the revision (allison-b first shown p50
-    0.60 s against 0.02-0.04 s) and its live final p90 (1.21 s)."""
+    """A lone talker whose revision has been due this long (stream seconds) has
+    it before its next interim refresh, up to ``overdue_extra_s`` past the
+    early limit into its utterance: a speaker who never pauses long still
+    gets a revised transcript."""
     overdue_extra_s: float = 1.0
     """How much further into an utterance than the early limit an overdue
-    revision may start: after a final decode the next sentence is often
-    1.8-2 s in (base, allison-b), while a revision started deeper into a long
-    sentence makes its final wait (French near the machine's limit: live
-    final p90 1.61 / 2.04 s without the overdue rule, 1.74 / 2.60 / 2.88 s
-    with it and no such limit, 2.16 s with this one in the hour of the 2.04 /
-    2.88 s runs); with 3 s past the early limit instead of 1 s the revision
-    lag stayed (French p90 10.6 / 12.2 s)."""
+    revision may start (deeper, its final would wait for it)."""
     late_revision_overdue_s: float = 0.0
     """A lone talker's revision overdue this long may start anywhere in its
     utterance (a short window, never while a final waits): the transcript of
-    record before the speaker's own live finals. 0 (the default): never, the
-    live path comes first. ``--revisions record-first`` sets
-    :data:`RECORD_FIRST_OVERDUE_S`. Speakers whose long sentences follow each
-    other closely otherwise leave no pause for a revision early enough in an
-    utterance. Measured at 4 s (base, one stream, ``--pace simulated``,
-    2026-12-04, one hour): revision lag p90 French 8.6-8.8 s in six runs
-    against 10.3-12.2 s in five, vocabulary-en 8.8 s against 12.9 / 15.4 s,
-    Spanish 8.2 s, allison-b 8.1 s; but French live final p90 1.48-1.72 s
-    against 1.24-1.42 s (interleaved: 1.61 / 1.54 s against 1.33 / 1.42 s),
-    as their finals wait for those revisions. Again at 4 s (2026-12-05, eight
-    interleaved pairs): lag p90 7.9-8.7 s against 9.0-12.2 s on French,
-    Spanish, vocabulary-en and allison-b; live final p90 French 1.30-1.47 s
-    against 1.39-1.62 s, the others the same or better; first shown p50
-    French 0.81-0.94 s against 0.45-0.75 s (the revision takes the talker's
-    interim refresh); French revised WER 15.8 % against 15.6 % (3 runs each:
-    windows placed elsewhere read one word as the live finals did)."""
+    record before the speaker's own live finals. 0: never (``live-first``);
+    ``--revisions record-first`` sets :data:`RECORD_FIRST_OVERDUE_S`."""
     revision_margin_s: float = 1.5
     """A speaker whose shorter segments (:attr:`StreamPolicy.short_segment_s`)
     last longer than the early limit may have a short revision start later in
-    an utterance: until this margin before such a segment would end. Long
-    sentences with short pauses between them (the French and Spanish sets)
-    otherwise leave revisions no time at all. Measured at 1.0 (base, one
-    stream, ``--pace cpu``, three runs): Spanish revision lag p90 9.7 s against
-    11.2 s, but its live final p90 1.15 s against 1.01 s (allison-b 0.76 s
-    against 0.62 s): a sentence that ends sooner waits for the revision."""
+    an utterance: until this margin before such a segment would end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,12 +143,12 @@ class Scheduler:
             self.capped_segments += policy.capped_segments - before
         by_age = sorted(self._streams, key=lambda p: p.last_decode_at)
         busy = sum(1 for p in self._streams if p.speaking or p.finalizing)
-        context = busy <= self._opts.max_busy_for_context
+        context = busy <= MAX_BUSY_FOR_CONTEXT
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
             self._plan(batch, policy, partial(policy.final_job, context=context, sharing=busy))
-        if batch and not self._opts.interims_with_finals:
+        if batch:
             self._count_skipped(batch)
             return settled + self._stamp(batch)
         talkers = [p for p in self._streams if p.speaking]
@@ -217,8 +158,8 @@ class Scheduler:
                 self._count_skipped(batch)
                 return settled + batch
         talking = len(talkers)
-        slowdown = 1.0 + self._opts.interim_slowdown * max(0, talking - 1)
-        hold = talking <= self._opts.max_talking_to_hold_at_pauses
+        slowdown = 1.0 + INTERIM_SLOWDOWN * max(0, talking - 1)
+        hold = talking <= MAX_TALKING_TO_HOLD_AT_PAUSES
         for policy in by_age:
             if len(batch) >= self._opts.max_batch:
                 break
@@ -238,7 +179,8 @@ class Scheduler:
         overdue: StreamPolicy | None = None,
     ) -> None:
         """One revision, if the model is free: no stream finalizes, at most
-        ``max_talkers_to_revise`` spoke lately, and no stream talks (unless allowed).
+        ``max_talkers_to_revise`` spoke lately, and no stream talks (but early
+        in a lone talker's utterance).
         ``talking``: the streams that talk now. ``overdue``: the one talker, whose
         own revision is overdue: it gets it ``overdue_extra_s`` further into its
         utterance (anywhere in it, past ``late_revision_overdue_s``)."""
@@ -251,7 +193,7 @@ class Scheduler:
         # with several streams one may start talking (and soon need a final)
         # any time: short windows, so a revision never holds the model long
         max_window_s = opts.max_window_in_utterance_s if len(self._streams) > 1 else None
-        if talking and not opts.revise_while_talking:
+        if talking:
             extra = 0.0
             if talking[0] is overdue:
                 late = opts.late_revision_overdue_s
@@ -340,7 +282,7 @@ class Scheduler:
         return captions
 
     def fail(self, a: Assignment) -> list[Caption]:
-        """Give up a job that failed for good; the stream too after ``max_failures`` in a row.
+        """Give up a job that failed for good; the stream too after :data:`MAX_FAILURES` in a row.
 
         Never raises: whatever the policy's state, the stream ends up either
         going on or closed.
@@ -357,11 +299,11 @@ class Scheduler:
         return captions
 
     def _failure(self, policy: StreamPolicy) -> Job | None:
-        """Count a failed job; past ``max_failures`` in a row, give the stream up."""
+        """Count a failed job; past :data:`MAX_FAILURES` in a row, give the stream up."""
         self.failed_jobs += 1
         policy.failed_jobs += 1
         policy.consecutive_failures += 1
-        if policy.failed or policy.consecutive_failures < self._opts.max_failures:
+        if policy.failed or policy.consecutive_failures < MAX_FAILURES:
             return None
         log.error(
             "giving up a stream after %d failed decodes in a row; "

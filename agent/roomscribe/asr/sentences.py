@@ -58,20 +58,19 @@ def ends_clause(word: Word) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class SentenceOptions:
-    """Tuning of sentence cuts (the policy passes its :class:`PolicyOptions` values)."""
+    """Where sentence cuts go (the policy passes ``max_segment_s`` and the VAD's dip level)."""
 
-    split: bool
-    """Cut at a sentence end the speaker talked past (else only at ``max_segment_s``)."""
-    min_gap_s: float
-    """Silence between a short sentence's end and the next word needed to cut there."""
-    min_words: int
-    """A shorter sentence is cut off only after ``min_gap_s`` of silence."""
-    stall_s: float
-    """Speech after the last decoded word that means the decoder stopped early."""
     max_segment_s: float
     """Past this, the segment is cut whatever the VAD heard."""
     pause_below: float
     """Speech probability under which the VAD heard a dip between two words."""
+    min_gap_s: float = 0.1
+    """Silence between a short sentence's end and the next word needed to cut
+    there (turns in conversation follow each other by 0-0.3 s)."""
+    min_words: int = 3
+    """A shorter sentence ("Dial 1.") is cut off only after ``min_gap_s`` of silence."""
+    stall_s: float = 1.2
+    """Speech after the last decoded word that means the decoder stopped early."""
     clause_s: float = 3.0
     """Past this, a clause end with a dip after it is cut too."""
 
@@ -100,8 +99,6 @@ class SentenceCutter:
         one, a segment past ``max_segment_s`` is cut anyway (see the module).
         """
         too_long = segment_s >= self._opts.max_segment_s
-        if not self._opts.split and not too_long:
-            return None
         cut = self._sentence_cut(committed, tentative, decoded_to, segment_s)
         if cut is None and too_long:
             cut = self._forced_cut(committed, tentative, decoded_to)

@@ -101,11 +101,8 @@ class VadOptions:
     min_speech_s: float = 0.1
     """Shorter blips are ignored."""
     min_silence_s: float = 0.12
-    """A pause this long ends an utterance (finalizes the pending tail). In
-    conversation turns follow each other by 0-0.3 s: with 0.2 s the G.711
-    conversation set's final p90 was 2.19 s, with 0.12 s 1.78 s (read prompts:
-    allison-a final p50 0.80 -> 0.63 s, WER 2.2 -> 2.4 %; allison-b the same
-    WER, 0.69 s)."""
+    """A pause this long ends an utterance. In conversation turns follow each
+    other by 0-0.3 s, so a longer wait delays most finals."""
     pad_s: float = 0.15
     """Audio kept before speech onset so the first phoneme is not clipped."""
 

@@ -36,6 +36,25 @@ _FRAMES_PER_S = 100
 _LEFT_CONTEXT_SLACK_S = 0.6
 _MAX_VOCABULARY_TOKENS = 120
 """Whisper's prompt holds at most 223 tokens; the rest is for the context."""
+INTERIM_BEAM_SIZE = 1
+"""Interim decodes are greedy: they are replaced within half a second."""
+MIN_WINDOW_S = 4.0
+"""Shortest encoder window of interim decodes; shorter audio is padded with silence."""
+FINAL_MIN_WINDOW_S = 15.0
+"""Shortest encoder window of final decodes: Whisper was trained on 30 s
+windows, and a short utterance padded to 15 s is recognized clearly better
+than in a tight 4 s window, at one encoder pass more per sentence."""
+FINAL_WINDOW_BUDGET_S = 32.0
+"""Encoder seconds a batch of final decodes may pad to: when many streams
+finalize at once, or share the model (:attr:`DecodeRequest.sharing`), the
+padding shrinks (down to :data:`MIN_WINDOW_S`) so latency holds under load."""
+WINDOW_STEP_S = 1.0
+"""Windows are rounded up to a multiple of this (padding of at least 0.5 s)."""
+LONG_FORM_WINDOW_S = 30.0
+"""Encoder window of long-form decodes longer than :data:`FINAL_MIN_WINDOW_S`
+(offline Whisper pads every window to 30 s). Shorter ones (revision windows
+capped while someone talks) are padded as finals: 30 s would double their
+encoder time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,34 +70,9 @@ class WhisperOptions:
     """``transcribe`` or ``translate`` (to English)."""
     beam_size: int = 5
     """Beam width of final decodes."""
-    interim_beam_size: int = 1
-    min_window_s: float = 4.0
-    """Shortest encoder window of interim decodes; shorter audio is padded with silence."""
-    final_min_window_s: float = 15.0
-    """Shortest encoder window of final decodes.
-
-    Whisper was trained on 30 s windows; a short utterance padded to 15 s is
-    recognized clearly better than in a tight 4 s window (tiny.en on the
-    eval set: about one error in 100 words fewer), at one encoder pass more
-    per sentence."""
-    final_window_budget_s: float = 32.0
-    """Encoder seconds a batch of final decodes may pad to: when many streams
-    finalize at once, or share the model (:attr:`DecodeRequest.sharing`), the
-    padding shrinks (down to ``min_window_s``) so latency holds under load."""
     prompt_tokens: int = 48
     """Context tokens (previous text) given to the decoder; a fixed budget lets
     streams with history share one batched call."""
-    window_step_s: float = 1.0
-    """Windows are rounded up to a multiple of this (padding of at least 0.5 s)."""
-    long_form_window_s: float = 30.0
-    """Encoder window of long-form decodes longer than ``final_min_window_s``
-    (offline Whisper pads every window to 30 s). Shorter ones (the revision
-    windows capped while someone talks or several streams share the model,
-    where time counts) are padded as finals: 30 s would double their encoder
-    time (base, 10 s of audio: 1.9 s of CPU against 1.0 s)."""
-    long_form_timestamps: bool = True
-    """Long-form decodes predict timestamp tokens, as offline Whisper does. Without
-    them Whisper tends to end the text at the first long pause of a window."""
 
 
 @dataclass(slots=True)
@@ -169,7 +163,7 @@ class WhisperBackend:
         return tok
 
     def _window_s(self, duration: float, shortest: float) -> float:
-        step = self._opts.window_step_s
+        step = WINDOW_STEP_S
         w = math.ceil((duration + 0.5) / step) * step
         return min(30.0, max(shortest, w))
 
@@ -180,13 +174,13 @@ class WhisperBackend:
         long_form: bool = False,
         sharing: int = 1,
     ) -> tuple[NDArray[np.float32], list[int]]:
-        shortest = self._opts.min_window_s
+        shortest = MIN_WINDOW_S
         longest = max(len(a) for a in audios) / SAMPLE_RATE
-        if long_form and longest > self._opts.final_min_window_s:
-            shortest = self._opts.long_form_window_s
+        if long_form and longest > FINAL_MIN_WINDOW_S:
+            shortest = LONG_FORM_WINDOW_S
         elif final:
-            budget = self._opts.final_window_budget_s / max(len(audios), sharing)
-            shortest = max(shortest, min(self._opts.final_min_window_s, budget))
+            budget = FINAL_WINDOW_BUDGET_S / max(len(audios), sharing)
+            shortest = max(shortest, min(FINAL_MIN_WINDOW_S, budget))
         window = max(self._window_s(len(a) / SAMPLE_RATE, shortest) for a in audios)
         n = int(window * SAMPLE_RATE)
         frames = int(window * _FRAMES_PER_S)
@@ -305,10 +299,10 @@ class WhisperBackend:
         audio_s = max(len(requests[i].audio) for i in idx) / SAMPLE_RATE
         # ~4 words/s is fast speech; a budget this tight stops runaway loops early
         max_new = int(7 * audio_s) + 8
-        if batch.long_form and self._opts.long_form_timestamps:
+        if batch.long_form:
             max_new += int(audio_s) + 4  # a pair of timestamp tokens per ~2 s sentence
         max_length = min(448, len(prompts[0]) + max_new)
-        beam = self._opts.beam_size if batch.final else self._opts.interim_beam_size
+        beam = self._opts.beam_size if batch.final else INTERIM_BEAM_SIZE
         gen = self._model.generate(
             encoder_output,
             prompts,
@@ -359,7 +353,9 @@ class WhisperBackend:
                 *terms[:_MAX_VOCABULARY_TOKENS],
                 *prev[-self._opts.prompt_tokens :],
             ]
-        if long_form and self._opts.long_form_timestamps:
+        if long_form:
+            # timestamp tokens, as offline Whisper: without them it tends to end
+            # the text at the first long pause of a window
             return [*prompt, *tok.sot_sequence]
         return [*prompt, *tok.sot_sequence, tok.no_timestamps]
 
