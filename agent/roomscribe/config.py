@@ -164,7 +164,8 @@ class Settings(BaseSettings):
 
     # -- transcript store (agent, serve, transcripts) ---------------------------------
     store: str = "sqlite"
-    """``sqlite`` (in :attr:`data_dir`) or ``off`` (each captioner's memory only)."""
+    """``sqlite`` (in :attr:`data_dir`), a Redis URL (``redis://host:port/db``,
+    ``rediss://``: shared by every machine) or ``off`` (each captioner's memory only)."""
     data_dir: UserPath = Field(default_factory=default_data_dir)
     retention: Duration = DEFAULT_RETENTION_S
 
@@ -190,14 +191,12 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _store(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value.startswith(("redis://", "rediss://")):
-            raise PydanticCustomError(
-                "store", "a Redis store is not supported yet: use sqlite (one machine) or off"
-            )
-        if value not in ("sqlite", "off"):
-            raise PydanticCustomError("store", "expected sqlite or off")
-        return value
+        value = value.strip()
+        if value.lower().startswith(("redis://", "rediss://")):
+            return value  # the URL keeps its case (a password)
+        if value.lower() not in ("sqlite", "off"):
+            raise PydanticCustomError("store", "expected sqlite, redis://host:port/db or off")
+        return value.lower()
 
     @field_validator("trust_proxy_header")
     @classmethod
@@ -325,7 +324,8 @@ class Settings(BaseSettings):
         """The transcript store, or ``None`` when it is off."""
         if self.store == "off":
             return None
-        return RecordOptions(data_dir=self.data_dir, retention_s=self.retention)
+        redis_url = "" if self.store == "sqlite" else self.store
+        return RecordOptions(self.data_dir, redis_url=redis_url, retention_s=self.retention)
 
     def access(self) -> AccessOptions:
         """Access control of ``serve``'s token and offer endpoints."""
@@ -465,9 +465,12 @@ def add_store_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> 
     """The transcript store flags (``agent``, ``serve``, ``transcripts``)."""
     g = parser.add_argument_group("transcript store")
     add_setting(
-        g, defaults, "store", help="sqlite: keep transcripts in --data-dir; off: memory only"
+        g,
+        defaults,
+        "store",
+        help="sqlite: in --data-dir; redis://host:port/db: in that Redis; off: memory only",
     )
-    add_setting(g, defaults, "data_dir", help="where the transcript store lives")
+    add_setting(g, defaults, "data_dir", help="where the SQLite transcript store lives")
     add_setting(
         g, defaults, "retention", help="transcripts older than this are deleted, e.g. 24h, 7d"
     )

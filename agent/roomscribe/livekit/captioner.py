@@ -369,10 +369,10 @@ class RoomCaptioner:
                 stored = await asyncio.to_thread(
                     self._record.segments, self._room.name, meeting=meeting
                 )
-                return [s.backlog_json() for s in stored if s.text]
+                return [protocol.backlog_entry(s) for s in stored if s.text]
             except Exception as e:  # this captioner's own finals still go out
                 log.warning("transcript store unreadable, backlog from memory: %s", e)
-        return [s.as_json() for s in self.transcript.segments()]
+        return [protocol.backlog_entry(s) for s in self.transcript.segments()]
 
     async def _send_backlog(self, identity: str) -> None:
         """The transcript so far, to ``identity`` alone (a late joiner)."""
