@@ -3,8 +3,9 @@
 Keys:
 
 * ``roomscribe:record:{room}``: a stream, one entry per final or revision as
-  published (field ``s``: the segment as JSON, without the room), capped at
-  about :data:`MAX_ENTRIES`. A revision is a new entry with its segment's id;
+  published (field ``s``: the segment's fields but the room, as a JSON array
+  in :class:`~roomscribe.store.model.StoredSegment`'s order: half the memory of
+  an object), capped at about :data:`MAX_ENTRIES`. A revision is a new entry with its segment's id;
   a read resolves each id to its latest revision, at the place and times of
   its first final, as SQLite's upsert does (:mod:`roomscribe.store.model`).
 * ``roomscribe:rooms``: a sorted set of the room names, scored by their latest
@@ -24,7 +25,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import astuple
 from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -76,9 +77,7 @@ class RedisStore:
         latest: dict[str, float] = {}
         with self._client.pipeline(transaction=True) as pipe:
             for s in segments:
-                row = asdict(s)
-                del row["room"]
-                entry = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+                entry = json.dumps(astuple(s)[1:], ensure_ascii=False, separators=(",", ":"))
                 pipe.xadd(PREFIX + s.room, {"s": entry}, maxlen=MAX_ENTRIES, approximate=True)
                 latest[s.room] = max(latest.get(s.room, 0.0), s.final_at)
             for room, final_at in latest.items():
@@ -99,7 +98,7 @@ class RedisStore:
         entries = cast(list[tuple[str, dict[str, str]]], self._client.xrange(PREFIX + room))
         latest: dict[str, StoredSegment] = {}
         for _, fields in entries:
-            s = StoredSegment(room=room, **json.loads(fields["s"]))
+            s = StoredSegment(room, *json.loads(fields["s"]))
             old = latest.get(s.segment_id)
             if old is None:
                 latest[s.segment_id] = s
