@@ -1,13 +1,15 @@
-"""The durable transcript of record against a real livekit-server.
+"""The durable transcript of record against a real livekit-server, with each store.
 
-* A store that is down (another process holds the SQLite file locked) does
-  not stop live captions; once it is back the record has every final, none
-  missing, and late joiners get it from the store.
-* Two real workers share one data directory; the captioning worker is killed
-  with SIGKILL mid-meeting, the other heals the room and carries on. Every
-  participant then gets the whole meeting's transcript (finals from before
-  the kill included), and after everyone left ``GET /api/rooms/{room}/transcript``
-  returns exactly the finals (revised where revised) the listener saw.
+* A store that is down (another process holds the SQLite file locked; the
+  Redis process is stopped with SIGSTOP) does not stop live captions; once it
+  is back the record has every final, none missing, and late joiners get it
+  from the store.
+* Two real workers share one store (a data directory, or a real Redis); the
+  captioning worker is killed with SIGKILL mid-meeting, the other heals the
+  room and carries on. Every participant then gets the whole meeting's
+  transcript (finals from before the kill included), and after everyone left
+  ``GET /api/rooms/{room}/transcript`` returns exactly the finals (revised
+  where revised) the listener saw.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import itertools
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.server.app import AppOptions, create_app
 from roomscribe.server.options import AccessOptions
 from roomscribe.store import RecordOptions, RecordWriter
+from roomscribe.store.sqlite import FILE_NAME
 from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
 from tests.conftest import read_wav
 from tests.embedded.conftest import UvicornThread
@@ -43,6 +47,7 @@ from tests.fixtures.livekit import (
     running_agents,
     running_livekit_server,
 )
+from tests.fixtures.redis import running_redis
 from tests.livekit.participants import (
     SAMPLE_RATE,
     Listener,
@@ -56,6 +61,44 @@ from tests.livekit.participants import (
 from tests.livekit.talking_room import talking_room
 
 pytestmark = pytest.mark.livekit
+STORES = ["sqlite", "redis"]
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """A store of one kind for a test, and how to take it down and bring it back."""
+
+    options: RecordOptions
+    down: Callable[[], None]
+    up: Callable[[], None]
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The workers' settings for it (``ROOMSCRIBE_DATA_DIR`` is set by the fixture)."""
+        return {"ROOMSCRIBE_STORE": self.options.redis_url or "sqlite"}
+
+
+@contextmanager
+def store_of(kind: str, tmp_path: Path, log_dir: Path) -> Iterator[Store]:
+    """SQLite in ``tmp_path/data`` (down: another process holds it locked), or a real
+    ``redis-server`` (down: SIGSTOP, nothing answers)."""
+    data_dir = tmp_path / "data"
+    if kind == "redis":
+        log_path = log_dir / f"redis-{tmp_path.name}.log"
+        with running_redis(tmp_path / "redis", log_path) as server:
+            yield Store(RecordOptions(data_dir, redis_url=server.url), server.pause, server.resume)
+        return
+    blocker: list[sqlite3.Connection] = []
+
+    def lock() -> None:
+        blocker.append(sqlite3.connect(data_dir / FILE_NAME, timeout=0))
+        blocker[0].execute("BEGIN EXCLUSIVE")
+
+    def unlock() -> None:
+        blocker[0].rollback()
+        blocker.pop().close()
+
+    yield Store(RecordOptions(data_dir), lock, unlock)
 
 
 @dataclass
@@ -104,17 +147,23 @@ async def late_joiner(url: str, token: str) -> tuple[rtc.Room, Backlogs]:
 ROOM = "record-outage"
 
 
+@pytest.mark.parametrize("kind", STORES)
 async def test_live_captions_go_on_while_the_store_is_down_and_the_record_has_no_gap(
-    tmp_path: Path,
+    kind: str, tmp_path: Path, artifacts_dir: Path
 ) -> None:
-    writer = RecordWriter(RecordOptions(data_dir=tmp_path / "data", retry_s=0.3))
+    with store_of(kind, tmp_path, artifacts_dir) as store:
+        await captions_through_an_outage(store)
+
+
+async def captions_through_an_outage(store: Store) -> None:
+    writer = RecordWriter(replace(store.options, retry_s=0.3))
     writer.start()
     engine = Engine(
         ToneRecognizer(), EnergyVad(), EngineOptions(policy=PolicyOptions(language="en"))
     )
     engine.start()
     try:
-        with running_livekit_server(tmp_path) as server:
+        with running_livekit_server(store.options.data_dir.parent) as server:
             agent = rtc.Room()
             token = custom_token(
                 server, ROOM, protocol.AGENT_IDENTITY, can_publish_data=True, kind="agent"
@@ -128,9 +177,7 @@ async def test_live_captions_go_on_while_the_store_is_down_and_the_record_has_no
             await ada.publish()
             await ada.wait_subscribed()
 
-            # The store goes down: another process holds the database.
-            blocker = sqlite3.connect(writer.store.path, timeout=0)
-            blocker.execute("BEGIN EXCLUSIVE")
+            store.down()
             try:
                 words = [
                     "hello",
@@ -150,8 +197,7 @@ async def test_live_captions_go_on_while_the_store_is_down_and_the_record_has_no
                 assert await poll_until(lambda: writer.failures >= 1, 10)
                 assert writer.pending >= 3  # live captions came; the record waits
             finally:
-                blocker.rollback()
-                blocker.close()
+                store.up()
             assert await poll_until(lambda: writer.pending == 0, 10), "not flushed"
 
             words = ["good", "morning.", "|", "please", "press", "one", "|"]
@@ -190,17 +236,24 @@ def _logs(workers: list[AgentWorker]) -> str:
     return "\n\n".join(f"== {w.log_path.name}\n{w.log_text()[-3000:]}" for w in workers)
 
 
+@pytest.mark.parametrize("kind", STORES)
 async def test_a_healed_meeting_keeps_its_whole_transcript(
-    tmp_path: Path, eval_dir: Path, artifacts_dir: Path
+    kind: str, tmp_path: Path, eval_dir: Path, artifacts_dir: Path
 ) -> None:
+    with store_of(kind, tmp_path, artifacts_dir) as store:
+        await heal_and_check_the_record(store, eval_dir, artifacts_dir)
+
+
+async def heal_and_check_the_record(store: Store, eval_dir: Path, artifacts_dir: Path) -> None:
     # silence at the end: the last sentence is final before anyone leaves
     speech = read_wav(eval_dir / "allison-a.wav")[: int(26 * SAMPLE_RATE)]
     audio = np.concatenate([speech, np.zeros(2 * SAMPLE_RATE, dtype=np.float32)])
-    data_dir = tmp_path / "data"
-    logs = [artifacts_dir / f"livekit-record-worker-{i}.log" for i in range(2)]
+    data_dir = store.options.data_dir
+    kind = store.env["ROOMSCRIBE_STORE"].split(":")[0]
+    logs = [artifacts_dir / f"livekit-record-{kind}-worker-{i}.log" for i in range(2)]
     with (
-        running_livekit_server(tmp_path) as server,
-        running_agents(server, logs, data_dir=data_dir) as workers,
+        running_livekit_server(data_dir.parent) as server,
+        running_agents(server, logs, data_dir=data_dir, env=store.env) as workers,
     ):
         async with talking_room(server, HEALED, audio) as scene:
             talker = scene.speaker.identity
@@ -230,22 +283,26 @@ async def test_a_healed_meeting_keeps_its_whole_transcript(
             assert backlogs.last() == seen, _logs(workers)  # count and text, in order
             assert backlogs.last()[: len(before_kill)] == before_kill
             await zoe.disconnect()
-        print(f"\n[record] {len(before_kill)} finals before the kill, {len(seen)} in all")
+        healed_at = scene.joined_after(killed_at, dead_sid) or 0.0
+        print(
+            f"\n[record {kind}] killed at {killed_at:.1f} s, healed at {healed_at:.1f} s, "
+            f"{len(before_kill)} finals before the kill, {len(seen)} in all"
+        )
 
     # Everyone left; the web server reads the same data dir.
-    await asyncio.to_thread(check_download, server, data_dir, seen, talker)
+    await asyncio.to_thread(check_download, server, store.options, seen, talker)
 
 
 def check_download(
-    server: LiveKitServer, data_dir: Path, seen: list[tuple[str, str]], speaker: str
+    server: LiveKitServer, record: RecordOptions, seen: list[tuple[str, str]], speaker: str
 ) -> None:
     """``GET /api/rooms/{room}/transcript`` over HTTP: the passcode, and what the listener saw."""
     app = create_app(
         AppOptions(
             livekit=settings_of(server),
-            web_dir=data_dir / "no-web-client",
+            web_dir=record.data_dir / "no-web-client",
             access=AccessOptions(passcode=PASSCODE),
-            record=RecordOptions(data_dir=data_dir),
+            record=record,
         )
     )
     web = UvicornThread(app)
@@ -260,7 +317,8 @@ def check_download(
         rows = r.json()
         assert [(row["segment_id"], row["text"]) for row in rows] == seen
         assert {row["speaker"] for row in rows} == {speaker}  # its display name
-        assert rows[0]["start"] == 0.0
+        # times count from the room's creation (LiveKit's), before the first words
+        assert 0.0 < rows[0]["start"] < 60.0, rows[0]
         assert all(a["start"] <= b["start"] for a, b in itertools.pairwise(rows))
         vtt = httpx.get(url, params={"format": "vtt"}, headers=passcode)
         assert vtt.text.startswith("WEBVTT")

@@ -43,6 +43,9 @@ class StoredSegment:
     """Wall-clock time its first final was published: the record's order and age."""
     language: str | None
     revision: int
+    room_started_at: float = 0.0
+    """Wall-clock time the LiveKit room was created (0: unknown): the downloaded
+    transcript's time zero. Last, with a default: older records lack it."""
 
     def replaces(self, other: StoredSegment) -> bool:
         """Whether this row wins over ``other`` (same segment): a revision as new or newer."""

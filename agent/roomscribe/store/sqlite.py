@@ -37,16 +37,18 @@ CREATE TABLE IF NOT EXISTS segments (
     final_at REAL NOT NULL,
     language TEXT,
     revision INTEGER NOT NULL,
+    room_started_at REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (room, segment_id)
 );
 CREATE INDEX IF NOT EXISTS segments_by_age ON segments (final_at);
 """
+_ADD_ROOM_STARTED_AT = "ALTER TABLE segments ADD COLUMN room_started_at REAL NOT NULL DEFAULT 0"
 _COLUMNS = (
     "room, segment_id, meeting, speaker, speaker_name, track_id, text, start, "
-    '"end", spoken_at, final_at, language, revision'
+    '"end", spoken_at, final_at, language, revision, room_started_at'
 )
 _UPSERT = f"""
-INSERT INTO segments ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO segments ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (room, segment_id) DO UPDATE SET
     text = excluded.text, "end" = excluded."end", language = excluded.language,
     revision = excluded.revision
@@ -72,6 +74,9 @@ class SqliteStore:
         with closing(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(segments)")}
+            if "room_started_at" not in columns:  # a store written before it was kept
+                db.execute(_ADD_ROOM_STARTED_AT)
 
     def write(self, segments: Iterable[StoredSegment]) -> None:
         """Insert or revise ``segments`` in one transaction (all or nothing)."""
