@@ -3,11 +3,13 @@
 Keys:
 
 * ``roomscribe:record:{room}``: a stream, one entry per final or revision as
-  published (field ``s``: the segment's fields but the room, as a JSON array
-  in :class:`~roomscribe.store.model.StoredSegment`'s order: half the memory of
-  an object), capped at about :data:`MAX_ENTRIES`. A revision is a new entry with its segment's id;
-  a read resolves each id to its latest revision, at the place and times of
-  its first final, as SQLite's upsert does (:mod:`roomscribe.store.model`).
+  published, capped at about :data:`MAX_ENTRIES`. Field ``s`` holds the
+  segment's fields but the room as a JSON array in
+  :class:`~roomscribe.store.model.StoredSegment`'s order (a third less memory
+  than an object; a field added last with a default reads older entries). A
+  revision is a new entry with its segment's id; a read resolves each id to
+  its latest revision, at the place and times of its first final, as SQLite's
+  upsert does (:mod:`roomscribe.store.model`).
 * ``roomscribe:rooms``: a sorted set of the room names, scored by their latest
   ``final_at``, for ``list`` and :meth:`RedisStore.purge`.
 
