@@ -20,7 +20,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -144,18 +144,21 @@ async def late_joiner(url: str, token: str) -> tuple[rtc.Room, Backlogs]:
 
 # -- the store down and back ------------------------------------------------------------
 
-ROOM = "record-outage"
 
-
-@pytest.mark.parametrize("kind", STORES)
 async def test_live_captions_go_on_while_the_store_is_down_and_the_record_has_no_gap(
-    kind: str, tmp_path: Path, artifacts_dir: Path
+    tmp_path: Path, artifacts_dir: Path
 ) -> None:
-    with store_of(kind, tmp_path, artifacts_dir) as store:
-        await captions_through_an_outage(store)
+    """Each store in a room of its own, both at once on one livekit-server (the
+    captioners' fake recognizer costs nothing): SQLite locked, Redis SIGSTOPped."""
+    with ExitStack() as stack:
+        server = stack.enter_context(running_livekit_server(tmp_path))
+        async with asyncio.TaskGroup() as outages:  # one failing cancels the other
+            for kind in STORES:
+                store = stack.enter_context(store_of(kind, tmp_path / kind, artifacts_dir))
+                outages.create_task(captions_through_an_outage(server, f"outage-{kind}", store))
 
 
-async def captions_through_an_outage(store: Store) -> None:
+async def captions_through_an_outage(server: LiveKitServer, room: str, store: Store) -> None:
     writer = RecordWriter(replace(store.options, retry_s=0.3))
     writer.start()
     engine = Engine(
@@ -163,64 +166,63 @@ async def captions_through_an_outage(store: Store) -> None:
     )
     engine.start()
     try:
-        with running_livekit_server(store.options.data_dir.parent) as server:
-            agent = rtc.Room()
-            token = custom_token(
-                server, ROOM, protocol.AGENT_IDENTITY, can_publish_data=True, kind="agent"
-            )
-            await agent.connect(server.url, token, rtc.RoomOptions(auto_subscribe=False))
-            captioner = RoomCaptioner(engine, agent, record=writer)
-            captioner.start()
-            listener = Listener(await connect(server, ROOM, "carol", subscribe=False))
-            listener.start()
-            ada = Speaker(await connect(server, ROOM, "ada", subscribe=False))
-            await ada.publish()
-            await ada.wait_subscribed()
+        agent = rtc.Room()
+        token = custom_token(
+            server, room, protocol.AGENT_IDENTITY, can_publish_data=True, kind="agent"
+        )
+        await agent.connect(server.url, token, rtc.RoomOptions(auto_subscribe=False))
+        captioner = RoomCaptioner(engine, agent, record=writer)
+        captioner.start()
+        listener = Listener(await connect(server, room, "carol", subscribe=False))
+        listener.start()
+        ada = Speaker(await connect(server, room, "ada", subscribe=False))
+        await ada.publish()
+        await ada.wait_subscribed()
 
-            store.down()
-            try:
-                words = [
-                    "hello",
-                    "there.",
-                    "|",
-                    "how",
-                    "are",
-                    "you",
-                    "today?",
-                    "|",
-                    "fine",
-                    "thanks.",
-                    "|",
-                ]
-                await ada.play(synth(words), time.monotonic())
-                assert await poll_until(lambda: len(listener.finals("ada")) >= 3, 20)
-                assert await poll_until(lambda: writer.failures >= 1, 10)
-                assert writer.pending >= 3  # live captions came; the record waits
-            finally:
-                store.up()
-            assert await poll_until(lambda: writer.pending == 0, 10), "not flushed"
-
-            words = ["good", "morning.", "|", "please", "press", "one", "|"]
+        store.down()
+        try:
+            words = [
+                "hello",
+                "there.",
+                "|",
+                "how",
+                "are",
+                "you",
+                "today?",
+                "|",
+                "fine",
+                "thanks.",
+                "|",
+            ]
             await ada.play(synth(words), time.monotonic())
-            assert await poll_until(lambda: len(listener.finals("ada")) >= 5, 20)
-            await listener.wait_quiet(quiet_s=2.0, timeout_s=20)
-            assert await poll_until(lambda: writer.pending == 0, 10)
+            assert await poll_until(lambda: len(listener.finals("ada")) >= 3, 20)
+            assert await poll_until(lambda: writer.failures >= 1, 10)
+            assert writer.pending >= 3  # live captions came; the record waits
+        finally:
+            store.up()
+        assert await poll_until(lambda: writer.pending == 0, 10), "not flushed"
 
-            seen = latest_finals(listener.captions, "ada")
-            stored = [(s.segment_id, s.text) for s in writer.store.segments(ROOM) if s.text]
-            assert stored == seen  # no gap: the outage's finals were flushed, in order
-            assert len(seen) >= 5
+        words = ["good", "morning.", "|", "please", "press", "one", "|"]
+        await ada.play(synth(words), time.monotonic())
+        assert await poll_until(lambda: len(listener.finals("ada")) >= 5, 20)
+        await listener.wait_quiet(quiet_s=2.0, timeout_s=20)
+        assert await poll_until(lambda: writer.pending == 0, 10)
 
-            bob, backlogs = await late_joiner(
-                server.url, custom_token(server, ROOM, "bob", can_publish_data=False)
-            )
-            assert await poll_until(lambda: bool(backlogs.received), 20), "no backlog for bob"
-            assert backlogs.last() == seen
-            await bob.disconnect()
-            await ada.aclose()
-            await listener.aclose()
-            await captioner.aclose()
-            await agent.disconnect()
+        seen = latest_finals(listener.captions, "ada")
+        stored = [(s.segment_id, s.text) for s in writer.store.segments(room) if s.text]
+        assert stored == seen  # no gap: the outage's finals were flushed, in order
+        assert len(seen) >= 5
+
+        bob, backlogs = await late_joiner(
+            server.url, custom_token(server, room, "bob", can_publish_data=False)
+        )
+        assert await poll_until(lambda: bool(backlogs.received), 20), "no backlog for bob"
+        assert backlogs.last() == seen
+        await bob.disconnect()
+        await ada.aclose()
+        await listener.aclose()
+        await captioner.aclose()
+        await agent.disconnect()
     finally:
         engine.close(timeout=5)
         writer.close()
@@ -245,9 +247,10 @@ async def test_a_healed_meeting_keeps_its_whole_transcript(
 
 
 async def heal_and_check_the_record(store: Store, eval_dir: Path, artifacts_dir: Path) -> None:
-    # silence at the end: the last sentence is final before anyone leaves
-    speech = read_wav(eval_dir / "allison-a.wav")[: int(26 * SAMPLE_RATE)]
-    audio = np.concatenate([speech, np.zeros(2 * SAMPLE_RATE, dtype=np.float32)])
+    # Five sentences; one final before the kill leaves three (a heal takes 4-8 s)
+    # after it. Silence at the end: the last sentence is final before anyone leaves.
+    speech = read_wav(eval_dir / "allison-a.wav")[: int(18.6 * SAMPLE_RATE)]
+    audio = np.concatenate([speech, np.zeros(SAMPLE_RATE, dtype=np.float32)])
     data_dir = store.options.data_dir
     kind = store.env["ROOMSCRIBE_STORE"].split(":")[0]
     logs = [artifacts_dir / f"livekit-record-{kind}-worker-{i}.log" for i in range(2)]
@@ -259,7 +262,7 @@ async def heal_and_check_the_record(store: Store, eval_dir: Path, artifacts_dir:
             talker = scene.speaker.identity
             heard = Backlogs().listen(scene.listener.room)
             finals = lambda: latest_finals(scene.listener.captions, talker)  # noqa: E731
-            assert await poll_until(lambda: len(finals()) >= 2, 40), _logs(workers)
+            assert await poll_until(lambda: len(finals()) >= 1, 40), _logs(workers)
             victim = next(w for w in workers if w.serves(HEALED))
             dead_sid = scene.captioner_sid()
             killed_at = scene.now()
@@ -273,7 +276,7 @@ async def heal_and_check_the_record(store: Store, eval_dir: Path, artifacts_dir:
             assert heard.last()[: len(before_kill)] == before_kill
             assert await poll_until(lambda: len(finals()) > len(before_kill), 30), _logs(workers)
             assert await poll_until(lambda: scene.now() > len(audio) / SAMPLE_RATE, 40)
-            await scene.listener.wait_quiet(quiet_s=3.0, timeout_s=30)
+            await scene.listener.wait_quiet(quiet_s=2.0, timeout_s=30)
 
             zoe, backlogs = await late_joiner(
                 server.url, custom_token(server, HEALED, "zoe", can_publish_data=False)
