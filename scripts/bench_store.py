@@ -1,16 +1,18 @@
 """The transcript store under a busy worker: write latency and store size per meeting hour.
 
     PYTHONPATH=$PWD/agent .venv/bin/python scripts/bench_store.py [--rooms 50 --talkers 4
-        --minutes 10 --speed 10]
+        --minutes 10 --speed 10] [--redis redis://127.0.0.1:6379/15]
 
 A synthetic writer plays ``--minutes`` of meeting in ``--rooms`` rooms with
 ``--talkers`` people each, ``--speed`` times faster than real time: every
 talker's final comes every 3-5 s (about 12 words), and half the finals get a
 revision 5-10 s later, as the revision pass does. Everything goes through one
 :class:`~roomscribe.store.RecordWriter` (a worker's single writer thread) into
-SQLite in a temporary data dir. Prints the caller's cost of ``put()`` (what the
-event loop pays), the time from ``put()`` to the commit holding it, p50/p99/max,
-and the store's size per hour of meeting (per room and for all rooms).
+SQLite in a temporary data dir, or with ``--redis`` into that Redis database
+(emptied first: give it a database of its own). Prints the caller's cost of
+``put()`` (what the event loop pays), the time from ``put()`` to the commit
+holding it, p50/p99/max, and the store's size per hour of meeting (per room
+and for all rooms: the SQLite files, or Redis's ``MEMORY USAGE`` of its keys).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from roomscribe.store import RecordOptions, RecordWriter, StoredSegment
+from roomscribe.store import RecordOptions, RecordWriter, StoredSegment, TranscriptStore
 
 SENTENCE = (
     "so the next thing we should look at is the latency of the captions when "
@@ -37,12 +39,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def store_size(store: TranscriptStore, redis_url: str) -> int:
+    """Bytes the store takes: its files, or the memory of its Redis keys."""
+    if not redis_url:
+        db = Path(store.location)
+        return sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    return sum(client.memory_usage(key, samples=0) or 0 for key in client.scan_iter())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=50)
     parser.add_argument("--talkers", type=int, default=4)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--speed", type=float, default=10.0, help="times faster than real time")
+    parser.add_argument("--redis", default="", help="a Redis URL to write to instead of SQLite")
     args = parser.parse_args()
     rng = random.Random(31)
     meeting_s = args.minutes * 60
@@ -61,7 +75,11 @@ def main() -> None:
     heapq.heapify(events)
 
     with tempfile.TemporaryDirectory(prefix="roomscribe-bench-store-") as tmp:
-        writer = RecordWriter(RecordOptions(data_dir=Path(tmp)))
+        if args.redis:
+            import redis
+
+            redis.Redis.from_url(args.redis).flushdb()
+        writer = RecordWriter(RecordOptions(data_dir=Path(tmp), redis_url=args.redis))
         writer.start()
         put_at: dict[tuple[str, str, int], float] = {}
         committed: list[float] = []
@@ -109,15 +127,14 @@ def main() -> None:
             time.sleep(0.01)
         elapsed = time.perf_counter() - start
         writer.close()
-        db = writer.store.path
-        size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+        size = store_size(writer.store, args.redis)
         segments = len(writer.store.segments("room-000"))
 
     hours = meeting_s / 3600
     ms = 1000.0
     print(
-        f"{args.rooms} rooms x {args.talkers} talkers, {args.minutes:g} min of meeting "
-        f"in {elapsed:.1f} s ({args.speed:g}x real time)"
+        f"{writer.store.location}: {args.rooms} rooms x {args.talkers} talkers, "
+        f"{args.minutes:g} min of meeting in {elapsed:.1f} s ({args.speed:g}x real time)"
     )
     print(
         f"writes: {len(put_costs)} ({len(put_costs) / (meeting_s / args.speed):.0f}/s), "

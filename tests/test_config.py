@@ -378,7 +378,7 @@ def test_settings_load_without_the_web_stack() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_retention_takes_durations_and_the_store_sqlite_or_off(
+def test_retention_takes_durations_and_the_store_sqlite_redis_or_off(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for given, seconds in [("24h", 86400), ("90m", 5400), ("2d", 172800), ("3600", 3600)]:
@@ -389,8 +389,16 @@ def test_retention_takes_durations_and_the_store_sqlite_or_off(
         with pytest.raises(SettingsError, match="ROOMSCRIBE_RETENTION"):
             load_settings()
     monkeypatch.delenv("ROOMSCRIBE_RETENTION")
-    monkeypatch.setenv("ROOMSCRIBE_STORE", "redis://cache:6379")
-    with pytest.raises(SettingsError, match="Redis store is not supported"):
+    monkeypatch.setenv("ROOMSCRIBE_STORE", "rediss://:Secret@cache:6380/2")
+    record = load_settings().record()
+    assert record is not None
+    assert record.redis_url == "rediss://:Secret@cache:6380/2"
+    monkeypatch.setenv("ROOMSCRIBE_STORE", "SQLite")
+    record = load_settings().record()
+    assert record is not None
+    assert record.redis_url == ""
+    monkeypatch.setenv("ROOMSCRIBE_STORE", "postgres://db")
+    with pytest.raises(SettingsError, match="ROOMSCRIBE_STORE"):
         load_settings()
     monkeypatch.setenv("ROOMSCRIBE_STORE", "off")
     assert load_settings().record() is None

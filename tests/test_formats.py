@@ -1,8 +1,9 @@
 import io
 import json
+from dataclasses import replace
 
 from roomscribe.asr.events import Caption, Word
-from roomscribe.formats import CaptionWriter, timestamp
+from roomscribe.formats import CaptionWriter, render_transcript, timestamp, transcript_lines
 
 CAP = Caption(
     "s1-0",
@@ -68,3 +69,17 @@ def test_downloads_use_the_revised_text_and_jsonl_logs_the_revision() -> None:
     w.write(revised, 9.0)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(r["text"], r["revision"]) for r in records] == [("Press to.", 0), ("Press two.", 1)]
+
+
+def test_a_stored_transcript_counts_from_the_room_creation() -> None:
+    from tests.store.helpers import segment
+
+    t = 1_800_000_000.0
+    said = [segment(1, "Hi.", final_at=t + 10), segment(2, "Hello.", final_at=t + 15)]
+    # spoken_at is a second before final_at; the room was created at t
+    started = [replace(s, room_started_at=t) for s in said]
+    assert render_transcript("txt", transcript_lines(started)) == (
+        "[00:09] Ada Lovelace: Hi.\n[00:14] Ada Lovelace: Hello.\n"
+    )
+    # a record without the room's creation counts from its first speech
+    assert [line.start for line in transcript_lines(said)] == [0.0, 5.0]

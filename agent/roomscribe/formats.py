@@ -122,7 +122,7 @@ class TranscriptLine:
     """The display name the server issued."""
     segment_id: str
     start: float
-    """Seconds since the room's transcript started."""
+    """Seconds since the room started."""
     end: float
     text: str
     language: str | None
@@ -130,10 +130,12 @@ class TranscriptLine:
 
 def transcript_lines(segments: Sequence[StoredSegment]) -> list[TranscriptLine]:
     """A room's stored segments as transcript lines, in speaking order, times
-    counted from the first one (the room's start as far as the record knows)."""
+    counted from the room's creation (the first segment's if the record lacks it)."""
     if not segments:
         return []
+    # min with the speech itself: the LiveKit server's clock may be ahead of the worker's
     origin = min(s.spoken_at for s in segments)
+    origin = min([origin, *(s.room_started_at for s in segments if s.room_started_at > 0)])
     return [
         TranscriptLine(
             speaker=s.speaker_name,

@@ -26,7 +26,7 @@ The web client mirrors these names in ``web-client/src/protocol.ts``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from roomscribe.asr.events import Caption, Word
 
@@ -76,8 +76,8 @@ separated by spaces (absent: none wait). A track leaves the list once captioned
 
 BACKLOG_TOPIC = "roomscribe.backlog"
 """Text stream from the agent to one late joiner alone (``destination_identities``):
-a JSON list of the room's final segments so far (last 30 minutes, revised text),
-oldest first; fields in :meth:`roomscribe.livekit.transcript.RecordedSegment.as_json`."""
+a JSON list of the room's final segments so far (revised text), oldest first,
+each built by :func:`backlog_entry`."""
 
 HEARING_TOPIC = "roomscribe.hearing"
 """Reliable data packet from the agent to one participant alone
@@ -128,6 +128,45 @@ def caption_message(caption: Caption, *, speaker: str, track_id: str) -> dict[st
         "language": caption.language,
         "revision": caption.revision,
         "words": word_records(caption.words),
+    }
+
+
+class BacklogSegment(Protocol):
+    """A final segment as the record keeps it (in memory or in the store)."""
+
+    @property
+    def speaker(self) -> str: ...
+    @property
+    def speaker_name(self) -> str: ...
+    @property
+    def track_id(self) -> str: ...
+    @property
+    def segment_id(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def revision(self) -> int: ...
+
+
+def backlog_entry(segment: BacklogSegment) -> dict[str, Any]:
+    """One segment of a :data:`BACKLOG_TOPIC` list: speaker identity and display
+    name, track, segment id, latest text, track-relative times, language, revision."""
+    return {
+        "speaker": segment.speaker,
+        "speaker_name": segment.speaker_name,
+        "track_id": segment.track_id,
+        "segment_id": segment.segment_id,
+        "text": segment.text,
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
+        "language": segment.language,
+        "revision": segment.revision,
     }
 
 

@@ -459,10 +459,16 @@ class Settings(BaseSettings):
 
     # -- transcript store (agent, serve, transcripts) ---------------------------------
     store: str = setting(
-        "sqlite", group="store", help="sqlite: keep transcripts in --data-dir; off: memory only"
+        "sqlite",
+        group="store",
+        help="sqlite: in --data-dir; redis://host:port/db: in that Redis; off: memory only",
     )
+    """``sqlite`` (in :attr:`data_dir`), a Redis URL (``redis://host:port/db``,
+    ``rediss://``: shared by every machine) or ``off`` (each captioner's memory only)."""
     data_dir: UserPath = setting(
-        default_factory=default_data_dir, group="store", help="where the transcript store lives"
+        default_factory=default_data_dir,
+        group="store",
+        help="where the SQLite transcript store lives",
     )
     retention: Duration = setting(
         DEFAULT_RETENTION_S,
@@ -520,14 +526,12 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _store(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value.startswith(("redis://", "rediss://")):
-            raise PydanticCustomError(
-                "store", "a Redis store is not supported yet: use sqlite (one machine) or off"
-            )
-        if value not in ("sqlite", "off"):
-            raise PydanticCustomError("store", "expected sqlite or off")
-        return value
+        value = value.strip()
+        if value.lower().startswith(("redis://", "rediss://")):
+            return value  # the URL keeps its case (a password)
+        if value.lower() not in ("sqlite", "off"):
+            raise PydanticCustomError("store", "expected sqlite, redis://host:port/db or off")
+        return value.lower()
 
     @field_validator("trust_proxy_header")
     @classmethod
@@ -656,7 +660,8 @@ class Settings(BaseSettings):
         """The transcript store, or ``None`` when it is off."""
         if self.store == "off":
             return None
-        return RecordOptions(data_dir=self.data_dir, retention_s=self.retention)
+        redis_url = "" if self.store == "sqlite" else self.store
+        return RecordOptions(self.data_dir, redis_url=redis_url, retention_s=self.retention)
 
     def access(self) -> AccessOptions:
         """Access control of ``serve``'s token and offer endpoints."""

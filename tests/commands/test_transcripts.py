@@ -9,7 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from roomscribe.cli import main
 from roomscribe.store import RecordOptions, RecordWriter, SqliteStore
+from roomscribe.store.redis import RedisStore
+from tests.fixtures.redis import running_redis
 from tests.store.helpers import segment
 
 
@@ -69,3 +74,27 @@ def test_the_writer_purges_expired_segments_when_it_starts(tmp_path: Path) -> No
     writer.start()
     writer.close()
     assert [s.segment_id for s in store.segments("standup")] == [segment(2).segment_id]
+
+
+def test_the_same_commands_on_a_redis_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout's
+    with running_redis(tmp_path / "redis", tmp_path / "redis.log") as server:
+        store = RedisStore(server.url, retention_s=86400)
+        now = time.time()
+        store.write(
+            [
+                segment(1, "Good morning.", final_at=now - 20),
+                segment(2, "Shall we start?", final_at=now - 10),
+                segment(1, "Good morning, revised.", revision=1, final_at=now),
+            ]
+        )
+        assert main(["transcripts", "list", "--store", server.url]) == 0
+        assert capsys.readouterr().out.split("\t")[:2] == ["standup", "2 segment(s)"]
+        assert main(["transcripts", "export", "standup", "--store", server.url]) == 0
+        assert capsys.readouterr().out == (
+            "[00:00] Ada Lovelace: Good morning, revised.\n[00:10] Ada Lovelace: Shall we start?\n"
+        )
+        assert main(["transcripts", "delete", "standup", "--store", server.url]) == 0
+        assert store.segments("standup") == []

@@ -1,9 +1,11 @@
-"""The SQLite transcript store: revisions replace by segment id, order, retention, rooms."""
+"""The SQLite transcript store: a WAL file other processes read, purge by age
+(what every store does: ``test_model.py``)."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from roomscribe.store import SqliteStore
@@ -16,21 +18,6 @@ def store_in(tmp_path: Path) -> SqliteStore:
     return store
 
 
-def test_revisions_replace_their_final_in_place_and_never_go_back(tmp_path: Path) -> None:
-    store = store_in(tmp_path)
-    t = time.time()
-    store.write([segment(1, final_at=t), segment(2, final_at=t + 1), segment(3, final_at=t + 2)])
-    store.write([segment(2, "sentence two, revised.", revision=1, final_at=t + 5)])
-    store.write([segment(2, "an older revision, late.", revision=0, final_at=t + 6)])
-    got = store.segments("standup")
-    assert [(s.segment_id[-1], s.text, s.revision) for s in got] == [
-        ("1", "sentence 1.", 0),
-        ("2", "sentence two, revised.", 1),
-        ("3", "sentence 3.", 0),
-    ]
-    assert got[1].final_at == t + 1  # a revision keeps its segment's place and age
-
-
 def test_the_file_is_wal_and_readable_by_another_connection(tmp_path: Path) -> None:
     store = store_in(tmp_path)
     store.write([segment(1)])
@@ -40,22 +27,29 @@ def test_the_file_is_wal_and_readable_by_another_connection(tmp_path: Path) -> N
     assert SqliteStore(tmp_path / "data").segments("standup")[0].text == "sentence 1."
 
 
-def test_meetings_rooms_retention_and_delete(tmp_path: Path) -> None:
+def test_purge_deletes_segments_older_than_the_retention(tmp_path: Path) -> None:
     store = store_in(tmp_path)
     now = time.time()
     store.write(
         [
-            segment(1, room="standup", meeting="RM_old", final_at=now - 3 * 3600),
-            segment(2, room="standup", meeting="RM_new", final_at=now - 60),
-            segment(3, room="retro", final_at=now - 30),
+            segment(1, meeting="RM_old", final_at=now - 3 * 3600),
+            segment(2, meeting="RM_new", final_at=now - 60),
         ]
     )
-    assert [s.meeting for s in store.segments("standup", meeting="RM_new")] == ["RM_new"]
-    assert [r.room for r in store.rooms()] == ["retro", "standup"]
-    assert len(store.segments("standup", since=now - 3600)) == 1
-
     assert store.purge(before=now - 3600) == 1
     assert [s.meeting for s in store.segments("standup")] == ["RM_new"]
-    assert store.delete("standup") == 1
-    assert store.segments("standup") == []
-    assert [r.room for r in store.rooms()] == ["retro"]
+
+
+def test_a_store_from_before_room_started_at_gets_the_column(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    with sqlite3.connect(tmp_path / "data" / "transcripts.sqlite3") as db:
+        db.execute(
+            "CREATE TABLE segments (room TEXT NOT NULL, segment_id TEXT NOT NULL, "
+            "meeting TEXT NOT NULL, speaker TEXT NOT NULL, speaker_name TEXT NOT NULL, "
+            "track_id TEXT NOT NULL, text TEXT NOT NULL, start REAL NOT NULL, "
+            '"end" REAL NOT NULL, spoken_at REAL NOT NULL, final_at REAL NOT NULL, '
+            "language TEXT, revision INTEGER NOT NULL, PRIMARY KEY (room, segment_id))"
+        )
+    store = store_in(tmp_path)
+    store.write([replace(segment(1), room_started_at=1.5)])
+    assert [s.room_started_at for s in store.segments("standup")] == [1.5]

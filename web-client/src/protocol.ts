@@ -175,7 +175,7 @@ export const HEARING_TOPIC = "roomscribe.hearing";
 /** Key of the room metadata (a JSON object) holding the room's vocabulary terms. */
 export const METADATA_VOCABULARY = "roomscribe.vocabulary";
 
-/** One final segment of the backlog (`RecordedSegment.as_json` in transcript.py). */
+/** One final segment of the backlog (`backlog_entry` in protocol.py). */
 export interface BacklogSegment {
   /** Identity of the participant who spoke. */
   speaker: string;

@@ -35,8 +35,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from roomscribe.store import RecordWriter
 
         writer = RecordWriter(record)
-        writer.start()  # an unusable data dir stops the worker here, loudly
-        log.info("transcripts kept in %s for %.0f h", writer.store.path, record.retention_s / 3600)
+        writer.start()  # an unusable data dir or Redis URL stops the worker here, loudly
+        hours = record.retention_s / 3600
+        log.info("transcripts kept in %s for %.0f h", writer.store.location, hours)
     engine = build_engine(settings.asr(), fault=settings.test_fault or None)
     engine.start()
 

@@ -1,7 +1,7 @@
 """``roomscribe transcripts list|export|delete``: the operator's view of the transcript store.
 
 Reads and deletes in the same store the caption workers write and ``serve``
-reads (``ROOMSCRIBE_DATA_DIR``). Transcripts past ``ROOMSCRIBE_RETENTION`` are
+reads (``ROOMSCRIBE_STORE``, ``ROOMSCRIBE_DATA_DIR``). Transcripts past ``ROOMSCRIBE_RETENTION`` are
 deleted first, as the workers do every few minutes.
 """
 
@@ -27,14 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from roomscribe.store import SqliteStore, horizon
+    from roomscribe.store import horizon, open_store
 
     record = settings.record()
     if record is None:
         raise SettingsError("ROOMSCRIBE_STORE is off: no transcripts are kept")
     if args.action != "list" and not args.room:
         raise SettingsError(f"roomscribe transcripts {args.action} needs a ROOM")
-    store = SqliteStore(record.data_dir)
+    store = open_store(record)
     store.create()
     since = horizon(record.retention_s)
     store.purge(since)

@@ -113,6 +113,8 @@ class RoomCaptioner:
         self._record = record
         self._meeting = ""
         """The room's sid: the store keeps each meeting of a room name apart."""
+        self._room_started_at = 0.0
+        """When LiveKit created the room (Unix seconds; 0: not known yet)."""
         self._messages: set[asyncio.Task[None]] = set()
         """Backlogs and hearing notices being sent (cancelled at close)."""
         self.vocabulary: tuple[str, ...] | None = None
@@ -331,6 +333,7 @@ class RoomCaptioner:
                             final_at=time.time(),
                             language=caption.language,
                             revision=caption.revision,
+                            room_started_at=self._room_started_at,
                         )
                     )
             except Exception:  # the record must never stop the captions
@@ -360,6 +363,7 @@ class RoomCaptioner:
 
     async def _learn_meeting(self) -> None:
         self._meeting = await self._room.sid
+        self._room_started_at = self._room.creation_time.timestamp()
 
     async def _backlog(self) -> list[dict[str, Any]]:
         """The meeting's finals so far: from the store, else from memory."""
@@ -369,10 +373,10 @@ class RoomCaptioner:
                 stored = await asyncio.to_thread(
                     self._record.segments, self._room.name, meeting=meeting
                 )
-                return [s.backlog_json() for s in stored if s.text]
+                return [protocol.backlog_entry(s) for s in stored if s.text]
             except Exception as e:  # this captioner's own finals still go out
                 log.warning("transcript store unreadable, backlog from memory: %s", e)
-        return [s.as_json() for s in self.transcript.segments()]
+        return [protocol.backlog_entry(s) for s in self.transcript.segments()]
 
     async def _send_backlog(self, identity: str) -> None:
         """The transcript so far, to ``identity`` alone (a late joiner)."""

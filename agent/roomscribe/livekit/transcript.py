@@ -9,7 +9,7 @@ When someone joins a room that is already being captioned, the captioner sends
 them :func:`backlog_payload` on :data:`~roomscribe.protocol.BACKLOG_TOPIC`, addressed to them alone
 (``destination_identities``), so their transcript panel and downloads start
 complete. The payload is a JSON list of :class:`RecordedSegment` objects,
-oldest first (see :meth:`RecordedSegment.as_json`).
+oldest first (see :func:`~roomscribe.protocol.backlog_entry`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from roomscribe.asr.events import Caption
+from roomscribe.protocol import backlog_entry
 
 MAX_AGE_S = 30 * 60.0
 """Segments whose final arrived longer ago than this are forgotten."""
@@ -48,20 +48,6 @@ class RecordedSegment:
     revision: int
     received_at: float
     """Monotonic time its first final arrived, for the age bound."""
-
-    def as_json(self) -> dict[str, Any]:
-        """The backlog entry: every field but ``received_at``."""
-        return {
-            "speaker": self.speaker,
-            "speaker_name": self.speaker_name,
-            "track_id": self.track_id,
-            "segment_id": self.segment_id,
-            "text": self.text,
-            "start": round(self.start, 3),
-            "end": round(self.end, 3),
-            "language": self.language,
-            "revision": self.revision,
-        }
 
 
 class RoomTranscript:
@@ -116,7 +102,7 @@ class RoomTranscript:
 
     def backlog_payload(self) -> str:
         """JSON list of :meth:`segments` for a late joiner."""
-        return json.dumps([s.as_json() for s in self.segments()], ensure_ascii=False)
+        return json.dumps([backlog_entry(s) for s in self.segments()], ensure_ascii=False)
 
     def _forget_old(self) -> None:
         while len(self._segments) > self._max_segments:

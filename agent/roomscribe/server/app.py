@@ -57,7 +57,7 @@ from roomscribe.server.security import PASSCODE_HEADER, AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.server.transport import read_json, secure_transport
 from roomscribe.settings import AccessOptions, AsrOptions, EmbeddedOptions, LiveKitSettings
-from roomscribe.store import RecordOptions, SqliteStore, horizon
+from roomscribe.store import RecordOptions, horizon, open_store
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def create_app(options: AppOptions) -> FastAPI:
     vocabularies = RoomVocabularyService(members) if members is not None else None
     guard = AccessGuard(options.access)
     record = options.record
-    store = SqliteStore(record.data_dir) if record is not None else None
+    store = open_store(record) if record is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

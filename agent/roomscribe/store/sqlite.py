@@ -3,23 +3,20 @@
 WAL mode, so every process on the machine (caption workers, the web server,
 ``roomscribe transcripts``) reads while one of them writes; each writing
 process has one writer (:class:`~roomscribe.store.writer.RecordWriter`'s
-thread). A revision replaces its segment's row (same ``segment_id``) and keeps
-the row's place and times; an older revision arriving late never undoes a
-newer one. Rows older than the retention limit are deleted (:meth:`purge`) and
-never read. Only text is kept: no audio, no words' timings.
-
-Every method is synchronous and blocking: call it from a thread.
+thread). A revision is an upsert of its segment's row (same ``segment_id``)
+that keeps the row's place and times (see :mod:`roomscribe.store.model`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from roomscribe.store.model import RoomSummary, StoredSegment
 
 FILE_NAME = "transcripts.sqlite3"
 BUSY_TIMEOUT_S = 5.0
@@ -40,16 +37,18 @@ CREATE TABLE IF NOT EXISTS segments (
     final_at REAL NOT NULL,
     language TEXT,
     revision INTEGER NOT NULL,
+    room_started_at REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (room, segment_id)
 );
 CREATE INDEX IF NOT EXISTS segments_by_age ON segments (final_at);
 """
+_ADD_ROOM_STARTED_AT = "ALTER TABLE segments ADD COLUMN room_started_at REAL NOT NULL DEFAULT 0"
 _COLUMNS = (
     "room, segment_id, meeting, speaker, speaker_name, track_id, text, start, "
-    '"end", spoken_at, final_at, language, revision'
+    '"end", spoken_at, final_at, language, revision, room_started_at'
 )
 _UPSERT = f"""
-INSERT INTO segments ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO segments ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (room, segment_id) DO UPDATE SET
     text = excluded.text, "end" = excluded."end", language = excluded.language,
     revision = excluded.revision
@@ -57,65 +56,13 @@ WHERE excluded.revision >= segments.revision
 """
 
 
-@dataclass(frozen=True, slots=True)
-class StoredSegment:
-    """One final segment of a room as last published (its latest revision)."""
-
-    room: str
-    segment_id: str
-    """As published (``lk.segment_id``), unique in the room."""
-    meeting: str
-    """The LiveKit room sid: one meeting of a room name (a name can be reused)."""
-    speaker: str
-    """Identity of the participant who spoke."""
-    speaker_name: str
-    """Their display name as the server issued it."""
-    track_id: str
-    text: str
-    start: float
-    """Seconds since the track's caption stream started, as on the live captions."""
-    end: float
-    spoken_at: float
-    """Wall-clock time (Unix seconds) the segment's speech started."""
-    final_at: float
-    """Wall-clock time its first final was published: the record's order and age."""
-    language: str | None
-    revision: int
-
-    def backlog_json(self) -> dict[str, Any]:
-        """The late joiner's backlog entry (``RecordedSegment.as_json`` of the live record)."""
-        return {
-            "speaker": self.speaker,
-            "speaker_name": self.speaker_name,
-            "track_id": self.track_id,
-            "segment_id": self.segment_id,
-            "text": self.text,
-            "start": round(self.start, 3),
-            "end": round(self.end, 3),
-            "language": self.language,
-            "revision": self.revision,
-        }
-
-    def replaces(self, other: StoredSegment) -> bool:
-        """Whether this row wins over ``other`` (same segment): a revision as new or newer."""
-        return self.revision >= other.revision
-
-
-@dataclass(frozen=True, slots=True)
-class RoomSummary:
-    """One room of the store, for ``roomscribe transcripts list``."""
-
-    room: str
-    segments: int
-    first_at: float
-    last_at: float
-
-
 class SqliteStore:
-    """The transcripts of every room, in ``data_dir``/:data:`FILE_NAME`."""
+    """The transcripts of every room, in ``data_dir``/:data:`FILE_NAME`
+    (a :class:`~roomscribe.store.model.TranscriptStore`)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / FILE_NAME
+        self.location = str(self.path)
         self._data_dir = data_dir
         self._writer: sqlite3.Connection | None = None
         """Kept open between writes (one writing thread): opening a connection and
@@ -127,6 +74,9 @@ class SqliteStore:
         with closing(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(segments)")}
+            if "room_started_at" not in columns:  # a store written before it was kept
+                db.execute(_ADD_ROOM_STARTED_AT)
 
     def write(self, segments: Iterable[StoredSegment]) -> None:
         """Insert or revise ``segments`` in one transaction (all or nothing)."""
@@ -192,8 +142,3 @@ class SqliteStore:
         )
         db.execute("PRAGMA synchronous=NORMAL")  # WAL: a power cut may lose the last writes
         return db
-
-
-def horizon(retention_s: float, now: float | None = None) -> float:
-    """The oldest ``final_at`` kept under ``retention_s``."""
-    return (time.time() if now is None else now) - retention_s

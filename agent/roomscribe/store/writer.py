@@ -2,8 +2,8 @@
 
 :meth:`RecordWriter.put` only appends to a bounded queue, so the event loops
 that publish captions (one per room, in the worker's job threads) never wait
-for the disk. The writer thread takes what is queued and writes it in one
-transaction. When the store fails (disk full, file locked, directory gone) the
+for the store. The writer thread takes what is queued and writes it in one
+transaction. When the store fails (disk full, file locked, Redis down) the
 batch stays queued, the failure is logged and counted
 (``roomscribe_record_write_failures_total``), and the thread tries again after
 a pause: when the store is back, everything queued meanwhile is written, in
@@ -22,11 +22,12 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from roomscribe import metrics
-from roomscribe.store.sqlite import SqliteStore, StoredSegment, horizon
+from roomscribe.store.model import StoredSegment, TranscriptStore, horizon
+from roomscribe.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,10 @@ class RecordOptions:
     """Where the transcript of record is kept and for how long."""
 
     data_dir: Path
-    """The store is ``data_dir/transcripts.sqlite3``."""
+    """The SQLite store is ``data_dir/transcripts.sqlite3``."""
+    redis_url: str = ""
+    """When set (``redis://host:port/db``, ``rediss://``), the store is this Redis
+    instead, shared by every machine (see :mod:`roomscribe.store.redis`)."""
     retention_s: float = DEFAULT_RETENTION_S
     """Segments whose first final is older are deleted and never read."""
     max_queued: int = 50_000
@@ -50,12 +54,21 @@ class RecordOptions:
     """How often expired segments are deleted."""
 
 
+def open_store(options: RecordOptions) -> TranscriptStore:
+    """The store ``options`` name, not yet created (see ``create()``)."""
+    if options.redis_url:
+        from roomscribe.store.redis import RedisStore  # only deployments with Redis load it
+
+        return RedisStore(options.redis_url, retention_s=options.retention_s)
+    return SqliteStore(options.data_dir)
+
+
 class RecordWriter:
-    """The process's one writer of :class:`SqliteStore`; ``start()`` / ``close()``."""
+    """The process's one writer of the transcript store; ``start()`` / ``close()``."""
 
     def __init__(self, options: RecordOptions) -> None:
         self.options = options
-        self.store = SqliteStore(options.data_dir)
+        self.store = open_store(options)
         self._queue: OrderedDict[tuple[str, str], StoredSegment] = OrderedDict()
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)
@@ -76,7 +89,7 @@ class RecordWriter:
             return len(self._queue)
 
     def start(self) -> None:
-        """Create the store if needed (raises if the data dir is unusable) and start writing."""
+        """Create the store if needed (raises if it is unusable) and start writing."""
         self.store.create()
         self._purge()
         metrics.RECORD_PENDING.set_function(lambda: self.pending)
@@ -103,7 +116,7 @@ class RecordWriter:
             if queued is not None and not segment.replaces(queued):
                 return
             # a revision keeps its final's place in the queue, and its times
-            self._queue[key] = segment if queued is None else _revised(queued, segment)
+            self._queue[key] = segment if queued is None else queued.revised(segment)
             if len(self._queue) > self.options.max_queued:
                 self._queue.popitem(last=False)
                 self.dropped += 1
@@ -115,7 +128,7 @@ class RecordWriter:
     def segments(self, room: str, *, meeting: str | None = None) -> list[StoredSegment]:
         """The room's record (stored, plus this process's queued writes); blocking.
 
-        Raises :class:`sqlite3.Error` if the store cannot be read.
+        Raises the store's error if it cannot be read.
         """
         since = horizon(self.options.retention_s)
         stored = {s.segment_id: s for s in self.store.segments(room, since=since, meeting=meeting)}
@@ -127,7 +140,7 @@ class RecordWriter:
             old = stored.get(s.segment_id)
             if old is None or s.replaces(old):
                 # the stored row's place and times hold: only text and revision change
-                stored[s.segment_id] = s if old is None else _revised(old, s)
+                stored[s.segment_id] = s if old is None else old.revised(s)
         return sorted(stored.values(), key=lambda s: s.final_at)
 
     def _run(self) -> None:
@@ -182,14 +195,3 @@ class RecordWriter:
             return
         if deleted:
             log.info("transcript store: deleted %d expired segment(s)", deleted)
-
-
-def _revised(stored: StoredSegment, revision: StoredSegment) -> StoredSegment:
-    """``stored`` with the text of a newer ``revision`` (what the store's upsert does)."""
-    return replace(
-        stored,
-        text=revision.text,
-        end=revision.end,
-        language=revision.language,
-        revision=revision.revision,
-    )
