@@ -290,16 +290,18 @@ export class LiveKitTransport implements Transport {
       }
       return;
     }
-    const text = await reader.readAll();
+    const payload = await reader.readAll();
+    const timed =
+      attrs[wire.ATTR_FORMAT] === wire.FORMAT_JSON ? wire.parseTimedStrings(payload) : null;
     const segmentId = attrs[wire.ATTR_SEGMENT_ID] ?? reader.info.id;
     this.handlers.caption({
       segmentId,
       trackId,
       speaker: this.speakerLabel(senderIdentity, trackId),
-      text,
+      text: timed?.text ?? payload,
       final: attrs[wire.ATTR_FINAL] === "true",
-      start: parseSeconds(attrs[wire.ATTR_START]),
-      end: parseSeconds(attrs[wire.ATTR_END]),
+      start: timed?.start ?? parseSeconds(attrs[wire.ATTR_START]),
+      end: timed?.end ?? parseSeconds(attrs[wire.ATTR_END]),
       language: attrs[wire.ATTR_LANGUAGE] || null,
       revision: wire.parseRevision(attrs[wire.ATTR_REVISION]),
     });
