@@ -15,7 +15,7 @@
 //
 // Output (stdout): {ok, error?, rooms: [{room, firstCaption, firstFinal, captionMs, finalMs,
 //   liveMs, captionerStates}]}: times in ms after Join was clicked (null: never);
-//   liveMs: when the mic toggle first showed "on"; captionerStates: the indicator's states.
+//   liveMs: when the mic toggle first showed "on", enabled; captionerStates: the indicator's states.
 import { chromium } from "playwright-core";
 
 const CHROMIUM = process.env.ROOMSCRIBE_CHROMIUM ?? "/usr/bin/chromium";
@@ -54,7 +54,9 @@ function watch() {
       marks.firstFinal = final.textContent;
     }
     const mic = document.querySelector('[data-testid="mic-toggle"]');
-    if (mic?.getAttribute("aria-pressed") === "true" && marks.liveMs === undefined) {
+    // the page's initial markup says "on": live is on and enabled (the join has finished)
+    const live = mic && !mic.disabled && mic.getAttribute("aria-pressed") === "true";
+    if (live && marks.joinAt !== undefined && marks.liveMs === undefined) {
       marks.liveMs = since();
     }
     const status = document.querySelector('[data-testid="captioner-status"]');
