@@ -12,6 +12,10 @@ Everything that crosses a process boundary is named here, once:
   context) is a new text stream with the same :data:`ATTR_SEGMENT_ID`,
   :data:`ATTR_FINAL` ``"true"`` and :data:`ATTR_REVISION` ``"1"``, ``"2"``...:
   clients that replace text by segment id show the revised text unchanged.
+  A room whose metadata sets :data:`METADATA_TRANSCRIPTION_FORMAT` to
+  :data:`FORMAT_JSON` gets the payload as livekit-agents writes it with its
+  ``json_format`` text-output option (one JSON ``TimedString`` per line, with
+  word times: :func:`timed_strings`) and the stream attribute :data:`ATTR_FORMAT`.
 * **Participant attributes**: :data:`ATTR_SPOKEN_LANGUAGE` (set by the server
   for the web client, see ``POST /api/language``); the captioner's
   :data:`ATTR_HEARTBEAT` and :data:`ATTR_WAITING`.
@@ -25,6 +29,7 @@ The web client mirrors these names in ``web-client/src/protocol.ts``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -59,6 +64,15 @@ ATTR_START = "roomscribe.start"
 ATTR_END = "roomscribe.end"
 ATTR_REVISION = "roomscribe.revision"
 """Text-stream attribute of a revised final: the revision number (absent on live captions)."""
+ATTR_FORMAT = "roomscribe.format"
+"""Text-stream attribute: :data:`FORMAT_JSON` when the payload is :func:`timed_strings`
+(absent: the payload is the plain text)."""
+FORMAT_JSON = "json"
+
+METADATA_TRANSCRIPTION_FORMAT = "roomscribe.transcription_format"
+"""Key of the room metadata (a JSON object): :data:`FORMAT_JSON` makes the room's
+``lk.transcription`` payloads :func:`timed_strings`; anything else, or absent, plain text.
+Per room, so rooms whose front ends read plain text are not affected."""
 
 ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language"
 """Participant attribute: language code the participant speaks, or ``auto``."""
@@ -98,8 +112,9 @@ MESSAGE_ERROR = "error"
 MESSAGE_HELLO = "hello"
 
 
-def caption_attributes(caption: Caption, track_id: str) -> dict[str, str]:
-    """Text-stream attributes for one caption update (all values are strings)."""
+def caption_attributes(caption: Caption, track_id: str, *, timed: bool = False) -> dict[str, str]:
+    """Text-stream attributes for one caption update (all values are strings);
+    ``timed``: the payload is :func:`timed_strings`."""
     attrs = {
         ATTR_SEGMENT_ID: caption.segment_id,
         ATTR_TRACK_ID: track_id,
@@ -111,7 +126,47 @@ def caption_attributes(caption: Caption, track_id: str) -> dict[str, str]:
         attrs[ATTR_LANGUAGE] = caption.language
     if caption.revision:
         attrs[ATTR_REVISION] = str(caption.revision)
+    if timed:
+        attrs[ATTR_FORMAT] = FORMAT_JSON
     return attrs
+
+
+def wants_timed_strings(room_metadata: str) -> bool:
+    """Whether a room's metadata asks for :func:`timed_strings` payloads
+    (:data:`METADATA_TRANSCRIPTION_FORMAT`); metadata that is not a JSON object does not."""
+    try:
+        obj = json.loads(room_metadata) if room_metadata.strip() else {}
+    except ValueError:
+        return False
+    return isinstance(obj, dict) and obj.get(METADATA_TRANSCRIPTION_FORMAT) == FORMAT_JSON
+
+
+def timed_strings(caption: Caption) -> str:
+    """The caption as livekit-agents' ``json_format`` transcription payload.
+
+    One JSON object per line, each a ``TimedString`` (livekit protocol
+    ``agent_session.proto``, proto field names): ``text``, ``start_time`` and
+    ``end_time`` in seconds since the stream started (as :data:`ATTR_START`),
+    and ``confidence``. One line per word, so the ``text`` fields joined give
+    :attr:`Caption.text`; one line for the whole segment when its words do not
+    spell its text.
+    """
+    lines = [
+        {
+            "text": w.text,
+            "start_time": round(w.start, 3),
+            "end_time": round(w.end, 3),
+            "confidence": round(w.probability, 3),
+        }
+        for w in caption.words
+    ]
+    if lines:
+        lines[0]["text"] = str(lines[0]["text"]).lstrip()
+        lines[-1]["text"] = str(lines[-1]["text"]).rstrip()
+    if "".join(str(line["text"]) for line in lines) != caption.text:
+        start, end = round(caption.start, 3), round(caption.end, 3)
+        lines = [{"text": caption.text, "start_time": start, "end_time": end}]
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
 
 
 def caption_message(caption: Caption, *, speaker: str, track_id: str) -> dict[str, Any]:

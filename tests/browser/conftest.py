@@ -67,6 +67,56 @@ def fake_mic(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> FakeMi
     return FakeMic(tmp / "speech.wav", tmp / "silence.wav", reference)
 
 
+FIRST_WORD = "after"
+"""First word of allison-a's second utterance, the one :func:`first_word_wav` says."""
+
+
+def first_word_wav(eval_dir: Path, out: Path, silence_s: float = 3.0) -> Path:
+    """A fake mic that says "After the tone say your busy message..." from its very
+    first sample (allison-a's second utterance from its first loud 10 ms), then silence."""
+    utt = json.loads((eval_dir / "allison-a.json").read_text())["utterances"][1]
+    audio = read_wav(eval_dir / "allison-a.wav")
+    segment = audio[int(utt["start"] * 16_000) - 3200 : int(utt["end"] * 16_000)]
+    frames = segment[: len(segment) // 160 * 160].reshape(-1, 160)
+    onset = int(np.argmax(np.sqrt((frames**2).mean(axis=1)) > 0.02)) * 160
+    speech = np.concatenate([segment[onset:], np.zeros(int(silence_s * 16_000), np.float32)])
+    t = np.arange(len(speech) * FAKE_MIC_RATE // 16_000) * (16_000 / FAKE_MIC_RATE)
+    _write_wav(out, np.interp(t, np.arange(len(speech)), speech).astype(np.float32))
+    return out
+
+
+def first_word_of(text: str | None) -> str:
+    words = (text or "").lower().split()
+    return words[0].strip(".,!?;:") if words else ""
+
+
+def open_fresh_rooms(
+    url: str, rooms: list[str], audio: Path, timeout_ms: int = 20_000
+) -> list[dict[str, Any]]:
+    """Runs ``e2e/first-word.mjs``: one new page per fresh room, in order; per room
+    its first caption and first final and when they showed (ms after Join)."""
+    config = {"url": url, "rooms": rooms, "audio": str(audio), "timeoutMs": timeout_ms}
+    done = subprocess.run(
+        ["node", "e2e/first-word.mjs", json.dumps(config)],
+        cwd=WEB_CLIENT,
+        capture_output=True,
+        text=True,
+        timeout=60 + len(rooms) * (timeout_ms / 1000 + 10),
+        check=False,
+    )
+    lines = done.stdout.strip().splitlines()
+    report: dict[str, Any] = json.loads(lines[-1]) if lines else {"ok": False}
+    assert report["ok"], f"first-word.mjs failed: {report.get('error')}\n{done.stderr}"
+    runs: list[dict[str, Any]] = report["rooms"]
+    return runs
+
+
+@pytest.fixture(scope="session")
+def first_word_mic(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """:func:`first_word_wav` for Chromium's fake microphone."""
+    return first_word_wav(eval_dir, tmp_path_factory.mktemp("first-word") / "speech.wav")
+
+
 @pytest.fixture(scope="session")
 def web_client(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``web-client/dist``, rebuilt from the current sources once per run (the

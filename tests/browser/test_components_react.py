@@ -6,6 +6,8 @@ the page is served as static files and joins with a token minted here, as any
 LiveKit app's backend would. Bob (silent) joins first, then Ada, whose fake mic
 plays a 25 s cut of ``allison-a.wav``; once Ada's page shows enough final words
 her mic is muted with LiveKit's ``TrackToggle`` so her last sentence is finalized.
+The room asks for timed payloads (livekit-agents' ``json_format`` lines, see
+``docs/protocol.md``), so the page shows each segment's start and end time too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from livekit import api
 
 from roomscribe import protocol
 from tests.browser import checks
-from tests.browser.conftest import CHROMIUM, WEB_CLIENT, FakeMic
+from tests.browser.conftest import CHROMIUM, CUT_SECONDS, WEB_CLIENT, FakeMic
 from tests.browser.scoring import windowed_wer
 from tests.fixtures.livekit import AgentWorker, LiveKitServer
 
@@ -66,15 +68,23 @@ def static_url(example_dist: Path) -> Iterator[str]:
         thread.join()
 
 
+TIMED_ROOM = json.dumps({protocol.METADATA_TRANSCRIPTION_FORMAT: protocol.FORMAT_JSON})
+"""Room metadata asking the captioner for timed (``json_format``) payloads."""
+
+
 def join_token(server: LiveKitServer, room: str, identity: str, name: str) -> str:
-    """What a LiveKit app's backend mints: the room config dispatches the captioner."""
+    """What a LiveKit app's backend mints: the room config dispatches the captioner
+    and, in the metadata of the room it creates, asks for timed payloads."""
     return (
         api.AccessToken(server.api_key, server.api_secret)
         .with_identity(identity)
         .with_name(name)
         .with_grants(api.VideoGrants(room_join=True, room=room))
         .with_room_config(
-            api.RoomConfiguration(agents=[api.RoomAgentDispatch(agent_name=protocol.AGENT_NAME)])
+            api.RoomConfiguration(
+                agents=[api.RoomAgentDispatch(agent_name=protocol.AGENT_NAME)],
+                metadata=TIMED_ROOM,
+            )
         )
         .to_jwt()
     )
@@ -187,3 +197,19 @@ def test_transcript_word_error_rate(call: dict[str, Any], fake_mic: FakeMic) -> 
     score = windowed_wer(fake_mic.reference, hypothesis)
     assert score.hyp_words >= checks.MIN_WORDS
     assert score.wer <= checks.MAX_WER, (score, hypothesis)
+
+
+def test_timed_payloads_give_every_segment_sane_times(call: dict[str, Any]) -> None:
+    """The times ride in the payload (livekit-agents ``json_format``) and the page shows them."""
+    for name in ("Ada", "Bob"):
+        segments = page(call, name)["segments"]
+        assert segments, f"{name}'s page shows no captions"
+        for s in segments:
+            # seconds since the captioner began hearing Ada's microphone, within her clip
+            assert s["start"] is not None, s
+            assert s["end"] is not None, s
+            assert 0.0 <= s["start"] < s["end"] <= CUT_SECONDS, s
+        starts = [s["start"] for s in segments]
+        assert starts == sorted(starts), segments
+        # a segment's text is the payload's words, not the raw JSON lines
+        assert not any("start_time" in s["text"] for s in segments), segments

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from tests.browser import checks
-from tests.browser.conftest import FakeMic, ServeFactory, run_session
+from tests.browser.conftest import (
+    FIRST_WORD,
+    FakeMic,
+    ServeFactory,
+    first_word_of,
+    open_fresh_rooms,
+    run_session,
+)
 from tests.fixtures.livekit import AgentWorker, LiveKitServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.livekit]
@@ -51,6 +58,17 @@ def call(
             "axe": True,
         }
     )
+
+
+def test_a_fresh_rooms_first_word_is_captioned(server_url: str, first_word_mic: Path) -> None:
+    """Speech from the first instant the mic is live: the room's captioner joins
+    after the first person, and the page holds its mic until the captioner hears it."""
+    (run,) = open_fresh_rooms(server_url, [f"first-word-{secrets.token_hex(3)}"], first_word_mic)
+    assert run["firstFinal"], run
+    assert first_word_of(run["firstFinal"]) == FIRST_WORD, run
+    # it held: live only after the captioner said it hears the mic ("starting" until then)
+    assert run["captionerStates"][:2] == ["starting", "on"], run
+    assert run["liveMs"] is not None, run
 
 
 def test_both_connected_and_see_each_other(call: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import weakref
 from dataclasses import dataclass, field
 
@@ -85,6 +86,23 @@ async def test_sends_text_streams_and_legacy_packets() -> None:
     assert legacy.segments[0].id == "TR_1-s1-0"
     assert legacy.segments[0].final
     assert legacy.segments[0].start_time == 1000
+
+
+async def test_a_room_that_asks_for_timed_payloads_gets_json_lines_from_then_on() -> None:
+    room = FakeRoom(FakeLocalParticipant())
+    pub = CaptionPublisher(room, speaker_identity="ada", track_sid="TR_1")  # type: ignore[arg-type]
+    pub.start()
+    pub.publish(caption("s1-0", "Hello", final=True))
+    await asyncio.sleep(0.05)
+    pub.timed = True
+    pub.publish(caption("s1-1", "Call forward.", final=True))
+    await pub.aclose()
+
+    plain, timed = room.local_participant.streams
+    assert (plain.text, protocol.ATTR_FORMAT in plain.attributes) == ("Hello", False)
+    assert timed.attributes[protocol.ATTR_FORMAT] == protocol.FORMAT_JSON
+    assert json.loads(timed.text) == {"text": "Call forward.", "start_time": 1.0, "end_time": 2.5}
+    assert timed.attributes[protocol.ATTR_SEGMENT_ID] == "TR_1-s1-1"  # the rest as before
 
 
 async def test_slow_room_coalesces_interims_but_keeps_every_final() -> None:

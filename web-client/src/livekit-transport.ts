@@ -6,6 +6,9 @@
  * the room's vocabulary (room metadata; set through `POST /api/vocabulary`
  * with this participant's LiveKit token, kept current as LiveKit refreshes it).
  *
+ * The microphone goes live only once the captioner hears it (see `startMicrophone`),
+ * so the first word said is captioned.
+ *
  * Only streams from a captioning agent become captions (see caption-authors.ts).
  * Legacy transcription packets (`RoomEvent.TranscriptionReceived`) are not
  * listened to: livekit-client reports them under the transcribed participant,
@@ -15,6 +18,7 @@
 import {
   ConnectionState as LkState,
   EngineEvent,
+  LocalAudioTrack,
   type Participant,
   type RemoteParticipant,
   type RemoteTrack,
@@ -45,6 +49,19 @@ import {
 const MAX_DEPARTED = 256;
 /** How often the captioner's heartbeat is looked at (it beats every 5 s). */
 const CAPTIONER_CHECK_MS = 500;
+/**
+ * Longest the microphone waits, on joining, for the captioner to hear it. A
+ * fresh room's captioner joins within 1-3 s; one replacing a failed captioner
+ * within 5-7 s. A room without a captioner goes live after this, and its
+ * indicator says so once `CaptionerWatchOptions.missingMs` has passed.
+ */
+export const MIC_HOLD_MS = 8_000;
+/** What livekit-client asks for by default. */
+const MIC_CONSTRAINTS: MediaTrackConstraints = {
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+};
 
 const STATES: Record<LkState, ConnectionState> = {
   [LkState.Disconnected]: "disconnected",
@@ -86,6 +103,8 @@ export class LiveKitTransport implements Transport {
   private micWanted = false;
   private captionerState: CaptionerState | null = null;
   private captionerTimer: ReturnType<typeof setInterval> | undefined;
+  /** Ends the microphone's hold (see `startMicrophone`); `null` when not holding. */
+  private releaseHold: (() => void) | null = null;
 
   /** `audioSink` receives the `<audio>` elements of other participants. */
   constructor(
@@ -167,7 +186,7 @@ export class LiveKitTransport implements Transport {
     this.checkCaptioner();
     await this.setLanguage(options.language);
     try {
-      await this.setMicEnabled(true);
+      await this.startMicrophone();
       return { micEnabled: true };
     } catch {
       // Already reported; a call without a mic still shows the others' captions.
@@ -175,6 +194,69 @@ export class LiveKitTransport implements Transport {
       this.checkCaptioner();
       return { micEnabled: false };
     }
+  }
+
+  /**
+   * Publishes the microphone so that the first word said is captioned.
+   *
+   * LiveKit does not buffer audio for a subscriber that comes late, and a
+   * fresh room's captioner joins and subscribes a second or more after the
+   * first person: a microphone opened at once loses its first words. So a
+   * silent track is published in the microphone's place first; once the
+   * captioner says it hears that track (`HEARING_TOPIC`) the real microphone
+   * is opened and swapped in (the same published track, nothing renegotiated),
+   * so its first sample reaches a listening captioner. Nothing is buffered here:
+   * until then nothing is captured, and the page shows captions as starting.
+   * Gives up holding after `MIC_HOLD_MS`, or at once when the captioner's
+   * worker is full (it would not hear us anyway).
+   */
+  private async startMicrophone(): Promise<void> {
+    const local = this.room.localParticipant;
+    let silence: SilentTrack | undefined;
+    let track: LocalAudioTrack;
+    try {
+      silence = silentTrack();
+      track = new LocalAudioTrack(silence.track, MIC_CONSTRAINTS, true);
+      await local.publishTrack(track, { source: Track.Source.Microphone });
+    } catch (err) {
+      silence?.close();
+      console.warn("roomscribe: cannot hold the microphone; opening it at once", err);
+      await this.setMicEnabled(true);
+      return;
+    }
+    try {
+      await this.captionerListens(MIC_HOLD_MS);
+      if (this.captionerWatch === null) return; // left meanwhile
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: MIC_CONSTRAINTS });
+      const mic = stream.getAudioTracks()[0];
+      if (!mic) throw new DOMException("no audio track", "NotFoundError");
+      if (this.captionerWatch === null) {
+        mic.stop();
+        return;
+      }
+      // from now on livekit-client manages it like a microphone it opened itself
+      await track.replaceTrack(mic, { userProvidedTrack: false });
+    } catch (err) {
+      await local.unpublishTrack(track, true).catch(() => undefined);
+      this.handlers.error(describeMediaError(err, "microphone"));
+      throw err;
+    } finally {
+      this.releaseHold = null;
+      silence.close();
+    }
+  }
+
+  /** Resolves once the captioner hears our microphone track (or cannot yet), or after `ms`. */
+  private captionerListens(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.releaseHold?.(), ms);
+      this.releaseHold = () => {
+        clearTimeout(timer);
+        this.releaseHold = null;
+        resolve();
+      };
+      this.checkCaptioner();
+    });
   }
 
   async setMicEnabled(enabled: boolean): Promise<void> {
@@ -260,6 +342,7 @@ export class LiveKitTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.releaseHold?.();
     clearInterval(this.captionerTimer);
     this.captionerWatch = null;
     this.room.unregisterTextStreamHandler(wire.TRANSCRIPTION_TOPIC);
@@ -290,16 +373,18 @@ export class LiveKitTransport implements Transport {
       }
       return;
     }
-    const text = await reader.readAll();
+    const payload = await reader.readAll();
+    const timed =
+      attrs[wire.ATTR_FORMAT] === wire.FORMAT_JSON ? wire.parseTimedStrings(payload) : null;
     const segmentId = attrs[wire.ATTR_SEGMENT_ID] ?? reader.info.id;
     this.handlers.caption({
       segmentId,
       trackId,
       speaker: this.speakerLabel(senderIdentity, trackId),
-      text,
+      text: timed?.text ?? payload,
       final: attrs[wire.ATTR_FINAL] === "true",
-      start: parseSeconds(attrs[wire.ATTR_START]),
-      end: parseSeconds(attrs[wire.ATTR_END]),
+      start: timed?.start ?? parseSeconds(attrs[wire.ATTR_START]),
+      end: timed?.end ?? parseSeconds(attrs[wire.ATTR_END]),
       language: attrs[wire.ATTR_LANGUAGE] || null,
       revision: wire.parseRevision(attrs[wire.ATTR_REVISION]),
     });
@@ -322,6 +407,12 @@ export class LiveKitTransport implements Transport {
           }
         : null,
     );
+    if (this.releaseHold && agent) {
+      const mic = this.micSid();
+      if (this.heard.has(`${agent.sid}/${mic}`) || this.waitingTracks().has(mic)) {
+        this.releaseHold();
+      }
+    }
     const state = watch.state(now);
     if (state === this.captionerState) return;
     this.captionerState = state;
@@ -453,6 +544,28 @@ export class LiveKitTransport implements Transport {
       captionsWaiting: [...p.trackPublications.keys()].some((sid) => waiting.has(sid)),
     }));
   }
+}
+
+interface SilentTrack {
+  track: MediaStreamTrack;
+  close(): void;
+}
+
+/** An audio track of silence, without opening the microphone. */
+function silentTrack(): SilentTrack {
+  const context = new AudioContext();
+  const track = context.createMediaStreamDestination().stream.getAudioTracks()[0];
+  if (!track) {
+    void context.close();
+    throw new Error("no silent audio track");
+  }
+  return {
+    track,
+    close: () => {
+      track.stop();
+      void context.close();
+    },
+  };
 }
 
 function factsOf(p: Participant): SenderFacts {

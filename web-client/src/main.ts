@@ -215,6 +215,8 @@ async function join(event: SubmitEvent): Promise<void> {
     vocabularyForm.hidden = roomTransport === null;
     resetSession(room);
     joining = true;
+    // LiveKit mode holds the mic until the captioner hears it (livekit-transport.ts).
+    if (roomTransport) setToggle("mic-toggle", false, "Starting captions…");
     const { micEnabled } = await next.connect({
       room,
       name,

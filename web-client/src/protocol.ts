@@ -16,6 +16,47 @@ export const ATTR_START = "roomscribe.start";
 export const ATTR_END = "roomscribe.end";
 /** Revision number of a revised final ("1", "2"...); absent on live captions. */
 export const ATTR_REVISION = "roomscribe.revision";
+/**
+ * `FORMAT_JSON` on a stream whose payload is livekit-agents' `json_format` (one
+ * JSON `TimedString` per line: `text`, `start_time`, `end_time`, `confidence`);
+ * absent: the payload is the plain text. A room gets it by setting
+ * `METADATA_TRANSCRIPTION_FORMAT` in its metadata.
+ */
+export const ATTR_FORMAT = "roomscribe.format";
+export const FORMAT_JSON = "json";
+export const METADATA_TRANSCRIPTION_FORMAT = "roomscribe.transcription_format";
+
+/** A caption's text and times read from `TimedString` lines. */
+export interface TimedText {
+  text: string;
+  /** Seconds since the speaker's stream started (the first line's `start_time`). */
+  start: number | null;
+  /** The last line's `end_time`. */
+  end: number | null;
+}
+
+/** Reads a `FORMAT_JSON` payload; lines that are not `TimedString`s are skipped. */
+export function parseTimedStrings(payload: string): TimedText {
+  let text = "";
+  let start: number | null = null;
+  let end: number | null = null;
+  for (const line of payload.split("\n")) {
+    if (!line.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    const timed = value as Record<string, unknown>;
+    if (typeof timed.text !== "string") continue;
+    text += timed.text;
+    if (start === null && typeof timed.start_time === "number") start = timed.start_time;
+    if (typeof timed.end_time === "number") end = timed.end_time;
+  }
+  return { text, start, end };
+}
 
 /**
  * Participant attribute: language code the participant speaks, or `auto`. Set by

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { parseDataChannelMessage, parseRevision, waitingTracks } from "../src/protocol.js";
+import {
+  parseDataChannelMessage,
+  parseRevision,
+  parseTimedStrings,
+  waitingTracks,
+} from "../src/protocol.js";
 
 test("caption messages are read with defaults for optional fields", () => {
   const msg = parseDataChannelMessage(
@@ -47,4 +52,16 @@ test("the tracks waiting for capacity are read from the captioner's attribute", 
   assert.deepEqual([...waitingTracks("TR_a TR_b")], ["TR_a", "TR_b"]);
   assert.deepEqual([...waitingTracks("")], []);
   assert.deepEqual([...waitingTracks(undefined)], []);
+});
+
+test("timed payloads (livekit-agents json_format lines) give the text and its times", () => {
+  const payload =
+    '{"text": "Press", "start_time": 1.0, "end_time": 1.4, "confidence": 0.9}\n' +
+    '{"text": " two.", "start_time": 1.5, "end_time": 1.9, "confidence": 0.8}\n';
+  assert.deepEqual(parseTimedStrings(payload), { text: "Press two.", start: 1, end: 1.9 });
+  assert.deepEqual(parseTimedStrings('{"text": "hi"}\nnot json\n[1]\n'), {
+    text: "hi",
+    start: null,
+    end: null,
+  });
 });

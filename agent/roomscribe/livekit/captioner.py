@@ -20,6 +20,7 @@ a stream is released anywhere in the worker (:mod:`.capacity`). Meanwhile the
 room knows: the captioner's :data:`~roomscribe.protocol.ATTR_WAITING`
 attribute lists the waiting tracks.
 Applies the room's vocabulary (room metadata, see :mod:`roomscribe.vocabulary`)
+and caption format (:data:`~roomscribe.protocol.METADATA_TRANSCRIPTION_FORMAT`)
 to every track, at start and whenever the metadata changes.
 """
 
@@ -119,6 +120,8 @@ class RoomCaptioner:
         """Backlogs and hearing notices being sent (cancelled at close)."""
         self.vocabulary: tuple[str, ...] | None = None
         """The room's vocabulary as applied (``None``: the room has set none)."""
+        self.timed = False
+        """The room asks for timed caption payloads (its metadata)."""
         self._handlers: dict[EventTypes, Callable[..., Any]] = {
             "participant_connected": self._on_participant_joined,
             "track_published": self._on_track_published,
@@ -147,7 +150,7 @@ class RoomCaptioner:
         for event, handler in self._handlers.items():
             self._room.on(event, handler)
         self._capacity.join(self, waiting=lambda: len(self._waiting), retry=self._retry_waiting)
-        self._apply_vocabulary(self._room.metadata)
+        self._apply_metadata(self._room.metadata)
         if self._record is not None:
             self._spawn(self._learn_meeting(), "room sid")
         for participant in self._room.remote_participants.values():
@@ -232,6 +235,7 @@ class RoomCaptioner:
             publisher_options=self._publisher_options,
             vocabulary=self.vocabulary,
             on_sent=self._recorder(participant, track.sid),
+            timed=self.timed,
         )
         try:
             pipeline.start()
@@ -288,9 +292,18 @@ class RoomCaptioner:
                 pipeline.set_language(language)
 
     def _on_room_metadata_changed(self, old_metadata: str, new_metadata: str) -> None:
-        self._apply_vocabulary(new_metadata)
+        self._apply_metadata(new_metadata)
 
     # -- helpers -------------------------------------------------------------------
+
+    def _apply_metadata(self, metadata: str) -> None:
+        self._apply_vocabulary(metadata)
+        timed = protocol.wants_timed_strings(metadata)
+        if timed != self.timed:
+            self.timed = timed
+            log.info("room %s captions: %s", self._room.name, "timed JSON" if timed else "text")
+            for pipeline in self._pipelines.values():
+                pipeline.set_timed(timed)
 
     def _apply_vocabulary(self, metadata: str) -> None:
         """Validate the room's vocabulary again (untrusted metadata); hand it to every track."""

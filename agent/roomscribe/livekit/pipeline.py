@@ -52,8 +52,10 @@ class TrackPipeline:
         publisher_options: PublisherOptions | None = None,
         vocabulary: tuple[str, ...] | None = None,
         on_sent: Callable[[Caption], None] | None = None,
+        timed: bool = False,
     ) -> None:
         """``vocabulary``: terms the recognizer favours (``None``: the engine's own).
+        ``timed``: publish timed payloads (see :meth:`set_timed`).
         ``on_sent(caption)`` is called for every caption that reached the room
         (its ``segment_id`` as published)."""
         self._engine = engine
@@ -71,6 +73,7 @@ class TrackPipeline:
             options=publisher_options,
             on_sent=self._on_sent,
         )
+        self._publisher.timed = timed
         self._captions: CaptionStream | None = None
         self._audio: rtc.AudioStream | None = None
         self._audio_task: asyncio.Task[None] | None = None
@@ -102,6 +105,10 @@ class TrackPipeline:
         self._vocabulary = terms
         if self._captions is not None:
             self._captions.set_vocabulary(terms)
+
+    def set_timed(self, timed: bool) -> None:
+        """Publish :func:`~roomscribe.protocol.timed_strings` payloads from now on (or not)."""
+        self._publisher.timed = timed
 
     def _open_captions(self) -> CaptionStream:
         return CaptionStream(self._engine, language=self._language, vocabulary=self._vocabulary)

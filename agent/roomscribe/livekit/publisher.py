@@ -13,6 +13,11 @@ is dropped. Final captions are not replaced; only when the queue holds
 oldest dropped, counted and logged, so memory stays bounded. :meth:`aclose`
 gives up after ``close_timeout_s``.
 
+In a room that asks for timed payloads (:attr:`CaptionPublisher.timed`, from
+the room's metadata), the payload is :func:`~roomscribe.protocol.timed_strings`
+(livekit-agents' ``json_format``: JSON lines with word times) instead of the
+plain text; the attributes are the same plus ``roomscribe.format``.
+
 Revisions (a final re-decoded by the revision pass, ``caption.revision`` >= 1)
 are sent like finals: a new text stream with the same ``lk.segment_id``,
 ``lk.transcription_final`` ``"true"`` and ``roomscribe.revision``, so a front
@@ -73,6 +78,8 @@ class CaptionPublisher:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._timed = timing.enabled()
+        self.timed = False
+        """Send :func:`~roomscribe.protocol.timed_strings` payloads (the room asks for them)."""
         self.dropped = 0
         """Interim updates dropped because the room was slow."""
         self.dropped_finals = 0
@@ -169,13 +176,14 @@ class CaptionPublisher:
 
     async def _send(self, caption: Caption) -> None:
         local = self._room.local_participant
+        timed = self.timed
         writer = await local.stream_text(
             topic=protocol.TRANSCRIPTION_TOPIC,
             sender_identity=self._speaker,
-            attributes=protocol.caption_attributes(caption, self._track_sid),
+            attributes=protocol.caption_attributes(caption, self._track_sid, timed=timed),
         )
         try:
-            await writer.write(caption.text)
+            await writer.write(protocol.timed_strings(caption) if timed else caption.text)
         finally:
             # an unclosed writer keeps its native handle for the life of the process
             await writer.aclose()

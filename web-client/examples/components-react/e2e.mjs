@@ -13,6 +13,8 @@
 // }
 //
 // Output (stdout): {ok, error?, elapsedMs, pages: [{name, status, segments, log, consoleErrors, pageErrors}]}
+// segments: [{identity, segmentId, trackId, final, text, start, end}]; start/end: the times a
+// timed (json_format) payload carries, null otherwise (NaN in JSON)
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -73,6 +75,9 @@ function segments() {
     trackId: li.dataset.trackId,
     final: li.dataset.final === "true",
     text: li.querySelector(".text").textContent,
+    // shown only for timed (json_format) payloads
+    start: Number(li.querySelector('[data-testid="segment-time"]')?.dataset.start ?? NaN),
+    end: Number(li.querySelector('[data-testid="segment-time"]')?.dataset.end ?? NaN),
   }));
 }
 

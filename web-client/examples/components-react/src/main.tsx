@@ -1,6 +1,8 @@
 // A plain LiveKit app: join a room with LiveKit's React components and show
 // everyone's transcriptions with `useTranscriptions`. Nothing here knows about
-// roomscribe; it only reads LiveKit's standard transcription attributes.
+// roomscribe; it only reads LiveKit's standard transcription attributes, and
+// the payload livekit-agents sends with its `json_format` text output (one JSON
+// TimedString per line, with start/end times) when an agent sends that.
 //
 //   index.html?url=wss://your-livekit&token=<join token>
 import { ParticipantAgentAttributes, type TextStreamData } from "@livekit/components-core";
@@ -37,9 +39,45 @@ function bySpeaker(transcriptions: TextStreamData[]): Speaker[] {
   return [...speakers.values()];
 }
 
+interface Timed {
+  text: string;
+  start?: number;
+  end?: number;
+}
+
+/**
+ * A `json_format` payload (JSON lines `{"text", "start_time", "end_time", ...}`)
+ * as its text and the times of its first and last line; any other payload is plain text.
+ */
+function readPayload(payload: string): Timed {
+  const lines = payload.split("\n").filter((line) => line.trim() !== "");
+  const timed: Timed = { text: "" };
+  try {
+    for (const line of lines) {
+      const item: unknown = JSON.parse(line);
+      if (typeof item !== "object" || item === null || !("text" in item)) return { text: payload };
+      const { text, start_time, end_time } = item as Record<string, unknown>;
+      if (typeof text !== "string") return { text: payload };
+      timed.text += text;
+      if (timed.start === undefined && typeof start_time === "number") timed.start = start_time;
+      if (typeof end_time === "number") timed.end = end_time;
+    }
+  } catch {
+    return { text: payload };
+  }
+  return lines.length > 0 ? timed : { text: payload };
+}
+
+/** `m:ss.s` */
+function clock(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  return `${m}:${(seconds - m * 60).toFixed(1).padStart(4, "0")}`;
+}
+
 function Segment({ data }: { data: TextStreamData }) {
   const attributes = data.streamInfo.attributes ?? {};
   const final = attributes[TranscriptionFinal] === "true";
+  const { text, start, end } = readPayload(data.text);
   return (
     <li
       data-testid="segment"
@@ -48,7 +86,12 @@ function Segment({ data }: { data: TextStreamData }) {
       data-final={String(final)}
       className={final ? "final" : "interim"}
     >
-      <span className="text">{data.text}</span> <small>{final ? "final" : "…"}</small>
+      {start !== undefined && end !== undefined && (
+        <small data-testid="segment-time" data-start={start} data-end={end}>
+          {clock(start)}–{clock(end)}{" "}
+        </small>
+      )}
+      <span className="text">{text}</span> <small>{final ? "final" : "…"}</small>
     </li>
   );
 }
