@@ -280,6 +280,7 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
         "ROOMSCRIBE_FAILED_ATTEMPT_LIMIT": "3/hour",
         "ROOMSCRIBE_ALLOWED_ORIGINS": "https://a.example,https://b.example:8443",
         "ROOMSCRIBE_TRUSTED_PROXIES": "10.0.0.5,10.1.0.0/16",
+        "ROOMSCRIBE_METRICS_FROM": "10.2.0.0/16",
         "ROOMSCRIBE_ALLOWED_HOSTS": "meet.example.org",
         "ROOMSCRIBE_HEALTH_HOST": "0.0.0.0",
         "ROOMSCRIBE_HEALTH_PORT": "0",

@@ -123,6 +123,9 @@ class AccessOptions:
     (``meet.example.org``, ``*.example.org``; ``*``: any)."""
     allowed_origins: tuple[str, ...] = ()
     """Web origins besides the server's own that may call the API (``https://meet.example.org``)."""
+    metrics_from: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    """Clients (IPs or CIDRs, ``*``: anyone) that may read ``/metrics``; others get 404.
+    Behind a trusted proxy the client is the one it names."""
 
     @property
     def passcode_required(self) -> bool:
@@ -409,6 +412,12 @@ class Settings(BaseSettings):
         help="comma-separated proxy addresses or networks whose X-Forwarded-For, "
         "X-Forwarded-Proto and --trust-proxy-header count (default: this machine)",
     )
+    metrics_from: CommaList = setting(
+        _default(AccessOptions, "metrics_from"),
+        group="access",
+        help="comma-separated client addresses or networks that may read /metrics "
+        "(default: this machine; '*': anyone)",
+    )
     allow_open: bool = setting(
         _default(AccessOptions, "allow_open"),
         group="access",
@@ -571,7 +580,7 @@ class Settings(BaseSettings):
                 )
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_from")
     @classmethod
     def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for proxy in value:
@@ -674,6 +683,7 @@ class Settings(BaseSettings):
                 None if self.failed_attempt_limit == "off" else self.failed_attempt_limit
             ),
             trusted_proxies=self.trusted_proxies,
+            metrics_from=self.metrics_from,
             allowed_hosts=self.allowed_hosts,
             allowed_origins=self.allowed_origins,
         )

@@ -175,3 +175,28 @@ def test_a_passcode_travels_only_over_https(tmp_path: Path, lan: str) -> None:
         with client(lan, verify=trust) as remote:
             r = remote.post(f"https://{lan}:{port}/api/token", json=right)
         assert r.status_code == 503, r.text  # past the passcode: LiveKit is down here
+
+
+# -- item: how busy the service is, for the operator's Prometheus only --------------------
+
+
+def test_metrics_answer_this_machine_and_the_networks_allowed_only(
+    tmp_path: Path, lan: str
+) -> None:
+    with serving(tmp_path, "--allow-open") as (port, _):
+        with client("127.0.0.1") as local:
+            assert local.get(f"http://127.0.0.1:{port}/metrics").status_code == 200
+            # a proxy on this machine passing on a request from outside
+            forwarded = {"X-Forwarded-For": "203.0.113.7"}
+            r = local.get(f"http://127.0.0.1:{port}/metrics", headers=forwarded)
+            assert r.status_code == 404
+        with client(lan) as other:
+            assert other.get(f"http://{lan}:{port}/metrics").status_code == 404
+    allowed = f"{lan}/32"
+    with (
+        serving(tmp_path, "--allow-open", ROOMSCRIBE_METRICS_FROM=allowed) as (port, _),
+        client(lan) as prometheus,
+    ):
+        r = prometheus.get(f"http://{lan}:{port}/metrics")
+        assert r.status_code == 200
+        assert "roomscribe_" in r.text

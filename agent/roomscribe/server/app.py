@@ -49,6 +49,7 @@ from starlette.routing import BaseRoute, Mount
 
 from roomscribe import metrics
 from roomscribe.formats import MEDIA_TYPES, TranscriptFormat, render_transcript, transcript_lines
+from roomscribe.server.exposure import in_networks
 from roomscribe.server.livekit_admin import LiveKitAdmin
 from roomscribe.server.names import MAX_NAME_LENGTH
 from roomscribe.server.room_members import RoomMembers
@@ -181,7 +182,10 @@ def create_app(options: AppOptions) -> FastAPI:
         return {"status": "ok", "mode": options.mode}
 
     @app.get("/metrics", response_class=PlainTextResponse, include_in_schema=False)
-    async def prometheus_metrics() -> PlainTextResponse:
+    async def prometheus_metrics(request: Request) -> PlainTextResponse:
+        # how busy the service is and how many rooms it has: not for everyone
+        if not in_networks(AccessGuard.client_address(request), options.access.metrics_from):
+            raise HTTPException(404, "Not Found")
         return PlainTextResponse(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     @app.get("/api/config")

@@ -22,6 +22,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def in_networks(host: str, networks: tuple[str, ...]) -> bool:
+    """Whether the address ``host`` is in one of ``networks`` (IPs or CIDRs; ``*``: any)."""
+    if "*" in networks:
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    for network in networks:
+        try:
+            if address in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def trusts_everyone(proxies: tuple[str, ...]) -> bool:
     """Whether ``proxies`` (IPs or CIDRs) take any address: ``*``, ``0.0.0.0/0``, ``::/0``."""
     for proxy in proxies:
