@@ -49,6 +49,7 @@ from roomscribe.asr.jobs import Job, JobKind
 from roomscribe.asr.language_vote import LanguageGuess, LanguageVote, LanguageVoteOptions
 from roomscribe.asr.revision import Reviser, RevisionOptions
 from roomscribe.asr.sentences import SentenceCutter, SentenceOptions, sentence_case
+from roomscribe.asr.translation import Translations
 from roomscribe.asr.utterance import OpenSegment, SpeakerPace
 from roomscribe.asr.vad import StreamingVad, VadModel, VadOptions
 
@@ -174,6 +175,8 @@ class StreamPolicy:
             Reviser(self._opts.revision, self._opts.guards) if self._opts.revision.enabled else None
         )
         """The stream's revision pass (``None`` when disabled or the stream was given up)."""
+        self.translations = Translations(self._opts.guards)
+        """Finals waiting for their English text (see :mod:`roomscribe.asr.translation`)."""
         self.last_decode_at = 0.0
         """Scheduler bookkeeping: when this stream's last job was handed out."""
         self.last_revision_at = 0.0
@@ -248,6 +251,7 @@ class StreamPolicy:
             and not self._finals
             and self._in_flight is None
             and (self.reviser is None or self.reviser.finished)
+            and self.translations.finished
         )
 
     # -- jobs ------------------------------------------------------------------
@@ -504,6 +508,8 @@ class StreamPolicy:
             return list(job.captions)
         if result is None:
             raise ValueError("a decode job needs its result")
+        if job.kind is JobKind.TRANSLATION:
+            return self.translations.apply(job, result)
         if job.kind is JobKind.REVISION:
             if self.reviser is None or job.window is None:
                 return []  # the stream was given up meanwhile
@@ -557,6 +563,9 @@ class StreamPolicy:
         only removed if it is still queued.
         """
         if job.kind is JobKind.SETTLED:
+            return []
+        if job.kind is JobKind.TRANSLATION:
+            self.translations.fail(job)
             return []
         if job.kind is JobKind.REVISION:
             if self.reviser is not None and job.window is not None:
@@ -668,6 +677,8 @@ class StreamPolicy:
         self._history.extend(words)
         if self.reviser is not None:
             self.reviser.add(caption)
+        if self.translations.wants(caption):
+            self.translations.add(caption, start, end, self._buffer.slice(start, end))
         return [caption]
 
     def _caption(
