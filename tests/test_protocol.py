@@ -27,3 +27,14 @@ def test_the_web_client_spells_every_shared_wire_name_as_the_server() -> None:
     assert {name: getattr(protocol, name) for name in shared} == shared
     # what the client reads from the agent, at least, is shared
     assert {"AGENT_IDENTITY", "ATTR_HEARTBEAT", "ATTR_REVISION", "BACKLOG_TOPIC"} <= shared.keys()
+
+
+def test_a_translation_has_its_own_segment_id_and_names_its_original() -> None:
+    original = Caption("TR-s1.ab-0", "Bonjour.", True, (), 0.5, 1.0, "fr")
+    english = Caption("TR-s1.ab-0", "Hello.", True, (), 0.5, 1.0, "en", translation=True)
+    attrs = protocol.caption_attributes(english, "TR")
+    assert protocol.ATTR_TRANSLATION_OF not in protocol.caption_attributes(original, "TR")
+    assert attrs[protocol.ATTR_TRANSLATION_OF] == "TR-s1.ab-0"
+    assert attrs[protocol.ATTR_SEGMENT_ID] == "TR-s1.ab-0~en"
+    assert attrs[protocol.ATTR_LANGUAGE] == "en"
+    assert attrs[protocol.ATTR_FINAL] == "true"

@@ -148,6 +148,7 @@ def upload(port: int, path: str, size: int, *, chunked: bool) -> tuple[bytes, fl
         ("/api/token", True),
         ("/api/vocabulary", False),
         ("/api/language", False),
+        ("/api/translation", False),
     ],
 )
 def test_a_huge_body_is_refused_before_it_is_read(tmp_path: Path, path: str, chunked: bool) -> None:

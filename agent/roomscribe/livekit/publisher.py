@@ -17,6 +17,9 @@ Revisions (a final re-decoded by the revision pass, ``caption.revision`` >= 1)
 are sent like finals: a new text stream with the same ``lk.segment_id``,
 ``lk.transcription_final`` ``"true"`` and ``roomscribe.revision``, so a front
 end that replaces text by segment id shows the revised text as it is.
+
+Translations (``caption.translation``) go only to the listeners who asked for
+them (``audience``), on a segment id of their own, without a legacy packet.
 """
 
 from __future__ import annotations
@@ -61,13 +64,16 @@ class CaptionPublisher:
         track_sid: str,
         options: PublisherOptions | None = None,
         on_sent: Callable[[Caption], None] | None = None,
+        audience: Callable[[], list[str]] | None = None,
     ) -> None:
-        """``on_sent(caption)`` is called after each caption reached the room."""
+        """``on_sent(caption)`` is called after each caption reached the room.
+        ``audience()``: the identities that asked for translations (none: they are dropped)."""
         self._room = room
         self._speaker = speaker_identity
         self._track_sid = track_sid
         self._opts = options or PublisherOptions()
         self._on_sent = on_sent
+        self._audience = audience
         self._queue: deque[Caption] = deque()
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -169,10 +175,16 @@ class CaptionPublisher:
 
     async def _send(self, caption: Caption) -> None:
         local = self._room.local_participant
+        to: list[str] | None = None  # everyone
+        if caption.translation:
+            to = self._audience() if self._audience is not None else []
+            if not to:
+                return  # nobody asks any more
         writer = await local.stream_text(
             topic=protocol.TRANSCRIPTION_TOPIC,
             sender_identity=self._speaker,
             attributes=protocol.caption_attributes(caption, self._track_sid),
+            destination_identities=to,
         )
         try:
             await writer.write(caption.text)
@@ -181,7 +193,7 @@ class CaptionPublisher:
             await writer.aclose()
         if self._timed:
             timing.mark("stream_sent", segment=caption.segment_id)
-        if self._opts.legacy_packets:
+        if self._opts.legacy_packets and not caption.translation:
             segment = rtc.TranscriptionSegment(
                 id=caption.segment_id,
                 text=caption.text,
