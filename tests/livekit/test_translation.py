@@ -10,15 +10,22 @@ get the same original French captions, and the other listener no translation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from livekit import rtc
 
 from roomscribe import protocol
+from roomscribe.asr.engine import Engine, EngineOptions
 from roomscribe.bench.asterisk import prompts
 from roomscribe.bench.metrics import normalizer
 from roomscribe.bench.metrics import words as normalized_words
+from roomscribe.livekit.captioner import RoomCaptioner
+from tests.asr.fakes import EnergyVad, ToneRecognizer
 from tests.conftest import read_wav
 from tests.fixtures.livekit import LiveKitServer, running_agent
 from tests.livekit.participants import (
@@ -26,18 +33,20 @@ from tests.livekit.participants import (
     Listener,
     Speaker,
     connect,
+    custom_token,
     poll_until,
     set_attribute,
     set_spoken_language,
 )
 from tests.livekit.test_captions import load_reference
 
-pytestmark = [pytest.mark.livekit, pytest.mark.model]
+pytestmark = pytest.mark.livekit
 
 CLIP_S = 3.2
 """The first French prompt ("Vous êtes maintenant en mode discret.", 0.5-2.9 s)."""
 
 
+@pytest.mark.model
 async def test_a_listener_asking_for_english_gets_translations_beside_the_original(
     own_livekit_server: LiveKitServer, eval_dir: Path, tmp_path: Path
 ) -> None:
@@ -93,3 +102,65 @@ async def test_a_listener_asking_for_english_gets_translations_beside_the_origin
     expected = set(normalized_words(english_ref, normalizer("en")))
     print(f"\n[translation] {first.text!r} -> {[c.text for c in english]} (ref {english_ref!r})")
     assert len(heard & expected) >= 2, f"not the English of {first.text!r}: {english}"
+
+
+class MultilingualTones(ToneRecognizer):
+    """The tone recognizer, claiming to be a multilingual model (it can 'translate')."""
+
+    @property
+    def multilingual(self) -> bool:
+        return True
+
+
+@contextlib.asynccontextmanager
+async def tone_captioner(
+    server: LiveKitServer, room: str, backend: ToneRecognizer
+) -> AsyncIterator[RoomCaptioner]:
+    """A captioner on the scripted tone engine, joined to ``room`` as an agent."""
+    engine = Engine(backend, EnergyVad(), EngineOptions())
+    engine.start()
+    agent = rtc.Room()
+    token = custom_token(
+        server,
+        room,
+        protocol.AGENT_IDENTITY,
+        can_publish_data=True,
+        kind="agent",
+        can_update_own_metadata=True,
+    )
+    await agent.connect(server.url, token, rtc.RoomOptions(auto_subscribe=False))
+    captioner = RoomCaptioner(engine, agent)
+    captioner.start()
+    try:
+        yield captioner
+    finally:
+        await captioner.aclose()
+        await agent.disconnect()
+        engine.close(timeout=5)
+
+
+async def test_translation_runs_while_any_listener_asks_and_not_on_an_english_only_model(
+    livekit_server: LiveKitServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server, room = livekit_server, "askers"
+    async with tone_captioner(server, room, MultilingualTones()) as captioner:
+        ada = await connect(server, room, "ada")
+        bob = await connect(server, room, "bob")
+        await set_attribute(server, room, "ada", protocol.ATTR_TRANSLATE_TO, "en")
+        assert await poll_until(lambda: captioner.translation == "en", 10)
+        await set_attribute(server, room, "bob", protocol.ATTR_TRANSLATE_TO, "en")
+        assert await poll_until(lambda: captioner.askers == ["ada", "bob"], 10)
+        await set_attribute(server, room, "ada", protocol.ATTR_TRANSLATE_TO, "")  # unticks
+        assert await poll_until(lambda: captioner.askers == ["bob"], 10)
+        assert captioner.translation == "en"
+        await bob.disconnect()  # the last asker leaves
+        assert await poll_until(lambda: captioner.translation is None, 10), captioner.askers
+        await ada.disconnect()
+
+    caplog.set_level(logging.WARNING, logger="roomscribe.livekit.captioner")
+    async with tone_captioner(server, "english-only", ToneRecognizer()) as captioner:
+        ada = await connect(server, "english-only", "ada")
+        await set_attribute(server, "english-only", "ada", protocol.ATTR_TRANSLATE_TO, "en")
+        assert await poll_until(lambda: "cannot translate" in caplog.text, 10)
+        assert captioner.translation is None
+        await ada.disconnect()

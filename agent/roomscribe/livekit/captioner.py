@@ -144,6 +144,11 @@ class RoomCaptioner:
         return len(self._pipelines)
 
     @property
+    def askers(self) -> list[str]:
+        """Identities of the participants who ask for :attr:`translation`."""
+        return list(self._askers)
+
+    @property
     def waiting_tracks(self) -> int:
         """Tracks refused because the engine was full, waiting for a stream."""
         return len(self._waiting)
