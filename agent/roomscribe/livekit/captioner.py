@@ -347,13 +347,10 @@ class RoomCaptioner:
                 )
             return
         self.translation = target
-        log.info(
-            "room %s: %s",
-            self._room.name,
-            f"translating into {target} for {len(self._askers)}"
-            if target
-            else "no listener asks for translations any more",
-        )
+        if target is None:
+            log.info("room %s: no listener asks for translations any more", self._room.name)
+        else:
+            log.info("room %s: translating into %s for %s", self._room.name, target, self._askers)
         for pipeline in self._pipelines.values():
             pipeline.set_translation(target)
 

@@ -122,6 +122,7 @@ class CaptionPublisher:
             # publisher: that cycle kept closed pipelines (their track and
             # participant handles too) until the cyclic GC's rare full collection.
             self._on_sent = None
+            self._audience = None
 
     async def _finish(self, task: asyncio.Task[None]) -> None:
         done, _ = await asyncio.wait({task}, timeout=self._opts.close_timeout_s)
