@@ -203,6 +203,9 @@ class RoomCaptioner:
     # -- room events (synchronous callbacks) -------------------------------------
 
     def _on_participant_joined(self, participant: rtc.RemoteParticipant) -> None:
+        # an attribute set before we heard of the participant comes with the join,
+        # with no change event
+        self._update_translation()
         self._on_participant_connected(participant)
         has_record = self._record is not None or len(self.transcript)
         if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and has_record:
