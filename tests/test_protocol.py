@@ -62,3 +62,14 @@ def test_a_room_asks_for_timed_strings_in_its_metadata() -> None:
     assert protocol.wants_timed_strings(json.dumps({key: "json", "roomscribe.vocabulary": []}))
     for metadata in ("", "json", "[]", json.dumps({key: "text"}), json.dumps({"other": 1})):
         assert not protocol.wants_timed_strings(metadata)
+
+
+def test_a_translation_has_its_own_segment_id_and_names_its_original() -> None:
+    original = Caption("TR-s1.ab-0", "Bonjour.", True, (), 0.5, 1.0, "fr")
+    english = Caption("TR-s1.ab-0", "Hello.", True, (), 0.5, 1.0, "en", translation=True)
+    attrs = protocol.caption_attributes(english, "TR")
+    assert protocol.ATTR_TRANSLATION_OF not in protocol.caption_attributes(original, "TR")
+    assert attrs[protocol.ATTR_TRANSLATION_OF] == "TR-s1.ab-0"
+    assert attrs[protocol.ATTR_SEGMENT_ID] == "TR-s1.ab-0~en"
+    assert attrs[protocol.ATTR_LANGUAGE] == "en"
+    assert attrs[protocol.ATTR_FINAL] == "true"

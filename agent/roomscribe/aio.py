@@ -94,6 +94,10 @@ class CaptionStream:
         """Terms likely to be spoken (names, acronyms), for the decodes from now on."""
         self._stream.set_vocabulary(terms)
 
+    def set_translation(self, target: str | None) -> None:
+        """See :meth:`roomscribe.asr.engine.EngineStream.set_translation`."""
+        self._stream.set_translation(target)
+
     @property
     def failed(self) -> bool:
         """The engine gave this stream up (its decodes kept failing)."""

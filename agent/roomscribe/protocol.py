@@ -16,8 +16,13 @@ Everything that crosses a process boundary is named here, once:
   :data:`FORMAT_JSON` gets the payload as livekit-agents writes it with its
   ``json_format`` text-output option (one JSON ``TimedString`` per line, with
   word times: :func:`timed_strings`) and the stream attribute :data:`ATTR_FORMAT`.
-* **Participant attributes**: :data:`ATTR_SPOKEN_LANGUAGE` (set by the server
-  for the web client, see ``POST /api/language``); the captioner's
+  A *translation* of a final (see :mod:`roomscribe.asr.translation`) is a text
+  stream of its own, sent only to the listeners who asked for it, with
+  :data:`ATTR_TRANSLATION_OF` = the original's segment id and a segment id of
+  its own (:func:`translation_segment_id`), so the original is never replaced.
+* **Participant attributes**: :data:`ATTR_SPOKEN_LANGUAGE` and
+  :data:`ATTR_TRANSLATE_TO` (set by the server for the web client, see
+  ``POST /api/language`` and ``POST /api/translation``); the captioner's
   :data:`ATTR_HEARTBEAT` and :data:`ATTR_WAITING`.
 * **Embedded mode** (aiortc, no LiveKit server): captions travel on an
   RTCDataChannel labelled :data:`DATA_CHANNEL_LABEL` as JSON objects built by
@@ -77,6 +82,16 @@ Per room, so rooms whose front ends read plain text are not affected."""
 ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language"
 """Participant attribute: language code the participant speaks, or ``auto``."""
 
+ATTR_TRANSLATE_TO = "roomscribe.translate_to"
+"""Participant attribute of a listener: the language they also want captions in
+(``en``; absent or empty: the originals only). While any participant of the
+room has it, the captioner translates every final in another language."""
+
+ATTR_TRANSLATION_OF = "roomscribe.translation_of"
+"""Text-stream attribute of a translated final: the ``lk.segment_id`` of the
+original it translates (absent on originals); ``roomscribe.language`` is the
+translation's language."""
+
 ATTR_HEARTBEAT = "roomscribe.heartbeat"
 """Participant attribute the captioner renews every 5 seconds; when it stops
 changing, pages know the captioner's worker died long before LiveKit drops the
@@ -126,6 +141,9 @@ def caption_attributes(caption: Caption, track_id: str, *, timed: bool = False) 
         attrs[ATTR_LANGUAGE] = caption.language
     if caption.revision:
         attrs[ATTR_REVISION] = str(caption.revision)
+    if caption.translation:
+        attrs[ATTR_SEGMENT_ID] = translation_segment_id(caption.segment_id, caption.language)
+        attrs[ATTR_TRANSLATION_OF] = caption.segment_id
     if timed:
         attrs[ATTR_FORMAT] = FORMAT_JSON
     return attrs
@@ -167,6 +185,12 @@ def timed_strings(caption: Caption) -> str:
         start, end = round(caption.start, 3), round(caption.end, 3)
         lines = [{"text": caption.text, "start_time": start, "end_time": end}]
     return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+
+
+def translation_segment_id(segment_id: str, language: str | None) -> str:
+    """The ``lk.segment_id`` of a segment's translation: never the original's, so a
+    front end that replaces text by segment id keeps both."""
+    return f"{segment_id}~{language or ''}"
 
 
 def caption_message(caption: Caption, *, speaker: str, track_id: str) -> dict[str, Any]:

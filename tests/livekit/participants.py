@@ -80,11 +80,16 @@ async def set_spoken_language(
 ) -> None:
     """What ``POST /api/language`` does for a web client, whose token may not set
     its own attributes."""
+    await set_attribute(server, room, identity, protocol.ATTR_SPOKEN_LANGUAGE, language)
+
+
+async def set_attribute(
+    server: LiveKitServer, room: str, identity: str, name: str, value: str
+) -> None:
+    """Set a participant attribute with the API key (as the server's endpoints do)."""
     async with api.LiveKitAPI(server.url, server.api_key, server.api_secret) as client:
         await client.room.update_participant(
-            api.UpdateParticipantRequest(
-                room=room, identity=identity, attributes={protocol.ATTR_SPOKEN_LANGUAGE: language}
-            )
+            api.UpdateParticipantRequest(room=room, identity=identity, attributes={name: value})
         )
 
 
@@ -164,6 +169,9 @@ class Received:
     end: float
     revision: int = 0
     """``roomscribe.revision``: n >= 1 when the revision pass replaced the segment's final."""
+    language: str = ""
+    translation_of: str = ""
+    """``roomscribe.translation_of``: the segment a translation translates ("" on originals)."""
 
 
 @dataclass
@@ -210,6 +218,8 @@ class Listener:
             start=float(attrs.get(protocol.ATTR_START, "nan")),
             end=float(attrs.get(protocol.ATTR_END, "nan")),
             revision=int(attrs.get(protocol.ATTR_REVISION, "0")),
+            language=attrs.get(protocol.ATTR_LANGUAGE, ""),
+            translation_of=attrs.get(protocol.ATTR_TRANSLATION_OF, ""),
         )
 
     def finals(self, sender: str) -> list[Received]:

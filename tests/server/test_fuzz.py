@@ -154,6 +154,7 @@ def test_fuzz_targets_every_operation(tmp_path: Path) -> None:
         "/api/token",
         "/api/vocabulary",
         "/api/language",
+        "/api/translation",
         "/api/rooms/{room}/transcript",
         "/",
     }

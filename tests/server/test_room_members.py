@@ -176,3 +176,37 @@ async def test_a_member_sets_its_spoken_language_through_the_server(
     finally:
         await bob.disconnect()
         await ada.disconnect()
+
+
+async def test_a_member_asks_for_english_captions_through_the_server(
+    client: TestClient, livekit_server: LiveKitServer
+) -> None:
+    room = "translation-room"
+    join = validate_join(room, "Ada")
+    token = mint_token(settings_of(livekit_server), join, dispatch_agent=False)
+    ada = await connect_with(livekit_server, token)
+    bob = await connect(livekit_server, room, "bob")
+    try:
+        body = {"room": room, "target": "en", "token": token, "passcode": "s3cret"}
+
+        async def post_translation(body: dict[str, Any]) -> httpx.Response:
+            return await asyncio.to_thread(client.post, "/api/translation", json=body)
+
+        def seen_by_bob() -> str | None:
+            p = bob.remote_participants.get(join.identity)
+            return p.attributes.get(protocol.ATTR_TRANSLATE_TO) if p else None
+
+        r = await post_translation(body)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"room": room, "target": "en"}
+        assert await poll_until(lambda: seen_by_bob() == "en", 10), seen_by_bob()
+        r = await post_translation({**body, "target": ""})  # unticked: the originals only
+        assert r.status_code == 200, r.text
+        assert await poll_until(lambda: not seen_by_bob(), 10), seen_by_bob()
+        r = await post_translation({**body, "target": "fr"})  # Whisper translates into English
+        assert r.status_code == 400, r.text
+        assert "en" in r.json()["detail"]
+        assert (await post_translation({**body, "passcode": "wrong"})).status_code == 401
+    finally:
+        await bob.disconnect()
+        await ada.disconnect()

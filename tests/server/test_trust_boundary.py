@@ -106,6 +106,7 @@ def test_refuses_to_trust_the_header_from_everyone_on_a_network_address(tmp_path
         ("/api/token", True),
         ("/api/vocabulary", False),
         ("/api/language", False),
+        ("/api/translation", False),
     ],
 )
 def test_a_huge_body_is_refused_before_it_is_read(tmp_path: Path, path: str, chunked: bool) -> None:

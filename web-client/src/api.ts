@@ -9,6 +9,8 @@ import type {
   ServerConfig,
   TokenRequest,
   TokenResponse,
+  TranslationRequest,
+  TranslationResponse,
   VocabularyRequest,
   VocabularyResponse,
 } from "./protocol.js";
@@ -76,3 +78,7 @@ export const postVocabulary = (request: VocabularyRequest): Promise<VocabularyRe
 /** LiveKit mode: sets the caller's spoken language (its token may not set its own attributes). */
 export const postLanguage = (request: LanguageRequest): Promise<LanguageResponse> =>
   postJson<LanguageResponse>("/api/language", request);
+
+/** LiveKit mode: asks for captions also in `target` (`en`), or stops (`""`). */
+export const postTranslation = (request: TranslationRequest): Promise<TranslationResponse> =>
+  postJson<TranslationResponse>("/api/translation", request);

@@ -30,6 +30,8 @@ export interface CaptionUpdate {
   language: string | null;
   /** 0 (or absent) for live captions; n >= 1 for the n-th revision of a final. */
   revision?: number;
+  /** On a translation (its own segment id): the segment id of the original it translates. */
+  translationOf?: string;
 }
 
 export interface Caption {
@@ -46,6 +48,8 @@ export interface Caption {
   language: string | null;
   /** 0 for what was shown live; n >= 1 once the n-th revision replaced the text. */
   revision: number;
+  /** On a translation (`language` is its language): the `key` of the original; else `null`. */
+  translationOf: string | null;
 }
 
 export type CaptionListener = (caption: Caption) => void;
@@ -84,25 +88,35 @@ export class CaptionStore {
       end,
       language: update.language,
       revision,
+      translationOf: update.translationOf ? `${update.trackId}\u0000${update.translationOf}` : null,
     };
     this.captions.set(key, caption);
     for (const listener of this.listeners) listener(caption);
     return caption;
   }
 
-  /** Final captions as export entries, in start order. */
+  /**
+   * Final captions as export entries, in start order; a translation right after
+   * its original, with its times and a `[EN]` mark.
+   */
   transcript(): TranscriptEntry[] {
     return [...this.captions.values()]
       .filter((c) => c.final && c.text !== "")
-      .sort((a, b) => a.start - b.start || a.end - b.end)
-      .map((c) => ({
-        speaker: c.speaker,
-        segment_id: c.segmentId,
-        start: c.start,
-        end: c.end,
-        text: c.text,
-        language: c.language,
-      }));
+      .map((c) => {
+        const original = c.translationOf === null ? c : this.captions.get(c.translationOf);
+        if (!original) return null;
+        const mark = original === c ? "" : `[${(c.language ?? "").toUpperCase()}] `;
+        return {
+          speaker: c.speaker,
+          segment_id: c.segmentId,
+          start: original.start,
+          end: original.end,
+          text: mark + c.text,
+          language: c.language,
+        };
+      })
+      .filter((e): e is TranscriptEntry => e !== null)
+      .sort((a, b) => a.start - b.start || a.end - b.end);
   }
 
   clear(): void {

@@ -29,7 +29,7 @@ import {
   Track,
 } from "livekit-client";
 
-import { getToken, postLanguage, postVocabulary } from "./api.js";
+import { getToken, postLanguage, postTranslation, postVocabulary } from "./api.js";
 import type { CaptionUpdate } from "./captions.js";
 import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { CaptionerWatch, type CaptionerState } from "./captioner-status.js";
@@ -290,6 +290,23 @@ export class LiveKitTransport implements Transport {
     }
   }
 
+  /**
+   * Asks for captions also in `target` (`en`), or the originals only (`""`):
+   * through the server, like the spoken language.
+   */
+  async setTranslation(target: string): Promise<void> {
+    try {
+      await postTranslation({
+        room: this.roomName,
+        target,
+        token: this.token,
+        ...(this.passcode === null ? {} : { passcode: this.passcode }),
+      });
+    } catch (err) {
+      this.handlers.error(`Could not ask for translated captions: ${errorText(err)}`);
+    }
+  }
+
   async shareTab(): Promise<void> {
     let stream: MediaStream;
     try {
@@ -387,6 +404,9 @@ export class LiveKitTransport implements Transport {
       end: timed?.end ?? parseSeconds(attrs[wire.ATTR_END]),
       language: attrs[wire.ATTR_LANGUAGE] || null,
       revision: wire.parseRevision(attrs[wire.ATTR_REVISION]),
+      ...(attrs[wire.ATTR_TRANSLATION_OF]
+        ? { translationOf: attrs[wire.ATTR_TRANSLATION_OF] }
+        : {}),
     });
   }
 

@@ -16,7 +16,7 @@ import { LANGUAGES } from "./languages.js";
 import { LiveKitTransport, type RoomHandlers } from "./livekit-transport.js";
 import { PasscodeMemory, tabStorage } from "./passcode.js";
 import { mountPastTranscript } from "./past-transcript.js";
-import type { ServerConfig } from "./protocol.js";
+import { TRANSLATION_TARGETS, type ServerConfig } from "./protocol.js";
 import type { Transport, TransportHandlers } from "./transport.js";
 import {
   Announcer,
@@ -32,7 +32,12 @@ import {
   TranscriptView,
 } from "./ui.js";
 
-const PREFS = { room: "roomscribe.room", name: "roomscribe.name", language: "roomscribe.language" };
+const PREFS = {
+  room: "roomscribe.room",
+  name: "roomscribe.name",
+  language: "roomscribe.language",
+  translate: "roomscribe.translate",
+};
 
 const form = byId<HTMLFormElement>("join-form");
 const roomInput = byId<HTMLInputElement>("room-input");
@@ -40,6 +45,8 @@ const nameInput = byId<HTMLInputElement>("name-input");
 const passcodeInput = byId<HTMLInputElement>("passcode-input");
 const joinButton = byId<HTMLButtonElement>("join-button");
 const languageSelect = byId<HTMLSelectElement>("language-select");
+/** The language captions are also shown in ("": the originals only); LiveKit mode. */
+const translateSelect = byId<HTMLSelectElement>("translate-select");
 const micButton = byId<HTMLButtonElement>("mic-toggle");
 const shareButton = byId<HTMLButtonElement>("share-tab");
 const leaveButton = byId<HTMLButtonElement>("leave-button");
@@ -82,7 +89,8 @@ let sharing = false;
 let joining = false;
 
 const handlers: TransportHandlers = {
-  caption: (update) => store.apply(update),
+  // a translation still on its way when this listener stopped asking is not shown
+  caption: (update) => (update.translationOf && !translateSelect.value ? null : store.apply(update)),
   state: (state) => {
     setStatus(state);
     if (state === "disconnected" && transport && !joining) void leave();
@@ -173,6 +181,9 @@ function restorePrefs(): void {
   nameInput.value = localStorage.getItem(PREFS.name) ?? "";
   const language = localStorage.getItem(PREFS.language) ?? "auto";
   languageSelect.value = LANGUAGES.some(([code]) => code === language) ? language : "auto";
+  for (const [code, label] of TRANSLATION_TARGETS) translateSelect.add(new Option(label, code));
+  const target = localStorage.getItem(PREFS.translate) ?? "";
+  translateSelect.value = TRANSLATION_TARGETS.some(([code]) => code === target) ? target : "";
   passcodeInput.value = passcodes.recall();
 }
 
@@ -187,6 +198,7 @@ async function loadConfig(): Promise<ServerConfig> {
   byId("passcode-label").hidden = passcodeInput.hidden = !needsPasscode;
   passcodeInput.required = needsPasscode;
   byId("past").hidden = embedded; // embedded mode keeps no transcripts
+  byId("translate-field").hidden = embedded; // translations need the LiveKit captioner
   byId<HTMLInputElement>("past-room").value ||= roomInput.value;
   byId("mode-hint").textContent = embedded
     ? "Embedded mode: captions of your own microphone, no LiveKit server."
@@ -225,6 +237,7 @@ async function join(event: SubmitEvent): Promise<void> {
     });
     if (passcode !== null) passcodes.remember(passcode);
     if (transport !== next) return; // left while joining
+    if (translateSelect.value) void roomTransport?.setTranslation(translateSelect.value);
     setMic(micEnabled);
     shareButton.hidden = !next.canShareTab;
     setControlsEnabled(true);
@@ -317,6 +330,11 @@ leaveButton.addEventListener("click", () => void leave());
 languageSelect.addEventListener("change", () => {
   localStorage.setItem(PREFS.language, languageSelect.value);
   void transport?.setLanguage(languageSelect.value);
+});
+
+translateSelect.addEventListener("change", () => {
+  localStorage.setItem(PREFS.translate, translateSelect.value);
+  void roomTransport?.setTranslation(translateSelect.value);
 });
 
 for (const button of document.querySelectorAll<HTMLButtonElement>("[data-format]")) {

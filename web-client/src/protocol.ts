@@ -59,11 +59,26 @@ export function parseTimedStrings(payload: string): TimedText {
 }
 
 /**
+ * On a translated final: the `lk.segment_id` of the original it translates (absent
+ * on originals). Sent only to participants who asked ({@link ATTR_TRANSLATE_TO}).
+ */
+export const ATTR_TRANSLATION_OF = "roomscribe.translation_of";
+
+/**
  * Participant attribute: language code the participant speaks, or `auto`. Set by
  * the server (`POST /api/language`): join tokens may not change their own
  * attributes, or their name.
  */
 export const ATTR_SPOKEN_LANGUAGE = "roomscribe.spoken_language";
+
+/**
+ * Participant attribute: the language this listener also wants captions in
+ * (`en`), absent for the originals only. Set by the server (`POST /api/translation`).
+ */
+export const ATTR_TRANSLATE_TO = "roomscribe.translate_to";
+
+/** Languages captions can be translated into (Whisper translates into English only). */
+export const TRANSLATION_TARGETS = [["en", "English"]] as const;
 
 /** Participant attribute the captioner renews every second (see captioner-status.ts). */
 export const ATTR_HEARTBEAT = "roomscribe.heartbeat";
@@ -301,6 +316,21 @@ export interface LanguageRequest {
 export interface LanguageResponse {
   room: string;
   language: string;
+}
+
+/** `POST /api/translation` body: `target` is `en`, or `""` for the originals only. */
+export interface TranslationRequest {
+  room: string;
+  target: string;
+  token: string;
+  /** Only when the server asks for one (`passcode_required`). */
+  passcode?: string;
+}
+
+/** `POST /api/translation` response: the value set. */
+export interface TranslationResponse {
+  room: string;
+  target: string;
 }
 
 /** `POST /api/vocabulary` response: the terms as stored (normalized). */

@@ -113,6 +113,25 @@ export function renderParticipants(list: readonly ParticipantView[]): void {
   ul.replaceChildren(...items);
 }
 
+/**
+ * A translation under its original (a live caption or a transcript entry): its
+ * own line, marked with the language code, in that language for screen readers.
+ */
+function showTranslation(original: HTMLElement, caption: Caption): void {
+  let line = original.querySelector<HTMLElement>(".translation");
+  if (!line) {
+    line = el("span", "translation");
+    line.dataset.testid = "translation";
+    const code = caption.language ?? "";
+    const mark = el("abbr", "mark", code.toUpperCase());
+    mark.title = `Translated into ${languageName(code)}`;
+    line.lang = code;
+    line.append(mark, el("span", "translated-text"));
+    original.append(line);
+  }
+  line.querySelector(".translated-text")!.textContent = caption.text;
+}
+
 /** How long a revised caption is marked (class `revised`) after its text was replaced. */
 export const REVISED_MARK_MS = 1000;
 
@@ -149,6 +168,11 @@ export class LiveCaptions {
   }
 
   show(caption: Caption): void {
+    if (caption.translationOf !== null) {
+      const original = this.nodes.get(caption.translationOf);
+      if (original) showTranslation(original, caption);
+      return;
+    }
     let node = this.nodes.get(caption.key);
     if (!node) {
       if (caption.text === "") return;
@@ -203,7 +227,11 @@ export class Announcer {
     if (!this.enabled || !caption.final || caption.text === "") return;
     if (this.announced.has(caption.key)) return;
     this.announced.add(caption.key);
-    this.region.append(el("p", "", `${caption.speaker}: ${caption.text}`));
+    const who =
+      caption.translationOf === null
+        ? caption.speaker
+        : `${caption.speaker} (${languageName(caption.language ?? "")})`;
+    this.region.append(el("p", "", `${who}: ${caption.text}`));
     while (this.region.childElementCount > ANNOUNCED_KEPT) this.region.firstElementChild!.remove();
   }
 
@@ -234,6 +262,11 @@ export class TranscriptView {
 
   add(caption: Caption): void {
     if (!caption.final || caption.text === "") return;
+    if (caption.translationOf !== null) {
+      const original = this.entries.get(caption.translationOf);
+      if (original) showTranslation(original, caption);
+      return;
+    }
     const existing = this.entries.get(caption.key);
     if (existing) {
       // a revision: the better text replaces the old one in place

@@ -108,3 +108,34 @@ test("a revision replaces a final in place; stale or repeated ones are ignored",
     ],
   );
 });
+
+test("a translation is kept beside its original, right after it in downloads", () => {
+  let now = 5;
+  const store = new CaptionStore(() => now);
+  const fr = { language: "fr", final: true };
+  store.apply(update({ ...fr, segmentId: "TR_a-s1.ab-0", text: "Bonjour.", start: 0.5, end: 1 }));
+  store.apply(update({ ...fr, segmentId: "TR_a-s1.ab-1", text: "Au revoir.", start: 2, end: 3 }));
+  now = 6;
+  const english = store.apply(
+    update({
+      segmentId: "TR_a-s1.ab-0~en",
+      translationOf: "TR_a-s1.ab-0",
+      text: "Hello.",
+      final: true,
+      language: "en",
+      start: 0.4, // word times of a translation are rough: its original's count
+      end: 1.1,
+    }),
+  );
+  assert.equal(english?.translationOf, "TR_a\u0000TR_a-s1.ab-0");
+  assert.deepEqual(
+    store.transcript().map((e) => [e.text, e.start, e.language]),
+    [
+      ["Bonjour.", 4.5, "fr"],
+      ["[EN] Hello.", 4.5, "en"],
+      ["Au revoir.", 6, "fr"],
+    ],
+  );
+  // the original is untouched
+  assert.equal(store.transcript()[0]!.segment_id, "TR_a-s1.ab-0");
+});

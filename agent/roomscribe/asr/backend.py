@@ -38,6 +38,9 @@ class DecodeRequest:
     long_form: bool = False
     """Several sentences with pauses (the revision pass): read the way offline
     Whisper reads a window of a recording, not the way a single live sentence is."""
+    translate: bool = False
+    """Say the speech in English (Whisper's ``translate`` task, multilingual
+    models only) instead of transcribing it in ``language``."""
     sharing: int = 1
     """Streams sharing the model when this decode was planned (talking or
     waiting for a final): a final decode spends what it would in a batch of

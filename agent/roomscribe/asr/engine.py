@@ -112,6 +112,17 @@ class EngineStream:
         """Terms likely to be spoken (names, acronyms); used by decodes from now on."""
         self._engine._locked(lambda: self.policy.set_vocabulary(tuple(terms)))
 
+    def set_translation(self, target: str | None) -> None:
+        """Also caption each final in ``target`` (English), or stop (``None``); see
+        :mod:`roomscribe.asr.translation`. Raises :class:`ValueError` when the model
+        cannot translate (an English-only model such as ``tiny.en``)."""
+        if target is not None and not self._engine.backend.multilingual:
+            raise ValueError(
+                "the model is English-only and cannot translate; "
+                "run a multilingual model (e.g. base) for captions in the listener's language"
+            )
+        self._engine._locked(lambda: self.policy.translations.set_target(target))
+
     def close(self) -> None:
         """Finalize the pending tail; ``closed`` is set when that is delivered."""
         self._engine._close_stream(self)

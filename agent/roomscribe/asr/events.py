@@ -36,3 +36,6 @@ class Caption:
     language: str | None
     revision: int = 0
     """0 for live captions; n >= 1 for the n-th revision of a final segment."""
+    translation: bool = False
+    """The final segment ``segment_id`` said in ``language`` (English), by
+    :mod:`roomscribe.asr.translation`: shown beside the original, never replacing it."""

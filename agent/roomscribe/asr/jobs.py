@@ -26,6 +26,8 @@ class JobKind(enum.Enum):
     stream); the job only carries their captions to the caller."""
     REVISION = "revision"
     """Re-decode of already-final speech (see :mod:`roomscribe.asr.revision`)."""
+    TRANSLATION = "translation"
+    """English text of a final segment (see :mod:`roomscribe.asr.translation`)."""
 
 
 @dataclass(frozen=True, slots=True)

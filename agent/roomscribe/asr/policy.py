@@ -43,6 +43,7 @@ from roomscribe.asr.prompts import LEFT_CONTEXT_S, Context, join
 from roomscribe.asr.revision import Reviser, RevisionOptions
 from roomscribe.asr.segmenter import Segmenter
 from roomscribe.asr.sentences import sentence_case
+from roomscribe.asr.translation import Translations
 from roomscribe.asr.vad import VadModel, VadOptions
 
 _EDGE_S = 0.05
@@ -118,6 +119,8 @@ class StreamPolicy:
             Reviser(self._opts.revision, self._opts.guards) if self._opts.revision.enabled else None
         )
         """The stream's revision pass (``None`` when disabled or the stream was given up)."""
+        self.translations = Translations(self._opts.guards)
+        """Finals waiting for their English text (see :mod:`roomscribe.asr.translation`)."""
         self.last_decode_at = 0.0
         """Scheduler bookkeeping: when this stream's last job was handed out."""
         self.last_revision_at = 0.0
@@ -191,6 +194,7 @@ class StreamPolicy:
             and not self._segments.finals
             and self._jobs.in_flight is None
             and (self.reviser is None or self.reviser.finished)
+            and self.translations.finished
         )
 
     # -- what the scheduler reads ----------------------------------------------
@@ -337,6 +341,8 @@ class StreamPolicy:
             return list(job.captions)
         if result is None:
             raise ValueError("a decode job needs its result")
+        if job.kind is JobKind.TRANSLATION:
+            return self.translations.apply(job, result)
         if job.kind is JobKind.REVISION:
             if self.reviser is None or job.window is None:
                 return []  # the stream was given up meanwhile
@@ -380,6 +386,9 @@ class StreamPolicy:
         """
         if job.kind is JobKind.SETTLED:
             return []
+        if job.kind is JobKind.TRANSLATION:
+            self.translations.fail(job)
+            return []
         if job.kind is JobKind.REVISION:
             if self.reviser is not None and job.window is not None:
                 self.reviser.fail(job.window)
@@ -418,6 +427,9 @@ class StreamPolicy:
         self._context.extend(words)
         if self.reviser is not None:
             self.reviser.add(caption)
+        if self.translations.wants(caption):
+            start, end = job.segment_start, job.end
+            self.translations.add(caption, start, end, self._buffer.slice(start, end))
         return [caption]
 
     def _settle(self, segment_id: str, start: float, end: float) -> list[Caption]:

@@ -11,6 +11,8 @@ one talkative stream from starving the others. Revisions of final speech
 with no live work, while no stream waits for a final, (by default) no stream
 talks, and few streams spoke lately (many talkers leave no spare capacity);
 a lone talker whose own revision is overdue has it before its next interim.
+Translations of finals (:mod:`roomscribe.asr.translation`, only while a
+listener asks) go just before revisions, one at a time.
 
 Failures are contained per stream: a job whose decode or result fails is given
 up (:meth:`StreamPolicy.fail`), and a stream whose jobs fail
@@ -167,6 +169,8 @@ class Scheduler:
         if len(batch) >= self._opts.max_batch:
             self._count_skipped(batch)
         if not batch:
+            self._plan_translation(batch, talkers)
+        if not batch:
             self._plan_revision(batch, talkers)
             return settled + batch
         return settled + self._stamp(batch)
@@ -214,6 +218,19 @@ class Scheduler:
             if batch:
                 self._tick += 1
                 policy.last_revision_at = self._tick
+                return
+
+    def _plan_translation(self, batch: list[Assignment], talking: Sequence[StreamPolicy]) -> None:
+        """One translation (:mod:`roomscribe.asr.translation`), in a step with no
+        live work, while every talker is early in its utterance: a final then most
+        likely comes after the (short, greedy) decode, so it does not wait for it."""
+        if any(p.finalizing for p in self._streams):
+            return
+        if any(p.pending_s >= self._early_limit(p) for p in talking):
+            return
+        for policy in sorted(self._streams, key=lambda p: p.last_decode_at):
+            self._plan(batch, policy, policy.translations.job)
+            if batch:
                 return
 
     def _early_limit(self, policy: StreamPolicy) -> float:

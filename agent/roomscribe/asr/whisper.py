@@ -88,6 +88,8 @@ class EncodedBatch:
     """Language code and its probability per request (given, or detected)."""
     long_form: bool = False
     """The requests are long-form (a decode group never mixes them with others)."""
+    task: str = "transcribe"
+    """Whisper's task for the whole group: ``transcribe`` or ``translate``."""
     results: dict[int, DecodeResult] = field(default_factory=dict)
 
     def rows(self, idx: Sequence[int]) -> Any:
@@ -103,7 +105,7 @@ class WhisperBackend:
     def __init__(self, model: WhisperModelAdapter, options: WhisperOptions) -> None:
         self._model = model
         self._opts = options
-        self._tokenizers: dict[str | None, Any] = {}
+        self._tokenizers: dict[tuple[str | None, str], Any] = {}
 
     @classmethod
     def load(cls, options: WhisperOptions, cache_dir: Any = None) -> WhisperBackend:
@@ -140,26 +142,29 @@ class WhisperBackend:
 
     def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
         results: list[DecodeResult | None] = [None] * len(requests)
-        groups: dict[tuple[bool, bool, str | None], list[int]] = {}
+        groups: dict[tuple[bool, bool, str | None, str], list[int]] = {}
         for i, req in enumerate(requests):
             lang = req.language if self.multilingual else "en"
-            groups.setdefault((req.final, req.long_form, lang), []).append(i)
-        for (final, _, lang), idx in groups.items():
-            decoded = self._decode_group([requests[i] for i in idx], final, lang)
+            if req.translate and not self.multilingual:
+                raise ValueError("an English-only model cannot translate")
+            task = "translate" if req.translate else self._opts.task
+            groups.setdefault((req.final, req.long_form, lang, task), []).append(i)
+        for (final, _, lang, task), idx in groups.items():
+            decoded = self._decode_group([requests[i] for i in idx], final, lang, task)
             for i, res in zip(idx, decoded, strict=True):
                 results[i] = res
         return [r for r in results if r is not None]
 
     # -- internals -------------------------------------------------------------
 
-    def _tokenizer(self, language: str | None) -> Any:
-        tok = self._tokenizers.get(language)
+    def _tokenizer(self, language: str | None, task: str) -> Any:
+        tok = self._tokenizers.get((language, task))
         if tok is None:
             tok = self._model.tokenizer(
-                self._opts.task if self.multilingual else "transcribe",
+                task if self.multilingual else "transcribe",
                 language or ("en" if not self.multilingual else None),
             )
-            self._tokenizers[language] = tok
+            self._tokenizers[(language, task)] = tok
         return tok
 
     def _window_s(self, duration: float, shortest: float) -> float:
@@ -209,15 +214,20 @@ class WhisperBackend:
         return EncodedBatch(requests, final, encoder_output, num_frames, languages, long_form)
 
     def _decode_group(
-        self, requests: Sequence[DecodeRequest], final: bool, language: str | None
+        self,
+        requests: Sequence[DecodeRequest],
+        final: bool,
+        language: str | None,
+        task: str,
     ) -> list[DecodeResult]:
         batch = self._encode(requests, final, language)
+        batch.task = task
         # One generate call per detected language (usually a single call).
         by_lang: dict[str, list[int]] = {}
         for i, (code, _) in enumerate(batch.languages):
             by_lang.setdefault(code, []).append(i)
         for code, lang_idx in by_lang.items():
-            tok = self._tokenizer(code)
+            tok = self._tokenizer(code, task)
             prompts = {
                 i: self._prompt(
                     tok, requests[i].prompt, requests[i].vocabulary, requests[i].long_form
@@ -254,7 +264,8 @@ class WhisperBackend:
         if not suspects:
             return
         plain = [_without_left_audio(requests[i]) for i in suspects]
-        for i, result in zip(suspects, self._decode_group(plain, True, language), strict=True):
+        redone = self._decode_group(plain, True, language, batch.task)
+        for i, result in zip(suspects, redone, strict=True):
             shift = requests[i].context_s
             batch.results[i] = replace(
                 result,
@@ -281,7 +292,7 @@ class WhisperBackend:
         for i in suspects:
             by_lang.setdefault(batch.languages[i][0], []).append(i)
         for code, idx in by_lang.items():
-            tok = self._tokenizer(code)
+            tok = self._tokenizer(code, batch.task)
             prompts = [
                 self._prompt(tok, "", requests[i].vocabulary, requests[i].long_form) for i in idx
             ]

@@ -22,6 +22,8 @@ attribute lists the waiting tracks.
 Applies the room's vocabulary (room metadata, see :mod:`roomscribe.vocabulary`)
 and caption format (:data:`~roomscribe.protocol.METADATA_TRANSCRIPTION_FORMAT`)
 to every track, at start and whenever the metadata changes.
+Translates every track's finals into English while at least one participant
+asks for it (:data:`~roomscribe.protocol.ATTR_TRANSLATE_TO`), for them alone.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from livekit.rtc.room import EventTypes
 from roomscribe import protocol, timing
 from roomscribe.asr.engine import CapacityError, Engine
 from roomscribe.asr.events import Caption
+from roomscribe.asr.translation import TARGETS
 from roomscribe.livekit.capacity import CapacityWaiters
 from roomscribe.livekit.pipeline import TrackPipeline
 from roomscribe.livekit.publisher import PublisherOptions
@@ -122,6 +125,10 @@ class RoomCaptioner:
         """The room's vocabulary as applied (``None``: the room has set none)."""
         self.timed = False
         """The room asks for timed caption payloads (its metadata)."""
+        self.translation: str | None = None
+        """The language finals are also captioned in (``None``: nobody asks)."""
+        self._askers: list[str] = []
+        """Identities of the participants who ask for :attr:`translation`."""
         self._handlers: dict[EventTypes, Callable[..., Any]] = {
             "participant_connected": self._on_participant_joined,
             "track_published": self._on_track_published,
@@ -133,12 +140,18 @@ class RoomCaptioner:
             "reconnected": self._on_reconnected,
             "room_metadata_changed": self._on_room_metadata_changed,
         }
+        self._told_cannot_translate = False
         self._closed = False
         self._loop_watch: asyncio.Task[None] | None = None
 
     @property
     def active_tracks(self) -> int:
         return len(self._pipelines)
+
+    @property
+    def askers(self) -> list[str]:
+        """Identities of the participants who ask for :attr:`translation`."""
+        return list(self._askers)
 
     @property
     def waiting_tracks(self) -> int:
@@ -151,6 +164,7 @@ class RoomCaptioner:
             self._room.on(event, handler)
         self._capacity.join(self, waiting=lambda: len(self._waiting), retry=self._retry_waiting)
         self._apply_metadata(self._room.metadata)
+        self._update_translation()
         if self._record is not None:
             self._spawn(self._learn_meeting(), "room sid")
         for participant in self._room.remote_participants.values():
@@ -194,6 +208,9 @@ class RoomCaptioner:
     # -- room events (synchronous callbacks) -------------------------------------
 
     def _on_participant_joined(self, participant: rtc.RemoteParticipant) -> None:
+        # an attribute set before we heard of the participant comes with the join,
+        # with no change event
+        self._update_translation()
         self._on_participant_connected(participant)
         has_record = self._record is not None or len(self.transcript)
         if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT and has_record:
@@ -236,6 +253,8 @@ class RoomCaptioner:
             vocabulary=self.vocabulary,
             on_sent=self._recorder(participant, track.sid),
             timed=self.timed,
+            translation=self.translation,
+            audience=lambda: self._askers,
         )
         try:
             pipeline.start()
@@ -268,6 +287,7 @@ class RoomCaptioner:
         self._close_pipeline(publication.sid)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
+        self._update_translation(leaving=participant.identity)
         for sid, (_, _, waiting) in list(self._waiting.items()):
             if waiting.identity == participant.identity:
                 del self._waiting[sid]
@@ -283,6 +303,8 @@ class RoomCaptioner:
             self._on_participant_connected(participant)
 
     def _on_attributes_changed(self, changed: dict[str, str], participant: rtc.Participant) -> None:
+        if protocol.ATTR_TRANSLATE_TO in changed:
+            self._update_translation()
         if protocol.ATTR_SPOKEN_LANGUAGE not in changed:
             return
         language = spoken_language(participant)
@@ -319,12 +341,45 @@ class RoomCaptioner:
         for pipeline in self._pipelines.values():
             pipeline.set_vocabulary(terms)
 
+    def _update_translation(self, leaving: str = "") -> None:
+        """Count the participants asking for English captions; start or stop translating."""
+        self._askers = sorted(
+            p.identity
+            for p in self._room.remote_participants.values()
+            if p.identity != leaving
+            and p.attributes.get(protocol.ATTR_TRANSLATE_TO, "").strip() in TARGETS
+        )
+        target = TARGETS[0] if self._askers else None
+        if target == self.translation:
+            return
+        if target is not None and not self._engine.backend.multilingual:
+            if not self._told_cannot_translate:
+                self._told_cannot_translate = True
+                log.warning(
+                    "room %s: %s asked for captions in %s, but this worker's model is "
+                    "English-only and cannot translate: no translated captions "
+                    "(run a multilingual model, e.g. --model base)",
+                    self._room.name,
+                    ", ".join(self._askers),
+                    target,
+                )
+            return
+        self.translation = target
+        if target is None:
+            log.info("room %s: no listener asks for translations any more", self._room.name)
+        else:
+            log.info("room %s: translating into %s for %s", self._room.name, target, self._askers)
+        for pipeline in self._pipelines.values():
+            pipeline.set_translation(target)
+
     def _recorder(self, participant: rtc.Participant, track_sid: str) -> Callable[[Caption], None]:
         """The ``on_sent`` hook of one track: finals go into the transcript of record."""
         # Caption times count from the track's stream, which starts now.
         stream_started_at = time.time()
 
         def record(caption: Caption) -> None:
+            if caption.translation:
+                return  # the transcript of record keeps what was said
             name = participant.name or participant.identity
             try:
                 self.transcript.record(

@@ -53,11 +53,15 @@ class TrackPipeline:
         vocabulary: tuple[str, ...] | None = None,
         on_sent: Callable[[Caption], None] | None = None,
         timed: bool = False,
+        translation: str | None = None,
+        audience: Callable[[], list[str]] | None = None,
     ) -> None:
         """``vocabulary``: terms the recognizer favours (``None``: the engine's own).
         ``timed``: publish timed payloads (see :meth:`set_timed`).
         ``on_sent(caption)`` is called for every caption that reached the room
-        (its ``segment_id`` as published)."""
+        (its ``segment_id`` as published). ``translation``: the language finals
+        are also translated into, for the listeners ``audience()`` names
+        (see :meth:`set_translation`)."""
         self._engine = engine
         self._room = room
         self._track = track
@@ -65,6 +69,7 @@ class TrackPipeline:
         self.track_sid = track.sid
         self._language = language
         self._vocabulary = vocabulary
+        self._translation = translation
         self._sent_hook = on_sent
         self._publisher = CaptionPublisher(
             room,
@@ -72,6 +77,7 @@ class TrackPipeline:
             track_sid=track.sid,
             options=publisher_options,
             on_sent=self._on_sent,
+            audience=audience,
         )
         self._publisher.timed = timed
         self._captions: CaptionStream | None = None
@@ -109,15 +115,25 @@ class TrackPipeline:
     def set_timed(self, timed: bool) -> None:
         """Publish :func:`~roomscribe.protocol.timed_strings` payloads from now on (or not)."""
         self._publisher.timed = timed
+    def set_translation(self, target: str | None) -> None:
+        """Also caption finals in ``target`` from now on (``None``: stop). Raises
+        :class:`ValueError` when the model cannot translate."""
+        if self._captions is not None:
+            self._captions.set_translation(target)
+        self._translation = target
 
     def _open_captions(self) -> CaptionStream:
-        return CaptionStream(self._engine, language=self._language, vocabulary=self._vocabulary)
+        captions = CaptionStream(self._engine, language=self._language, vocabulary=self._vocabulary)
+        if self._translation is not None:
+            captions.set_translation(self._translation)
+        return captions
 
     def _on_sent(self, caption: Caption) -> None:
         if self._sent_hook is not None:
             self._sent_hook(caption)
         captions = self._captions
-        if caption.final and not caption.revision and captions is not None:
+        live_final = caption.final and not caption.revision and not caption.translation
+        if live_final and captions is not None:
             metrics.FINALS.inc()
             metrics.FINAL_LATENCY.observe(captions.age_of(caption.end))
 

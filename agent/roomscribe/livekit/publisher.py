@@ -22,6 +22,9 @@ Revisions (a final re-decoded by the revision pass, ``caption.revision`` >= 1)
 are sent like finals: a new text stream with the same ``lk.segment_id``,
 ``lk.transcription_final`` ``"true"`` and ``roomscribe.revision``, so a front
 end that replaces text by segment id shows the revised text as it is.
+
+Translations (``caption.translation``) go only to the listeners who asked for
+them (``audience``), on a segment id of their own, without a legacy packet.
 """
 
 from __future__ import annotations
@@ -66,13 +69,16 @@ class CaptionPublisher:
         track_sid: str,
         options: PublisherOptions | None = None,
         on_sent: Callable[[Caption], None] | None = None,
+        audience: Callable[[], list[str]] | None = None,
     ) -> None:
-        """``on_sent(caption)`` is called after each caption reached the room."""
+        """``on_sent(caption)`` is called after each caption reached the room.
+        ``audience()``: the identities that asked for translations (none: they are dropped)."""
         self._room = room
         self._speaker = speaker_identity
         self._track_sid = track_sid
         self._opts = options or PublisherOptions()
         self._on_sent = on_sent
+        self._audience = audience
         self._queue: deque[Caption] = deque()
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -123,6 +129,7 @@ class CaptionPublisher:
             # publisher: that cycle kept closed pipelines (their track and
             # participant handles too) until the cyclic GC's rare full collection.
             self._on_sent = None
+            self._audience = None
 
     async def _finish(self, task: asyncio.Task[None]) -> None:
         done, _ = await asyncio.wait({task}, timeout=self._opts.close_timeout_s)
@@ -177,10 +184,16 @@ class CaptionPublisher:
     async def _send(self, caption: Caption) -> None:
         local = self._room.local_participant
         timed = self.timed
+        to: list[str] | None = None  # everyone
+        if caption.translation:
+            to = self._audience() if self._audience is not None else []
+            if not to:
+                return  # nobody asks any more
         writer = await local.stream_text(
             topic=protocol.TRANSCRIPTION_TOPIC,
             sender_identity=self._speaker,
             attributes=protocol.caption_attributes(caption, self._track_sid, timed=timed),
+            destination_identities=to,
         )
         try:
             await writer.write(protocol.timed_strings(caption) if timed else caption.text)
@@ -189,7 +202,7 @@ class CaptionPublisher:
             await writer.aclose()
         if self._timed:
             timing.mark("stream_sent", segment=caption.segment_id)
-        if self._opts.legacy_packets:
+        if self._opts.legacy_packets and not caption.translation:
             segment = rtc.TranscriptionSegment(
                 id=caption.segment_id,
                 text=caption.text,

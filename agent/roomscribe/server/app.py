@@ -12,6 +12,9 @@
 * ``POST /api/language`` - LiveKit mode: ``{room, language, token, passcode?}`` ->
   ``{room, language}``; sets the caller's spoken language (guests may not set
   their own attributes, see :mod:`~roomscribe.server.room_members`).
+* ``POST /api/translation`` - LiveKit mode: ``{room, target, token, passcode?}`` ->
+  ``{room, target}``; the caller also wants captions in ``target`` (``en``), or
+  no longer (``""``).
 * ``GET /api/rooms/{room}/transcript?format=txt|srt|vtt|json`` - the room's
   stored transcript (:mod:`roomscribe.store`), as a download; the passcode, if
   any, in the ``X-Roomscribe-Passcode`` header. 404 when none is kept.
@@ -148,6 +151,20 @@ class LanguageResponse(BaseModel):
     language: str
 
 
+class TranslationRequest(BaseModel):
+    """Body of ``POST /api/translation``."""
+
+    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    target: str = Field(description="'en', or '' for the original only", max_length=16)
+    token: str = Field(description="the caller's LiveKit join token for this room")
+    passcode: str | None = Field(default=None, description="when /api/config requires one")
+
+
+class TranslationResponse(BaseModel):
+    room: str
+    target: str
+
+
 def create_app(options: AppOptions) -> FastAPI:
     admin = LiveKitAdmin(options.livekit) if options.livekit is not None else None
     tokens = TokenService(admin) if admin is not None else None
@@ -246,6 +263,22 @@ def create_app(options: AppOptions) -> FastAPI:
         except JoinError as e:
             raise HTTPException(e.status, e.message) from e
         return LanguageResponse(room=body.room, language=value)
+
+    @app.post(
+        "/api/translation",
+        dependencies=[Depends(guard.screen)],
+        openapi_extra=_body(TranslationRequest),
+    )
+    async def translation(request: Request) -> TranslationResponse:
+        body = await read_json(request, TranslationRequest)
+        guard.authorize(request, body.passcode)
+        if members is None:
+            raise HTTPException(409, "the server runs in embedded mode: no translations")
+        try:
+            target = await members.set_translation(body.room, body.token, body.target)
+        except JoinError as e:
+            raise HTTPException(e.status, e.message) from e
+        return TranslationResponse(room=body.room, target=target)
 
     @app.get(
         "/api/rooms/{room}/transcript",

@@ -8,6 +8,9 @@ client needs to change goes through the server, which acts with the API key:
 * ``POST /api/language`` sets the caller's
   :data:`~roomscribe.protocol.ATTR_SPOKEN_LANGUAGE` attribute
   (:meth:`RoomMembers.set_spoken_language`); the captioner follows it.
+* ``POST /api/translation`` sets (or clears) the caller's
+  :data:`~roomscribe.protocol.ATTR_TRANSLATE_TO` attribute
+  (:meth:`RoomMembers.set_translation`); the captioner counts the askers.
 * ``POST /api/vocabulary`` sets the room's terms
   (:mod:`roomscribe.server.room_vocabulary`).
 
@@ -26,6 +29,7 @@ import jwt
 from livekit import api
 
 from roomscribe import protocol
+from roomscribe.asr.translation import TARGETS
 from roomscribe.languages import AUTO, UnknownLanguageError, parse_language
 from roomscribe.server.livekit_admin import LiveKitAdmin
 from roomscribe.server.token import ROOM_PATTERN, JoinError
@@ -78,15 +82,27 @@ class RoomMembers:
             value = parse_language(language.strip()) or AUTO
         except UnknownLanguageError as e:
             raise JoinError(str(e)) from e
+        identity = await self._set_attribute(room, token, protocol.ATTR_SPOKEN_LANGUAGE, value)
+        log.info("room %s: %s speaks %s", room, identity, value)
+        return value
+
+    async def set_translation(self, room: str, token: str, target: str) -> str:
+        """Ask for captions also in ``target`` (``en``), or stop (``""``); returns it.
+        Another value is a :class:`JoinError` 400."""
+        target = target.strip()
+        if target and target not in TARGETS:
+            raise JoinError(f"captions can be translated into {', '.join(TARGETS)} only")
+        identity = await self._set_attribute(room, token, protocol.ATTR_TRANSLATE_TO, target)
+        log.info("room %s: %s asks for captions in %s", room, identity, target or "the original")
+        return target
+
+    async def _set_attribute(self, room: str, token: str, name: str, value: str) -> str:
+        """Set one attribute of the token's holder, who must be in ``room``; their identity."""
         identity = await self.member(room, token)
         async with self.admin.calls() as lk:
             # only the attribute: the name the token carries stays what the server issued
+            # ("" deletes it)
             await lk.room.update_participant(
-                api.UpdateParticipantRequest(
-                    room=room,
-                    identity=identity,
-                    attributes={protocol.ATTR_SPOKEN_LANGUAGE: value},
-                )
+                api.UpdateParticipantRequest(room=room, identity=identity, attributes={name: value})
             )
-        log.info("room %s: %s speaks %s", room, identity, value)
-        return value
+        return identity
