@@ -255,6 +255,7 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
         "ROOMSCRIBE_ALLOWED_HOSTS": "meet.example.org",
         "ROOMSCRIBE_HEALTH_HOST": "0.0.0.0",
         "ROOMSCRIBE_HEALTH_PORT": "0",
+        "ROOMSCRIBE_E2EE_KEY": "a shared key",
         "ROOMSCRIBE_TEST_FAULT": "hang",
         "ROOMSCRIBE_STORE": "off",
         "ROOMSCRIBE_DATA_DIR": "/tmp/d",

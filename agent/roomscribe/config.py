@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     health_host: str = "127.0.0.1"
     """Where the worker's health and metrics endpoint listens: this machine only, unless set."""
     health_port: Port = 8081
+    e2ee_key: str = ""
+    """The shared key of end-to-end encrypted rooms (empty: rooms are not encrypted);
+    see :mod:`roomscribe.livekit.encryption`."""
     test_fault: Literal["", "die", "hang"] = ""
     """Test only: on ``SIGUSR1`` the engine's next decode kills its thread (``die``)
     or never returns (``hang``); see :mod:`roomscribe.asr.fault`."""

@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser, defaults: Settings) -> None:
     add_setting(
         parser,
         defaults,
+        "e2ee_key",
+        help="the shared key of end-to-end encrypted rooms (prefer the variable: command "
+        "lines are visible to every user of the machine)",
+    )
+    add_setting(
+        parser,
+        defaults,
         "test_fault",
         help="tests only: SIGUSR1 makes the engine die or hang at its next decode",
     )
@@ -47,6 +54,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
     from roomscribe.asr.fault import FaultyBackend
+    from roomscribe.livekit.encryption import SharedKey
     from roomscribe.livekit.worker import CaptionWorker, WorkerOptions
     from roomscribe.runtime import build_engine
 
@@ -63,6 +71,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         writer = RecordWriter(record)
         writer.start()  # an unusable data dir stops the worker here, loudly
         log.info("transcripts kept in %s for %.0f h", writer.store.path, record.retention_s / 3600)
+    if settings.e2ee_key:
+        log.info("end-to-end encrypted rooms: joined with the key in ROOMSCRIBE_E2EE_KEY")
     engine = build_engine(settings.asr(), fault=settings.test_fault or None)
     engine.start()
 
@@ -74,6 +84,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 health_host=settings.health_host,
                 health_port=settings.health_port,
                 record=writer,
+                keys=SharedKey(settings.e2ee_key) if settings.e2ee_key else None,
             ),
         )
         loop = asyncio.get_running_loop()
