@@ -301,7 +301,7 @@ def test_repeated_ice_server_flags_replace_the_variable(monkeypatch: pytest.Monk
 def settings_table_rows() -> list[tuple[str, str, str]]:
     """(variable, flag, default) of each row of docs/configuration.md's table."""
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `([A-Z_]+)` \| `(--[a-z-]+)` \| ([^|]+) \|", text, flags=re.M)
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \| `(--[a-z0-9-]+)` \| ([^|]+) \|", text, flags=re.M)
     assert len(rows) >= 20, "docs/configuration.md lost its table"
     return rows
 
