@@ -23,6 +23,7 @@ per participant, in one line that says what to check.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -70,6 +71,11 @@ _UNREADABLE = {
     rtc.EncryptionState.MISSING_KEY: "we hold no key for its audio",
 }
 
+DECRYPT_WAIT_S = 5.0
+"""An encrypted, unmuted track none of whose frames decrypted this long after subscribing
+is reported: the SDK reports the first good frame (``OK``) but, with a wrong key, often
+nothing at all (livekit 1.1)."""
+
 
 class DecryptionWatch:
     """Logs, once per participant, that their encrypted audio cannot be decrypted.
@@ -78,29 +84,65 @@ class DecryptionWatch:
     must be in the worker's log. ``start()`` / ``aclose()``.
     """
 
-    def __init__(self, room: rtc.Room) -> None:
+    def __init__(self, room: rtc.Room, wait_s: float = DECRYPT_WAIT_S) -> None:
         self._room = room
+        self._wait_s = wait_s
+        self._decrypted: set[str] = set()
         self._reported: set[str] = set()
+        self._timers: list[asyncio.TimerHandle] = []
 
     def start(self) -> None:
         self._room.on("e2ee_state_changed", self._on_state)
+        self._room.on("track_subscribed", self._on_subscribed)
 
     def aclose(self) -> None:
         self._room.off("e2ee_state_changed", self._on_state)
+        self._room.off("track_subscribed", self._on_subscribed)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
 
     def _on_state(
         self, participant: rtc.Participant | None, state: rtc.EncryptionState.ValueType
     ) -> None:
+        if participant is None:
+            return
+        if state == rtc.EncryptionState.OK:
+            self._decrypted.add(participant.identity)
         why = _UNREADABLE.get(state)
-        if why is None or participant is None:
+        if why is not None:
+            self._report(participant.identity, why)
+
+    def _on_subscribed(
+        self,
+        track: rtc.Track,
+        publication: rtc.RemoteTrackPublication,
+        participant: rtc.RemoteParticipant,
+    ) -> None:
+        if track.kind != rtc.TrackKind.KIND_AUDIO:
             return
-        if participant.identity in self._reported:
+        if publication.encryption_type == rtc.EncryptionType.NONE:
             return
-        self._reported.add(participant.identity)
+        loop = asyncio.get_running_loop()
+        self._timers.append(
+            loop.call_later(self._wait_s, self._check, participant.identity, publication)
+        )
+
+    def _check(self, identity: str, publication: rtc.RemoteTrackPublication) -> None:
+        if identity in self._decrypted or publication.muted:
+            return
+        if identity not in self._room.remote_participants:
+            return
+        self._report(identity, f"none of its audio decrypted in {self._wait_s:.0f} s")
+
+    def _report(self, identity: str, why: str) -> None:
+        if identity in self._reported:
+            return
+        self._reported.add(identity)
         log.error(
             "room %s: cannot decrypt the audio of %s (%s): no captions for them; "
             "check that ROOMSCRIBE_E2EE_KEY is the room's key",
             self._room.name,
-            participant.identity,
+            identity,
             why,
         )
