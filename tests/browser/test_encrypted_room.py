@@ -30,6 +30,7 @@ from roomscribe.livekit.encryption import SharedKey, room_encryption
 from roomscribe.server.token import JoinRequest, mint_token
 from tests.browser import checks
 from tests.browser.conftest import FakeMic, ServeFactory, run_session
+from tests.browser.scoring import windowed_wer
 from tests.conftest import read_wav
 from tests.fixtures.livekit import (
     AgentWorker,
@@ -45,6 +46,7 @@ KEY = "correct horse battery staple"
 WRONG_KEY = "not the room's key"
 NEEDS_KEY = "This room is end-to-end encrypted"
 """The start of what a page without the key says (web-client/src/room-key.ts)."""
+SANE_WER = 0.25
 SPEECH_S = 10.0
 """How long the Python speaker talks into room B."""
 
@@ -189,7 +191,11 @@ def test_an_encrypted_room_is_captioned_for_key_holders(
     ada = checks.participant(report, "Ada")
     checks.connected_without_errors(ada)
     checks.captions_by(ada, "Ada")
-    checks.word_error_rate_within_bound(ada, fake_mic.reference)
+    # Sane text, not a quality bar (test_livekit_call.py measures that): the first
+    # words may be lost while the captioner subscribes to Ada's encrypted track.
+    score = windowed_wer(fake_mic.reference, " ".join(e["text"] for e in ada["transcript"]))
+    assert score.hyp_words >= checks.MIN_WORDS, score
+    assert score.wer <= SANE_WER, score
     assert "key=" not in ada["address"], "the key stayed in the address bar"
     assert f"room {keyed.name}: end-to-end encrypted" in keyed.worker.log_text()
 
