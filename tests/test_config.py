@@ -284,6 +284,7 @@ def test_flags_check_nothing_twice_and_change_nothing_else(monkeypatch: pytest.M
         "ROOMSCRIBE_ALLOWED_HOSTS": "meet.example.org",
         "ROOMSCRIBE_HEALTH_HOST": "0.0.0.0",
         "ROOMSCRIBE_HEALTH_PORT": "0",
+        "ROOMSCRIBE_E2EE_KEY": "a shared key",
         "ROOMSCRIBE_TEST_FAULT": "hang",
         "ROOMSCRIBE_STORE": "off",
         "ROOMSCRIBE_DATA_DIR": "/tmp/d",
@@ -329,7 +330,7 @@ def test_repeated_ice_server_flags_replace_the_variable(monkeypatch: pytest.Monk
 def settings_table_rows() -> list[tuple[str, str, str]]:
     """(variable, flag, default) of each row of docs/configuration.md's table."""
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `([A-Z_]+)` \| `(--[a-z-]+)` \| ([^|]+) \|", text, flags=re.M)
+    rows = re.findall(r"^\| `([A-Z0-9_]+)` \| `(--[a-z0-9-]+)` \| ([^|]+) \|", text, flags=re.M)
     assert len(rows) >= 20, "docs/configuration.md lost its table"
     return rows
 

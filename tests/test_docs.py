@@ -11,20 +11,20 @@ from tests.conftest import ROOT
 def table_variables() -> list[str]:
     """The full table, one variable per row."""
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    return re.findall(r"^\| `([A-Z_]+)` \|", text, flags=re.MULTILINE)
+    return re.findall(r"^\| `([A-Z0-9_]+)` \|", text, flags=re.MULTILINE)
 
 
 def readme_variables() -> list[str]:
     """The README's short table (a row may name several variables)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|", section, flags=re.MULTILINE)
-    return [v for row in rows for v in re.findall(r"`([A-Z_]+)`", row)]
+    rows = re.findall(r"^\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*) \|", section, flags=re.MULTILINE)
+    return [v for row in rows for v in re.findall(r"`([A-Z0-9_]+)`", row)]
 
 
 def env_example_variables() -> list[str]:
     text = (ROOT / ".env.example").read_text(encoding="utf-8")
-    return re.findall(r"^([A-Z_]+)=", text, flags=re.MULTILINE)
+    return re.findall(r"^([A-Z0-9_]+)=", text, flags=re.MULTILINE)
 
 
 def test_env_example_matches_the_readme_table_one_to_one() -> None:

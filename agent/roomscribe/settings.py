@@ -459,6 +459,14 @@ class Settings(BaseSettings):
     health_port: Port = setting(
         8081, group="worker", help="port of the worker's HTTP health check, 0 = any free port"
     )
+    e2ee_key: str = setting(
+        "",
+        group="worker",
+        help="the shared key of end-to-end encrypted rooms (prefer the variable: command "
+        "lines are visible to every user of the machine)",
+    )
+    """The shared key of end-to-end encrypted rooms (empty: rooms are not encrypted);
+    see :mod:`roomscribe.livekit.encryption`."""
     test_fault: Literal["", "die", "hang"] = setting(
         "",
         group="worker",

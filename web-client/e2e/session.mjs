@@ -5,8 +5,12 @@
 // Config: {
 //   url: "http://127.0.0.1:8000/",          roomscribe serve
 //   room: "e2e",                             room to join
-//   participants: [{name, audio, speaker, language, denyMic, shareTab, passcode, retryPasscode}],
+//   participants: [{name, audio, speaker, language, denyMic, shareTab, passcode, retryPasscode,
+//                   roomKey, keyInLink}],
 //                                            joined in order; audio = WAV for the fake mic;
+//                                            roomKey: typed into the join form's room key field
+//                                            (end-to-end encryption), or with keyInLink given in
+//                                            the page's URL as #key=...;
 //                                            shareTab: mic off, speak through "Caption a tab";
 //                                            passcode: typed into the join form's passcode field;
 //                                            retryPasscode: after that first attempt is refused,
@@ -37,7 +41,8 @@
 //   participants: [{name, status, error, mic, sharingTab, participants, languages, captions,
 //   transcript, captionLog, announced (the screen-reader region's lines), speakersSeen,
 //   captioner ("" when hidden), captionerStates (each state it showed, in order), captionerText,
-//   joinFormVisible, passcodeVisible, storage: {local, session}, consoleErrors, pageErrors, ignoredStreams,
+//   joinFormVisible, passcodeVisible, address (the page's URL), storage: {local, session},
+//   consoleErrors, pageErrors, ignoredStreams,
 //   firstAttempt?, downloads?, transcriptAfterDownload?}]}
 // ignoredStreams: the client's console lines about caption streams it did not show.
 import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
@@ -174,6 +179,7 @@ function snapshot() {
     speakersSeen: window.__speakersSeen ?? [],
     joinFormVisible: !document.getElementById("join")?.hidden,
     passcodeVisible: !document.getElementById("passcode-input")?.hidden,
+    address: location.href,
     storage: { local: { ...localStorage }, session: { ...sessionStorage } },
   };
 }
@@ -191,7 +197,8 @@ async function joinCall(browserContext, participant) {
       ignoredStreams.push(msg.text());
     }
   });
-  await page.goto(config.url);
+  const link = participant.keyInLink ? `#key=${encodeURIComponent(participant.roomKey)}` : "";
+  await page.goto(config.url + link);
   await page.getByTestId("join-form").waitFor();
   await page.evaluate(watchCaptions);
   // The room field is hidden in embedded mode once /api/config has answered.
@@ -202,6 +209,9 @@ async function joinCall(browserContext, participant) {
   if (participant.language) await page.getByTestId("language-select").selectOption(participant.language);
   const passcode = page.getByTestId("passcode-input");
   if (participant.passcode !== undefined) await passcode.fill(participant.passcode);
+  if (participant.roomKey !== undefined && !participant.keyInLink) {
+    await page.getByTestId("room-key-input").fill(participant.roomKey);
+  }
   if (participant.speaker) await runAxe(page, "join");
   await submitJoin(page);
   let firstAttempt;

@@ -18,6 +18,7 @@
 import {
   ConnectionState as LkState,
   EngineEvent,
+  ExternalE2EEKeyProvider,
   LocalAudioTrack,
   type Participant,
   type RemoteParticipant,
@@ -35,6 +36,7 @@ import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { CaptionerWatch, type CaptionerState } from "./captioner-status.js";
 import { UserError } from "./errors.js";
 import * as wire from "./protocol.js";
+import { E2EE_WORKER, NEEDS_KEY } from "./room-key.js";
 import {
   describeMediaError,
   errorText,
@@ -83,7 +85,11 @@ export interface RoomHandlers {
 
 export class LiveKitTransport implements Transport {
   readonly canShareTab = true;
-  private readonly room = new Room({ adaptiveStream: false, dynacast: false });
+  private readonly room: Room;
+  /** Holds the room's shared key in an end-to-end encrypted room (else `null`). */
+  private readonly keyProvider: ExternalE2EEKeyProvider | null;
+  /** Said once: this room is encrypted and we have no key. */
+  private toldNeedsKey = false;
   private tabAudio: MediaStreamTrack | null = null;
   private readonly trackLabels = new Map<string, string>();
   /** Publisher identity of every track seen, kept after it is unpublished. */
@@ -106,12 +112,30 @@ export class LiveKitTransport implements Transport {
   /** Ends the microphone's hold (see `startMicrophone`); `null` when not holding. */
   private releaseHold: (() => void) | null = null;
 
-  /** `audioSink` receives the `<audio>` elements of other participants. */
+  /**
+   * `audioSink` receives the `<audio>` elements of other participants.
+   * `roomKey`: the shared key of an end-to-end encrypted room: media, captions
+   * and every data message are then encrypted in this browser (livekit-client's
+   * E2EE worker, data-channel encryption included) and the key is never sent anywhere.
+   */
   constructor(
     private readonly handlers: TransportHandlers,
     private readonly audioSink: HTMLElement,
     private readonly roomHandlers?: RoomHandlers,
+    private readonly roomKey: string | null = null,
   ) {
+    this.keyProvider = roomKey === null ? null : new ExternalE2EEKeyProvider();
+    this.room = new Room({
+      adaptiveStream: false,
+      dynacast: false,
+      // `encryption` (not the deprecated `e2ee`) also encrypts text streams
+      ...(this.keyProvider && {
+        encryption: {
+          keyProvider: this.keyProvider,
+          worker: new Worker(new URL(E2EE_WORKER, import.meta.url), { type: "module" }),
+        },
+      }),
+    });
     const participantsChanged = (): void => {
       this.handlers.participants(this.participantViews());
       this.checkCaptioner();
@@ -133,9 +157,11 @@ export class LiveKitTransport implements Transport {
       .on(RoomEvent.ActiveSpeakersChanged, participantsChanged)
       .on(RoomEvent.ParticipantAttributesChanged, participantsChanged)
       .on(RoomEvent.LocalTrackPublished, participantsChanged)
-      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => {
+      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack, pub: RemoteTrackPublication) => {
         if (track.kind === Track.Kind.Audio) this.audioSink.append(track.attach());
+        this.checkEncryption(pub);
       })
+      .on(RoomEvent.TrackPublished, (pub: RemoteTrackPublication) => this.checkEncryption(pub))
       .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
         for (const el of track.detach()) el.remove();
       })
@@ -169,6 +195,10 @@ export class LiveKitTransport implements Transport {
       ...(options.passcode === null ? {} : { passcode: options.passcode }),
     });
     try {
+      if (this.keyProvider && this.roomKey !== null) {
+        await this.keyProvider.setKey(this.roomKey);
+        await this.room.setE2EEEnabled(true);
+      }
       await this.room.connect(grant.url, grant.token);
     } catch (err) {
       this.handlers.state("disconnected");
@@ -369,6 +399,13 @@ export class LiveKitTransport implements Transport {
     await this.room.disconnect();
     this.room.removeAllListeners();
     this.audioSink.replaceChildren();
+  }
+
+  /** Someone publishes encrypted media and we hold no key: say so (once), the call goes on. */
+  private checkEncryption(pub: RemoteTrackPublication): void {
+    if (this.keyProvider || this.toldNeedsKey || !pub.isEncrypted) return;
+    this.toldNeedsKey = true;
+    this.handlers.error(NEEDS_KEY);
   }
 
   private async onTranscription(reader: TextStreamReader, senderIdentity: string): Promise<void> {

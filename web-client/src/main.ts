@@ -15,6 +15,7 @@ import { MIME_TYPES, render, type ExportFormat } from "./export.js";
 import { LANGUAGES } from "./languages.js";
 import { LiveKitTransport, type RoomHandlers } from "./livekit-transport.js";
 import { PasscodeMemory, tabStorage } from "./passcode.js";
+import { fragmentWithoutKey, keyFromFragment } from "./room-key.js";
 import { mountPastTranscript } from "./past-transcript.js";
 import { TRANSLATION_TARGETS, type ServerConfig } from "./protocol.js";
 import type { Transport, TransportHandlers } from "./transport.js";
@@ -43,6 +44,7 @@ const form = byId<HTMLFormElement>("join-form");
 const roomInput = byId<HTMLInputElement>("room-input");
 const nameInput = byId<HTMLInputElement>("name-input");
 const passcodeInput = byId<HTMLInputElement>("passcode-input");
+const roomKeyInput = byId<HTMLInputElement>("room-key-input");
 const joinButton = byId<HTMLButtonElement>("join-button");
 const languageSelect = byId<HTMLSelectElement>("language-select");
 /** The language captions are also shown in ("": the originals only); LiveKit mode. */
@@ -185,6 +187,12 @@ function restorePrefs(): void {
   const target = localStorage.getItem(PREFS.translate) ?? "";
   translateSelect.value = TRANSLATION_TARGETS.some(([code]) => code === target) ? target : "";
   passcodeInput.value = passcodes.recall();
+  // A link's `#key=` fills the room key; it leaves the address bar at once.
+  const key = keyFromFragment(location.hash);
+  if (key !== null) {
+    roomKeyInput.value = key;
+    history.replaceState(null, "", location.pathname + location.search + fragmentWithoutKey(location.hash));
+  }
 }
 
 async function loadConfig(): Promise<ServerConfig> {
@@ -193,6 +201,7 @@ async function loadConfig(): Promise<ServerConfig> {
   document.documentElement.dataset.mode = config.mode;
   // Embedded mode has no rooms: one browser, one server.
   byId("room-label").hidden = roomInput.hidden = embedded;
+  byId("room-key-label").hidden = roomKeyInput.hidden = byId("room-key-hint").hidden = embedded;
   roomInput.required = !embedded;
   const needsPasscode = config.passcode_required === true;
   byId("passcode-label").hidden = passcodeInput.hidden = !needsPasscode;
@@ -220,12 +229,15 @@ async function join(event: SubmitEvent): Promise<void> {
     localStorage.setItem(PREFS.name, name);
     if (room) localStorage.setItem(PREFS.room, room);
     if (transport) await leave();
+    const roomKey = mode === "livekit" && roomKeyInput.value ? roomKeyInput.value : null;
     roomTransport =
-      mode === "livekit" ? new LiveKitTransport(handlers, byId("remote-audio"), roomHandlers) : null;
+      mode === "livekit"
+        ? new LiveKitTransport(handlers, byId("remote-audio"), roomHandlers, roomKey)
+        : null;
     next = roomTransport ?? new EmbeddedTransport(handlers);
     transport = next;
     vocabularyForm.hidden = roomTransport === null;
-    resetSession(room);
+    resetSession(room, roomKey !== null);
     joining = true;
     // LiveKit mode holds the mic until the captioner hears it (livekit-transport.ts).
     if (roomTransport) setToggle("mic-toggle", false, "Starting captions…");
@@ -263,7 +275,7 @@ async function join(event: SubmitEvent): Promise<void> {
   }
 }
 
-function resetSession(room: string): void {
+function resetSession(room: string, encrypted = false): void {
   roomName = room;
   sessionStart = performance.now();
   store.clear();
@@ -271,7 +283,7 @@ function resetSession(room: string): void {
   announcer.clear();
   transcript.clear();
   setSharing(false);
-  showCall(room ? `Room: ${room}` : "Embedded mode");
+  showCall(room ? `Room: ${room}${encrypted ? " (end-to-end encrypted)" : ""}` : "Embedded mode");
   showVocabulary([]);
   setCaptioner(null);
   // Until connect() returns, the mic and share state are not known yet.

@@ -21,6 +21,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
     from roomscribe.asr.fault import FaultyBackend
+    from roomscribe.livekit.encryption import SharedKey
     from roomscribe.livekit.worker import CaptionWorker, WorkerOptions
     from roomscribe.runtime import build_engine
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         writer.start()  # an unusable data dir or Redis URL stops the worker here, loudly
         hours = record.retention_s / 3600
         log.info("transcripts kept in %s for %.0f h", writer.store.location, hours)
+    if settings.e2ee_key:
+        log.info("end-to-end encrypted rooms: joined with the key in ROOMSCRIBE_E2EE_KEY")
     engine = build_engine(settings.asr(), fault=settings.test_fault or None)
     engine.start()
 
@@ -49,6 +52,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 health_host=settings.health_host,
                 health_port=settings.health_port,
                 record=writer,
+                keys=SharedKey(settings.e2ee_key) if settings.e2ee_key else None,
             ),
         )
         loop = asyncio.get_running_loop()

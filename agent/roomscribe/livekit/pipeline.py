@@ -115,6 +115,7 @@ class TrackPipeline:
     def set_timed(self, timed: bool) -> None:
         """Publish :func:`~roomscribe.protocol.timed_strings` payloads from now on (or not)."""
         self._publisher.timed = timed
+
     def set_translation(self, target: str | None) -> None:
         """Also caption finals in ``target`` from now on (``None``: stop). Raises
         :class:`ValueError` when the model cannot translate."""

@@ -35,7 +35,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 from livekit import rtc
@@ -45,6 +45,7 @@ from roomscribe import metrics, protocol
 from roomscribe.asr.engine import Engine
 from roomscribe.livekit.capacity import CapacityWaiters
 from roomscribe.livekit.captioner import RoomCaptioner
+from roomscribe.livekit.encryption import DecryptionWatch, KeyProvider, room_encryption
 from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
 from roomscribe.livekit.joining import join
 from roomscribe.livekit.publisher import PublisherOptions
@@ -87,6 +88,9 @@ class WorkerOptions:
     healer: HealerOptions = field(default_factory=HealerOptions)
     record: RecordWriter | None = None
     """The transcript store's writer, started (``None``: each room's record in memory only)."""
+    keys: KeyProvider | None = None
+    """End-to-end encrypted rooms' keys (``ROOMSCRIBE_E2EE_KEY``; see :mod:`.encryption`):
+    a room with a key is joined with it, its captions sent encrypted."""
     accept_grace_s: float = 15.0
     """A room accepted this recently counts as served even before its job starts."""
     shutdown_timeout_s: float = 20.0
@@ -249,12 +253,22 @@ class CaptionWorker:
 
     async def _entrypoint(self, ctx: JobContext) -> None:
         job_id, room = ctx.job.id, ctx.job.room.name
+        encryption = room_encryption(self._opts.keys, room)
+        connect = ctx.connect(encryption=encryption, auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
         # a job shut down while still joining must not kill the worker (see .joining)
-        await join(ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE), ctx.room.disconnect)
+        await join(connect, ctx.room.disconnect)
+        publisher = self._opts.publisher
+        watch: DecryptionWatch | None = None
+        if encryption is not None:
+            # the SDKs never encrypt legacy transcription packets: the SFU would read them
+            publisher = replace(publisher, legacy_packets=False)
+            watch = DecryptionWatch(ctx.room)
+            watch.start()
+            log.info("room %s: end-to-end encrypted, joined with its key", room)
         captioner = RoomCaptioner(
             self._engine,
             ctx.room,
-            self._opts.publisher,
+            publisher,
             capacity=self._capacity,
             record=self._opts.record,
         )
@@ -274,6 +288,8 @@ class CaptionWorker:
                 metrics.ROOMS.set(len(self._jobs))
             heartbeat.cancel()
             await captioner.aclose()
+            if watch is not None:
+                watch.aclose()
             log.info("left room %s", room)
 
         ctx.add_shutdown_callback(on_shutdown)
