@@ -11,6 +11,7 @@
 # Outputs are cached per commit in $OUT (default /tmp/captions-identical);
 # each run holds $CPU_LOCK (default /tmp/cpu.lock) while it decodes.
 set -euo pipefail
+shopt -s inherit_errexit  # a failed run inside $(caption ...) stops the script
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${OUT:-/tmp/captions-identical}
 lock=${CPU_LOCK:-/tmp/cpu.lock}
@@ -40,6 +41,8 @@ caption() {
     echo "$dir/captions"
 }
 
+# the sessions (allison-a/b, asterisk-fr/es) from the Debian packs, if not built yet
+"$root/.venv/bin/python" -m roomscribe.bench.asterisk "$root/artifacts/eval" >/dev/null
 before=$(caption "$1")
 after=$(caption "${2:-HEAD}")
 diff -r "$before" "$after"
