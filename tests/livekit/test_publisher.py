@@ -42,9 +42,15 @@ class FakeLocalParticipant:
     legacy: list[rtc.Transcription] = field(default_factory=list)
 
     async def stream_text(
-        self, *, topic: str, sender_identity: str, attributes: dict[str, str]
+        self,
+        *,
+        topic: str,
+        sender_identity: str,
+        attributes: dict[str, str],
+        destination_identities: list[str] | None = None,
     ) -> FakeWriter:
         assert topic == protocol.TRANSCRIPTION_TOPIC
+        assert destination_identities is None  # captions go to everyone (translations do not)
         await asyncio.sleep(self.delay_s)
         return FakeWriter(Sent(sender_identity, attributes), self.streams)
 

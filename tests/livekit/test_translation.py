@@ -21,7 +21,7 @@ from livekit import rtc
 
 from roomscribe import protocol
 from roomscribe.asr.engine import Engine, EngineOptions
-from roomscribe.bench.asterisk import prompts
+from roomscribe.bench.asterisk import build_session, prompts
 from roomscribe.bench.metrics import normalizer
 from roomscribe.bench.metrics import words as normalized_words
 from roomscribe.livekit.captioner import RoomCaptioner
@@ -48,13 +48,15 @@ CLIP_S = 3.2
 
 @pytest.mark.model
 async def test_a_listener_asking_for_english_gets_translations_beside_the_original(
-    own_livekit_server: LiveKitServer, eval_dir: Path, tmp_path: Path
+    own_livekit_server: LiveKitServer, tmp_path: Path
 ) -> None:
     server, room_name = own_livekit_server, "translated"
-    utts, _ = load_reference(eval_dir, "asterisk-fr", CLIP_S)
+    # the French session of the Asterisk pack (as `make bench` builds it)
+    french = build_session("fr", tmp_path / "asterisk-fr.wav", seed=1)
+    utts, _ = load_reference(tmp_path, "asterisk-fr", CLIP_S)
     [first] = utts
     english_ref = prompts("en")["conf-muted"]  # the same prompt id in the English pack
-    audio = read_wav(eval_dir / "asterisk-fr.wav")[: int(CLIP_S * SAMPLE_RATE)]
+    audio = read_wav(french)[: int(CLIP_S * SAMPLE_RATE)]
     with running_agent(server, tmp_path / "agent.log", model="base") as worker:
         asker = Listener(await connect(server, room_name, "asker", dispatch_agent=True))
         other = Listener(await connect(server, room_name, "other"))
