@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Mount
@@ -216,6 +216,11 @@ def create_app(options: AppOptions) -> FastAPI:
             "passcode_required": required,
         }
 
+    @app.exception_handler(JoinError)
+    async def join_refused(request: Request, e: JoinError) -> JSONResponse:
+        # what LiveKit or the room said, as every route's HTTPException would say it
+        return JSONResponse({"detail": e.message}, status_code=e.status)
+
     # The bodies are read by the handlers, after guard.screen: FastAPI would read
     # and parse a declared body model before any dependency runs.
     @app.post("/api/token", dependencies=[Depends(guard.screen)], openapi_extra=_body(TokenRequest))
@@ -224,10 +229,7 @@ def create_app(options: AppOptions) -> FastAPI:
         proxy_name = guard.authorize(request, body.passcode)
         if tokens is None:
             raise HTTPException(409, "the server runs in embedded mode: use POST /api/offer")
-        try:
-            grant = await tokens.join(body.room, proxy_name or body.name)
-        except JoinError as e:
-            raise HTTPException(e.status, e.message) from e
+        grant = await tokens.join(body.room, proxy_name or body.name)
         return TokenResponse(
             token=grant.token, url=grant.url, identity=grant.identity, room=grant.room
         )
@@ -242,10 +244,7 @@ def create_app(options: AppOptions) -> FastAPI:
         guard.authorize(request, body.passcode)
         if vocabularies is None:
             raise HTTPException(409, "the server runs in embedded mode: rooms have no vocabulary")
-        try:
-            terms = await vocabularies.set_terms(body.room, body.token, body.terms)
-        except JoinError as e:
-            raise HTTPException(e.status, e.message) from e
+        terms = await vocabularies.set_terms(body.room, body.token, body.terms)
         return VocabularyResponse(room=body.room, terms=list(terms))
 
     @app.post(
@@ -258,10 +257,7 @@ def create_app(options: AppOptions) -> FastAPI:
         guard.authorize(request, body.passcode)
         if members is None:
             raise HTTPException(409, "the server runs in embedded mode: set it on the data channel")
-        try:
-            value = await members.set_spoken_language(body.room, body.token, body.language)
-        except JoinError as e:
-            raise HTTPException(e.status, e.message) from e
+        value = await members.set_spoken_language(body.room, body.token, body.language)
         return LanguageResponse(room=body.room, language=value)
 
     @app.post(
@@ -274,10 +270,7 @@ def create_app(options: AppOptions) -> FastAPI:
         guard.authorize(request, body.passcode)
         if members is None:
             raise HTTPException(409, "the server runs in embedded mode: no translations")
-        try:
-            target = await members.set_translation(body.room, body.token, body.target)
-        except JoinError as e:
-            raise HTTPException(e.status, e.message) from e
+        target = await members.set_translation(body.room, body.token, body.target)
         return TranslationResponse(room=body.room, target=target)
 
     @app.get(
