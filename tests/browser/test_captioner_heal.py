@@ -33,7 +33,7 @@ from tests.fixtures.livekit import running_agent, running_agents, running_liveki
 from tests.livekit.participants import dispatches, poll_until
 from tests.livekit.talking_room import talking_room
 
-pytestmark = [pytest.mark.browser, pytest.mark.livekit]
+pytestmark = [pytest.mark.browser, pytest.mark.livekit, pytest.mark.serial]
 
 ROOM = "crashed-worker"
 HEALED = re.compile(rf"room {ROOM} (had no captioner for .* re-dispatched|was captioned before)")

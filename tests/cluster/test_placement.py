@@ -28,7 +28,7 @@ from tests.fixtures.cluster import Cluster, running_worker, worker_rooms
 from tests.fixtures.livekit import AgentWorker, LiveKitServer
 from tests.livekit.participants import SAMPLE_RATE, Listener, Speaker, connect, poll_until
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.serial]
 
 MAX_STREAMS = 4
 FULL = "worker is at full capacity"

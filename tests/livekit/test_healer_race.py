@@ -30,7 +30,7 @@ from tests.livekit.participants import (
     settings_of,
 )
 
-pytestmark = pytest.mark.livekit
+pytestmark = [pytest.mark.livekit, pytest.mark.serial]
 
 
 async def race(server: LiveKitServer, room: str, healers: int) -> None:

@@ -35,7 +35,7 @@ from tests.fixtures.livekit import (
 from tests.livekit.participants import SAMPLE_RATE, dispatches, poll_until
 from tests.livekit.talking_room import TalkingRoom, talking_room
 
-pytestmark = pytest.mark.livekit
+pytestmark = [pytest.mark.livekit, pytest.mark.serial]
 
 ROOM = "healing"
 FAULTY = {"ROOMSCRIBE_TEST_FAULT": "die"}
