@@ -66,7 +66,7 @@ webcheck:
 
 # Two passes: everything but the `serial` tests on three pytest-xdist workers (a test
 # file per worker: most of these wait on real-time audio, not on the CPU), then the
-# heal, placement and drain tests alone, whose heartbeats and timings a loaded
+# heal, placement and live-caption timing tests alone, whose heartbeats and timings a loaded
 # machine would push past their bounds.
 pytest:
 	$(PY) -m pytest -n 3 --dist loadfile -m "not soak and not serial" --durations=20

@@ -27,7 +27,7 @@ from tests.fixtures.livekit import AgentWorker, LiveKitServer
 from tests.livekit.participants import SAMPLE_RATE, Listener, Speaker, connect
 from tests.livekit.test_captions import check_finals_never_change, load_reference, transcript
 
-pytestmark = [pytest.mark.cluster, pytest.mark.serial]
+pytestmark = pytest.mark.cluster
 
 SPEECH_SECONDS = 20.0
 MAX_WER = 0.15

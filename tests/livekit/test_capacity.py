@@ -28,7 +28,7 @@ from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
 from tests.fixtures.livekit import LiveKitServer, running_livekit_server
 from tests.livekit.participants import Listener, Speaker, connect, custom_token, poll_until
 
-pytestmark = [pytest.mark.livekit, pytest.mark.serial]
+pytestmark = pytest.mark.livekit
 
 CAPTIONED_WITHIN_S = 3.0
 """The issue's bound: from the slot freeing to the waiting speaker's first caption."""

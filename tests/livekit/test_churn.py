@@ -46,7 +46,7 @@ from tests.livekit.participants import (
 )
 from tests.livekit.worker_probe import log_problems, open_pipelines, rss_bytes, streams_active
 
-pytestmark = [pytest.mark.livekit, pytest.mark.serial]
+pytestmark = pytest.mark.livekit
 
 ROOMS = 4
 FINAL_TIMEOUT_S = 10.0

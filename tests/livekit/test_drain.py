@@ -15,7 +15,7 @@ from tests.livekit.participants import SAMPLE_RATE, poll_until
 from tests.livekit.talking_room import talking_room
 from tests.livekit.test_captions import load_reference, words
 
-pytestmark = [pytest.mark.livekit, pytest.mark.serial]
+pytestmark = pytest.mark.livekit
 
 ROOM = "drain"
 

@@ -25,7 +25,7 @@ from tests.fixtures.livekit import LiveKitConfig, running_agent, running_livekit
 from tests.livekit.participants import SAMPLE_RATE, poll_until
 from tests.livekit.talking_room import talking_room
 
-pytestmark = [pytest.mark.livekit, pytest.mark.serial]
+pytestmark = pytest.mark.livekit
 
 ROOM = "restart"
 
