@@ -68,9 +68,11 @@ webcheck:
 # file per worker: most of these wait on real-time audio, not on the CPU), then the
 # heal, placement and live-caption timing tests alone, whose heartbeats and timings a loaded
 # machine would push past their bounds.
+# The second pass runs even when the first failed, so one run reports every failure.
 pytest:
-	$(PY) -m pytest -n 3 --dist loadfile -m "not soak and not serial" --durations=20
-	$(PY) -m pytest -m "serial and not soak" --durations=10
+	$(PY) -m pytest -n 3 --dist loadfile -m "not soak and not serial" --durations=20; \
+	first=$$?; \
+	$(PY) -m pytest -m "serial and not soak" --durations=10 && exit $$first
 
 # pyproject's addopts deselect `soak`; an explicit -m replaces that selection.
 soak: setup
