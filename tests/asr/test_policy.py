@@ -298,3 +298,40 @@ def test_a_short_first_word_is_not_a_language_switch() -> None:
     assert {c.language for c in finals_} == {"en"}
     assert backend.requests[0].language == "en"  # too short to detect: decoded as English
     assert policy.language == "en"  # locked by the long second utterance, not the first word
+
+
+class ReadsACutSentenceAlone(ToneRecognizer):
+    """Whisper on a segment cut mid-speech, in a final decode: a sentence's last
+    word with no audio after it is misread ("Please enter your password." decoded
+    alone: "Please and your password."), and word times run early, so the word
+    just after a cut can look like the cut part's own."""
+
+    def decode(self, requests: Sequence[DecodeRequest]) -> list[DecodeResult]:
+        out = []
+        for req, result in zip(requests, super().decode(requests), strict=True):
+            if req.final:
+                seconds = len(req.audio) / SAMPLE_RATE
+                words = [
+                    replace(
+                        w,
+                        start=max(0.0, w.start - 0.25),
+                        end=w.end - 0.25,
+                        text=" tree." if w.text.endswith(".") and seconds - w.end < 0.1 else w.text,
+                    )
+                    for w in result.words
+                ]
+                result = replace(result, words=tuple(words))
+            out.append(result)
+        return out
+
+
+def test_a_cut_sentence_is_finalized_with_the_speech_after_it_once() -> None:
+    words = ["please", "press", "the", "key.", "how", "are", "you", "today?", "fine", "thanks."]
+    events, _, _ = run(synth(words), backend=ReadsACutSentenceAlone())
+    said = finals(events)
+    assert len(said) >= 2, "not cut at the sentence end"
+    # the cut part's final heard the speech after the cut, so "key." was not read alone
+    assert said[0].startswith("please press the key.")
+    # the word after the cut, timed early, went to one final only: no word lost or repeated
+    assert " ".join(said).split() == words
+    assert_finals_never_change(events)
