@@ -74,14 +74,13 @@ def test_speech_a_final_decode_skipped_is_queued_again() -> None:
     s.feed([VadEvent(True, 1.0), VadEvent(False, 8.0)], earliest=0.0, now=8.2)
     closed = s.finals.pop_oldest()
     read = words("hello", "there.")  # ends at 1.7 s: most of the audio unread
-    s.finalized(closed, read)
+    s.requeue_uncovered(closed.end, read)
     rest = s.finals.oldest
     assert rest is not None
     assert rest.start > read[-1].end
     assert rest.end == closed.end
     assert s.finals.pop_continued(rest.segment_id) == read
     # a decode that read nearly to the end leaves nothing to queue
-    rest = s.finals.pop_oldest()
-    rest.end = read[-1].end + TAIL_PAD_S + REQUEUE_S - 0.1
-    s.finalized(rest, read)
+    s.finals.pop_oldest()
+    s.requeue_uncovered(read[-1].end + TAIL_PAD_S + REQUEUE_S - 0.1, read)
     assert not s.finals

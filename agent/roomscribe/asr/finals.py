@@ -29,9 +29,6 @@ class ClosedSegment:
     end: float
     language: LanguageGuess | None = None
     """What the segment's interim decodes detected, while the stream's is unknown."""
-    next_id: str | None = None
-    """The segment that continues this one: it was cut mid-speech (a sentence
-    cut or the length limit), not closed at a pause."""
 
 
 class FinalQueue:

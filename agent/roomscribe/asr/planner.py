@@ -31,8 +31,6 @@ MIN_INTERIM_S = 0.5
 """Segments shorter than this get no interim decode."""
 EDGE_S = 0.05
 """Word times are approximate: a context word may start this far before its audio."""
-RIGHT_CONTEXT_S = 0.6
-"""Speech after a mid-speech cut that the cut segment's final decode hears too."""
 
 
 class JobPlanner:
@@ -70,22 +68,8 @@ class JobPlanner:
         if context and seg.end - seg.start <= MAX_CONTEXT_SEGMENT_S:
             earliest = max(self._buffer.start, seg.start - LEFT_CONTEXT_S)
             heard = self._context.heard_before(seg.start, earliest)
-        # a segment cut mid-speech is decoded with the start of the speech after
-        # the cut (what has arrived of it): decoded alone, its last words read as
-        # a sentence's end ("enter your password." -> "and your password.");
-        # only words mostly before the cut are its own (StreamPolicy.apply)
-        heard_to = seg.end
-        if seg.next_id is not None:
-            heard_to = min(self._buffer.end, seg.end + RIGHT_CONTEXT_S)
         return self._hand_out(
-            JobKind.FINAL,
-            seg.segment_id,
-            seg.start,
-            seg.end,
-            heard,
-            seg.language,
-            sharing,
-            heard_to=heard_to,
+            JobKind.FINAL, seg.segment_id, seg.start, seg.end, heard, seg.language, sharing
         )
 
     def interim(self, slowdown: float, *, hold_at_pause: bool) -> Job | None:
@@ -132,11 +116,8 @@ class JobPlanner:
         heard: tuple[Word, ...] = (),
         guess: LanguageGuess | None = None,
         sharing: int = 1,
-        *,
-        heard_to: float | None = None,
     ) -> Job:
-        """A job decoding ``start``-``end``, after the audio of ``heard`` (context)
-        and before the audio up to ``heard_to`` (context too; default ``end``).
+        """A job decoding ``start``-``end``, after the audio of ``heard`` (context).
 
         ``guess`` is the language the segment's interim decodes detected; it
         is used while the stream's language is unknown, because Whisper's
@@ -146,7 +127,7 @@ class JobPlanner:
         audio_start = max(self._buffer.start, heard[0].start - EDGE_S) if heard else start
         language, probability = self._languages.for_decode(end - start, guess)
         request = DecodeRequest(
-            audio=self._buffer.slice(audio_start, end if heard_to is None else heard_to),
+            audio=self._buffer.slice(audio_start, end),
             prompt=self._context.prompt(heard),
             language=language,
             final=kind is JobKind.FINAL,

@@ -357,12 +357,11 @@ class StreamPolicy:
             for w in result.words
         ]
         if job.kind is JobKind.FINAL:
-            # a word that starts at the very end of the segment, or lies mostly
-            # after it (in the audio past a cut the decode heard), belongs to the
-            # next segment; the context heard again is not part of this one (and
-            # is left out before the guards, which would take a phrase said
+            # a word that starts at the very end of the window belongs to the next
+            # segment; the context heard again is not part of this one (and is
+            # left out before the guards, which would take a phrase said
             # again for a decoding loop)
-            decoded = [w for w in decoded if w.start < job.end - _EDGE_S and _centre(w) < job.end]
+            decoded = [w for w in decoded if w.start < job.end - _EDGE_S]
             decoded = after_heard(job.heard, decoded, job.segment_start)
         words = clean(replace(result, words=tuple(decoded)), self._opts.guards)
         if job.kind is JobKind.FINAL:
@@ -416,7 +415,8 @@ class StreamPolicy:
         before = finals.pop_continued(job.segment_id)
         if before:
             words = drop_repeated_head(before, words)
-        self._segments.finalized(finals.pop_oldest(), words)
+        finals.pop_oldest()
+        self._segments.requeue_uncovered(job.end, words)
         shown = finals.pop_shown(job.segment_id)
         if not words and not shown:
             return []
@@ -479,7 +479,3 @@ class StreamPolicy:
         if self._jobs.in_flight is not None:
             keep = min(keep, self._jobs.in_flight.start)
         self._buffer.trim_before(keep)
-
-
-def _centre(word: Word) -> float:
-    return (word.start + word.end) / 2

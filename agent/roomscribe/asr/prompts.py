@@ -31,7 +31,7 @@ MAX_CONTEXT_SEGMENT_S = 5.0
 context, which would only make its final later."""
 _HISTORY_WORDS = 80
 _ALIGN_SLACK_S = 0.05
-"""Word times are approximate: a word starting this close before the segment is its own."""
+"""Word times are approximate: a context word may end this far into the segment."""
 
 
 def join(words: Iterable[Word]) -> str:
@@ -60,15 +60,10 @@ class Context:
         self._words.extend(words)
 
     def heard_before(self, segment_start: float, earliest: float) -> tuple[Word, ...]:
-        """The final words between ``earliest`` and a segment's start (a tail of history).
-
-        The last of them may reach into the segment: the final of a segment cut
-        mid-speech may take the word the cut went through, and the segment's
-        own final must hear it as context (already transcribed), not as new.
-        """
+        """The final words between ``earliest`` and a segment's start (a tail of history)."""
         n = 0
         for w in reversed(self._words):
-            if w.start < earliest or w.start > segment_start - _ALIGN_SLACK_S:
+            if w.start < earliest or w.end > segment_start + _ALIGN_SLACK_S:
                 break
             n += 1
         return tuple(itertools.islice(self._words, len(self._words) - n, None))

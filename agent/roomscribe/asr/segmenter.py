@@ -13,7 +13,7 @@ A closed segment waits in the :class:`~roomscribe.asr.finals.FinalQueue` for
 its final decode. If that decode stops long before the segment's audio ends
 (Whisper sometimes ends its output after a sentence and ignores the speech
 that follows), the rest is queued again as a segment of its own
-(:meth:`Segmenter.finalized`) instead of being lost.
+(:meth:`Segmenter.requeue_uncovered`) instead of being lost.
 
 Plain synchronous code: the policy feeds it gate events and decoded words,
 and turns what it shows into captions.
@@ -90,17 +90,19 @@ class Segmenter:
                 self.close(event.time)
         seg = self.open
         if seg is not None and now - seg.start >= self._hard_max_segment_s:
-            self._cut(now)
+            self.close(now)
+            self._open(now)
 
-    def close(self, end: float) -> ClosedSegment:
+    def close(self, end: float) -> None:
         """Close the open segment at ``end``: it waits for its final decode."""
         seg = self.open
         assert seg is not None
-        closed = ClosedSegment(seg.segment_id, seg.start, end, self._languages.segment_guess())
-        self.finals.add(closed, seg.shown)
+        self.finals.add(
+            ClosedSegment(seg.segment_id, seg.start, end, self._languages.segment_guess()),
+            seg.shown,
+        )
         self.pace.segment_closed(seg.start, end)
         self.open = None
-        return closed
 
     def interim(
         self, segment_id: str, words: list[Word], decoded_to: float, now: float
@@ -125,29 +127,16 @@ class Segmenter:
             return seg
         return None
 
-    def finalized(self, segment: ClosedSegment, words: list[Word]) -> None:
-        """The final decode of ``segment`` (the oldest closed one, just removed)
-        read ``words``: queue what it left undecoded, and tell the segment that
-        continues it what it took.
-
-        If the decode stopped long before the audio ended, the rest is queued
-        for a final decode of its own. A segment cut mid-speech is decoded with
-        a little of the speech after the cut (see
-        :meth:`roomscribe.asr.planner.JobPlanner.final`), so its final may take
-        a word that the next segment's audio starts with: the next segment's
-        final drops a head that repeats these words, which may differ from
-        what its interims showed before the cut.
-        """
+    def requeue_uncovered(self, end: float, words: list[Word]) -> None:
+        """A final decode up to ``end`` read only ``words``: if it stopped long
+        before the audio ended, queue the rest for a final decode of its own."""
         if not words:
             return
         covered = words[-1].end
-        if segment.end - TAIL_PAD_S - covered >= REQUEUE_S:
-            rest = ClosedSegment(
-                self._new_id(), covered + _NEXT_WORD_S, segment.end, next_id=segment.next_id
-            )
-            self.finals.requeue(rest, words)
-        elif segment.next_id is not None:
-            self.finals.continue_after(segment.next_id, words)
+        if end - TAIL_PAD_S - covered < REQUEUE_S:
+            return
+        rest = ClosedSegment(self._new_id(), covered + _NEXT_WORD_S, end)
+        self.finals.requeue(rest, words)
 
     def _new_id(self) -> str:
         return f"{self._prefix}{next(self._ids)}"
@@ -171,14 +160,8 @@ class Segmenter:
         if cut_at is None:
             return False
         before = [w for w in (*seg.committed, *tentative) if w.end <= cut_at]
-        self.finals.continue_after(self._cut(cut_at), before)
-        return True
-
-    def _cut(self, at: float) -> str:
-        """Close the open segment mid-speech at ``at`` and open the next there;
-        returns the new segment's id."""
-        closed = self.close(at)
-        self._open(at)
+        self.close(cut_at)
+        self._open(cut_at)
         assert self.open is not None
-        closed.next_id = self.open.segment_id
-        return self.open.segment_id
+        self.finals.continue_after(self.open.segment_id, before)
+        return True
