@@ -17,8 +17,6 @@
 
 import {
   ConnectionState as LkState,
-  CryptorError,
-  CryptorErrorReason,
   EngineEvent,
   ExternalE2EEKeyProvider,
   LocalAudioTrack,
@@ -38,7 +36,7 @@ import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { CaptionerWatch, type CaptionerState } from "./captioner-status.js";
 import { UserError } from "./errors.js";
 import * as wire from "./protocol.js";
-import { DecryptionWatch, E2EE_WORKER, NEEDS_KEY } from "./room-key.js";
+import { DecryptionWatch, decryptionFailure, E2EE_WORKER, NEEDS_KEY } from "./room-key.js";
 import {
   describeMediaError,
   errorText,
@@ -416,12 +414,7 @@ export class LiveKitTransport implements Transport {
   /** A participant's frames do not decrypt with our key: say so (once per participant). */
   private onDecryptionError(err: Error, participant: Participant | undefined): void {
     if (!participant || participant.isLocal) return;
-    const why =
-      !(err instanceof CryptorError) || err.reason === CryptorErrorReason.InternalError
-        ? "other"
-        : err.reason === CryptorErrorReason.MissingKey
-          ? "no-key"
-          : "wrong-key";
+    const why = decryptionFailure(err);
     const message = this.decryption.failed(participant.identity, participant.name ?? "", why);
     if (message) this.handlers.error(message);
   }

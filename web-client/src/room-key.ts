@@ -30,6 +30,17 @@ export const NEEDS_KEY =
 export type DecryptionFailure = "wrong-key" | "no-key" | "other";
 
 /**
+ * What a livekit-client `EncryptionError` says. Its E2EE worker posts a plain
+ * `Error` across the worker boundary (a `CryptorError` does not survive it), with
+ * the `CryptorErrorReason` name first: `"InvalidKey: ..."`, `"MissingKey: ..."`.
+ */
+export function decryptionFailure(err: Error): DecryptionFailure {
+  if (err.message.startsWith("InvalidKey")) return "wrong-key";
+  if (err.message.startsWith("MissingKey")) return "no-key";
+  return "other";
+}
+
+/**
  * Says, once per participant, that what they send cannot be decrypted with the
  * key this page holds. A wrong key is only seen that way: nothing is exchanged
  * at join, the room just goes silent and shows no captions, so the person must
