@@ -85,6 +85,7 @@ async def test_a_listener_picks_english_reads_it_under_the_original_and_unpicks_
             asked_still = STOPPED not in log()
             unpicked = await page.checkpoint(translate="", timeout_ms=5_000)
             stopped = await poll_until(lambda: STOPPED in log(), 10)
+            await page.report_when(timeout_ms=1_000)  # Ada leaves
         await marie.aclose()
         await other.aclose()
 
