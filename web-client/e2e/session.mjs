@@ -42,8 +42,9 @@
 // Output (stdout): {ok, error?, elapsedMs, screenshots, axe? ({join, call, transcript}: each
 //   {violations, incomplete: [{id, impact, help, nodes, targets}], passes: rules passed, ms}),
 //   keyboard? (with axe: the settings walked by keyboard, see walkSettings),
-//   participants: [{name, status, error, mic, sharingTab, participants, languages, captions,
-//   transcript, captionLog, announced (the screen-reader region's lines), speakersSeen,
+//   participants: [{name, status, error, errorsShown (every message the banner showed), mic,
+//   sharingTab, participants, languages, captions, transcript, captionLog, announced (the
+//   screen-reader region's lines), speakersSeen,
 //   captioner ("" when hidden), captionerStates (each state it showed, in order), captionerText,
 //   joinFormVisible, passcodeVisible, translateVisible ("Also show in"), address (the page's
 //   URL), storage: {local, session},
@@ -141,6 +142,14 @@ function watchCaptions() {
     if (state && window.__captionerStates.at(-1) !== state) window.__captionerStates.push(state);
   }).observe(captioner, { attributes: true });
 
+  // every message the error banner showed, in order (a later one replaces it on screen)
+  window.__errorsShown = [];
+  const banner = document.querySelector('[data-testid="error"]');
+  new MutationObserver(() => {
+    const shown = banner.hidden ? "" : banner.textContent;
+    if (shown && window.__errorsShown.at(-1) !== shown) window.__errorsShown.push(shown);
+  }).observe(banner, { attributes: true, childList: true, characterData: true, subtree: true });
+
   window.__speakersSeen = [];
   const people = document.querySelector('[data-testid="participants"]');
   new MutationObserver(() => {
@@ -171,6 +180,7 @@ function snapshot() {
     captionerStates: window.__captionerStates ?? [],
     captionerText: document.getElementById("captioner-text")?.textContent ?? "",
     error: error && !error.hidden ? error.textContent : "",
+    errorsShown: window.__errorsShown ?? [],
     mic: document.querySelector('[data-testid="mic-toggle"]')?.getAttribute("aria-pressed"),
     sharingTab: document.querySelector('[data-testid="share-tab"]')?.getAttribute("aria-pressed"),
     participants: all('[data-testid="participant"]').map((li) => text(li, ".name")),
