@@ -6,9 +6,10 @@ twice on one model, at the decodes' wall-time pace (``--pace simulated``, as
 ``roomscribe bench``): without translations, then with a listener asking for
 English. Prints, per file:
 
-* translation WER against the English text of the same prompt ids (the English
-  Asterisk pack has the same prompts; ``roomscribe.bench.asterisk.prompts``),
-  the translations of an utterance being those of the finals it overlaps;
+* translation WER and corpus BLEU against the English text of the same prompt
+  ids (the English Asterisk pack has the same prompts;
+  ``roomscribe.bench.asterisk.prompts``), the translations of an utterance being
+  those of the finals it overlaps;
 * how late each translation comes after its utterance ended (p50 / p90);
 * the model's busy time (VAD + decodes) without and with translations;
 * the original captions' final latency p50 / p90 without and with (target:
@@ -32,7 +33,7 @@ from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend, WhisperOptions
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench.asterisk import prompts
-from roomscribe.bench.metrics import percentile, score, wer
+from roomscribe.bench.metrics import bleu, percentile, score, wer
 from roomscribe.bench.reference import load_reference
 from roomscribe.bench.runner import KEEP_UP_LAG_S
 from roomscribe.replay import Emitted, Pace, replay
@@ -94,6 +95,7 @@ def translation_scores(path: Path, events: list[Emitted], dropped: int) -> dict[
             lags.append(max(e.emitted_at for e in mine) - u["end"])
     return {
         "translation_wer": round(wer(" ".join(refs), " ".join(hyps), "en"), 4),
+        "translation_bleu": round(bleu(refs, hyps, "en"), 1),
         "translated_utterances": f"{sum(1 for h in hyps if h)}/{len(hyps)}",
         "translations": len(translated),
         "translations_dropped": dropped,
@@ -126,6 +128,7 @@ def main() -> None:
         print(json.dumps(report, indent=1, ensure_ascii=False), flush=True)
         print(
             f"{path.stem}: translation WER {with_['translation_wer']:.1%}, "
+            f"BLEU {with_['translation_bleu']}, "
             f"lag p50/p90 {with_['translation_lag_p50_s']}/{with_['translation_lag_p90_s']} s; "
             f"busy {without['busy_s']} -> {with_['busy_s']} s ({extra:+.0%}); "
             f"original final p50/p90 {without['final_p50_s']}/{without['final_p90_s']} s "

@@ -117,3 +117,12 @@ def word_error_rate_within_bound(
     score = windowed_wer(reference, hypothesis)
     assert score.hyp_words >= min_words
     assert score.wer <= MAX_WER, (score, hypothesis)
+
+
+def no_serious_accessibility_violations(axe: dict[str, Any], pages: set[str]) -> None:
+    """axe-core ran on each of ``pages`` and found nothing serious or critical there."""
+    assert set(axe) == pages, axe
+    for page, result in axe.items():
+        assert result["passes"] > 10, (page, result)  # axe did run
+        serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], (page, serious)

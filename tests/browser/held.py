@@ -37,18 +37,28 @@ class HeldSession:
         return self
 
     async def checkpoint(
-        self, *, text: str = "", captioner_states: Sequence[str] = (), timeout_ms: int
+        self,
+        *,
+        text: str = "",
+        translated: bool = False,
+        captioner_states: Sequence[str] = (),
+        translate: str | None = None,
+        timeout_ms: int,
     ) -> dict[str, Any]:
         """What the pages show once the first one shows what :meth:`report_when` waits
-        for (or time is up); the session goes on."""
+        for (or time is up); the session goes on. ``translated``: a translation shown
+        under that caption too. ``translate``: first picked in the first page's
+        "Also show in" (``""``: the originals only)."""
         assert self._proc is not None
         assert self._proc.stdin is not None
         assert self._proc.stdout is not None
         until = {
             "text": text,
+            "translated": translated,
             "captionerStates": list(captioner_states),
             "timeoutMs": timeout_ms,
             "checkpoint": True,
+            **({} if translate is None else {"translate": translate}),
         }
         self._proc.stdin.write(json.dumps(until).encode() + b"\n")
         await self._proc.stdin.drain()

@@ -49,6 +49,7 @@ def test_connected_alone(call: dict[str, Any]) -> None:
     # the server is the captioner: no separate captioner to watch
     assert (ada["captioner"], ada["captionerStates"]) == ("", [])
     assert ada["participants"] == ["Ada (you)"]
+    assert ada["translateVisible"] is False  # no translations in embedded mode
 
 
 def test_speaking_indicator_shows_own_level(call: dict[str, Any]) -> None:

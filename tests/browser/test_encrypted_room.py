@@ -2,7 +2,8 @@
 
 One run serves every check. Room A (its own livekit-server, a worker with
 ``ROOMSCRIBE_E2EE_KEY``, ``roomscribe serve``): Chromium "Eve" joins without a
-key (silence), Chromium "Ada" with the key in the link (``#key=``) and speaks;
+key (silence), Chromium "Ada" with the key in the link (``#key=``) and speaks,
+Chromium "Wes" with a wrong key (no microphone);
 meanwhile a Python participant without the key listens to room A as the SFU
 could (text streams and legacy transcription packets). Room B (a second server,
 a worker holding the wrong key): a Python speaker with the right key talks
@@ -12,6 +13,7 @@ into it at the same time.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import threading
@@ -46,6 +48,10 @@ KEY = "correct horse battery staple"
 WRONG_KEY = "not the room's key"
 NEEDS_KEY = "This room is end-to-end encrypted"
 """The start of what a page without the key says (web-client/src/room-key.ts)."""
+CANNOT_DECRYPT = "Cannot decrypt Ada's audio and captions with your room key"
+"""The start of what a page with a wrong key says (``DecryptionWatch`` there)."""
+WORDS = 10
+"""Final words Ada's page must show before she stops talking: enough to score, few to wait for."""
 SANE_WER = 0.25
 SPEECH_S = 10.0
 """How long the Python speaker talks into room B."""
@@ -165,9 +171,14 @@ def run(
                             "roomKey": KEY,
                             "keyInLink": True,
                         },
+                        # no mic: her audio would not decrypt for Ada either
+                        {"name": "Wes", "denyMic": True, "roomKey": WRONG_KEY},
                     ],
-                    "minFinalWords": checks.MIN_WORDS,
+                    "minFinalWords": WORDS,
                     "timeoutMs": 60_000,
+                    # Ada's join page (the room key field filled from the link, its
+                    # hint) and her call page in the encrypted room, captions flowing
+                    "axe": ["join", "call"],
                 }
             )
         finally:
@@ -190,14 +201,23 @@ def test_an_encrypted_room_is_captioned_for_key_holders(
     report, _ = run
     ada = checks.participant(report, "Ada")
     checks.connected_without_errors(ada)
-    checks.captions_by(ada, "Ada")
+    assert {e["speaker"] for e in ada["transcript"]} == {"Ada"}, ada["transcript"]
+    assert ada["captions"], "no live captions on screen"
     # Sane text, not a quality bar (test_livekit_call.py measures that): the first
     # words may be lost while the captioner subscribes to Ada's encrypted track.
     score = windowed_wer(fake_mic.reference, " ".join(e["text"] for e in ada["transcript"]))
-    assert score.hyp_words >= checks.MIN_WORDS, score
+    assert score.hyp_words >= WORDS, score
     assert score.wer <= SANE_WER, score
     assert "key=" not in ada["address"], "the key stayed in the address bar"
     assert f"room {keyed.name}: end-to-end encrypted" in keyed.worker.log_text()
+
+
+def test_the_room_key_field_and_the_encrypted_call_pass_axe(
+    run: tuple[dict[str, Any], Outside], artifacts_dir: Path
+) -> None:
+    report, _ = run
+    (artifacts_dir / "axe-e2ee.json").write_text(json.dumps(report["axe"], indent=2) + "\n")
+    checks.no_serious_accessibility_violations(report["axe"], {"join", "call"})
 
 
 def test_a_page_without_the_key_reads_no_captions_and_is_told_why(
@@ -210,6 +230,19 @@ def test_a_page_without_the_key_reads_no_captions_and_is_told_why(
     assert eve["transcript"] == [], eve["transcript"]
     assert eve["captions"] == [], eve["captions"]
     assert eve["error"].startswith(NEEDS_KEY), eve["error"]
+
+
+def test_a_page_with_the_wrong_key_reads_no_captions_and_is_told_why(
+    run: tuple[dict[str, Any], Outside],
+) -> None:
+    report, _ = run
+    wes = checks.participant(report, "Wes")
+    assert wes["status"] == "connected", wes
+    assert wes["transcript"] == [], wes["transcript"]
+    assert wes["captions"] == [], wes["captions"]
+    # said once (her denied microphone may be said after it)
+    said = [e for e in wes["errorsShown"] if e.startswith(CANNOT_DECRYPT)]
+    assert len(said) == 1, (wes["errorsShown"], wes["consoleErrors"][:5])
 
 
 def test_the_sfu_forwards_no_readable_caption(

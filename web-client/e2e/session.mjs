@@ -5,9 +5,10 @@
 // Config: {
 //   url: "http://127.0.0.1:8000/",          roomscribe serve
 //   room: "e2e",                             room to join
-//   participants: [{name, audio, speaker, language, denyMic, shareTab, passcode, retryPasscode,
-//                   roomKey, keyInLink}],
+//   participants: [{name, audio, speaker, language, translate, denyMic, shareTab, passcode,
+//                   retryPasscode, roomKey, keyInLink}],
 //                                            joined in order; audio = WAV for the fake mic;
+//                                            translate: picked in "Also show in" before joining;
 //                                            roomKey: typed into the join form's room key field
 //                                            (end-to-end encryption), or with keyInLink given in
 //                                            the page's URL as #key=...;
@@ -18,11 +19,13 @@
 //                                            the speaker is waited on, muted, downloaded from
 //   joinOnly: false,                         just join everyone and report (error paths)
 //   hold: false,                             join everyone, print {"ready": true}, then read JSON
-//                                            lines from stdin: {text, ignored, captionerStates,
-//                                            timeoutMs}; for each, wait until the first page shows a
-//                                            caption containing `text`, ignored >= `ignored` caption
-//                                            streams and its captioner indicator showed
-//                                            `captionerStates` in that order; a line with
+//                                            lines from stdin: {translate, text, translated, ignored,
+//                                            captionerStates, timeoutMs}; for each, pick `translate`
+//                                            (if given) in the first page's "Also show in", then wait
+//                                            until it shows a caption containing `text` (with
+//                                            `translated`, a translation under one), ignored >=
+//                                            `ignored` caption streams and its captioner indicator
+//                                            showed `captionerStates` in that order; a line with
 //                                            `checkpoint: true` is answered with {checkpoint: true,
 //                                            participants} at once; report at stdin's end (other
 //                                            processes act on the room meanwhile)
@@ -32,19 +35,24 @@
 //   screenshot: "artifacts/captions.png"     screenshot of the speaker's page (also *-narrow.png)
 //   axe: false                               run axe-core on the speaker's page three times: the
 //                                            join page, the call page (captions flowing, display
-//                                            settings open) and the transcript page (after Leave)
+//                                            settings open) and the transcript page (after Leave);
+//                                            or a list of those states: only those
 // }
 //
 // Output (stdout): {ok, error?, elapsedMs, screenshots, axe? ({join, call, transcript}: each
 //   {violations, incomplete: [{id, impact, help, nodes, targets}], passes: rules passed, ms}),
 //   keyboard? (with axe: the settings walked by keyboard, see walkSettings),
-//   participants: [{name, status, error, mic, sharingTab, participants, languages, captions,
-//   transcript, captionLog, announced (the screen-reader region's lines), speakersSeen,
+//   participants: [{name, status, error, errorsShown (every message the banner showed), mic,
+//   sharingTab, participants, languages, captions, transcript, captionLog, announced (the
+//   screen-reader region's lines), speakersSeen,
 //   captioner ("" when hidden), captionerStates (each state it showed, in order), captionerText,
-//   joinFormVisible, passcodeVisible, address (the page's URL), storage: {local, session},
+//   joinFormVisible, passcodeVisible, translateVisible ("Also show in"), address (the page's
+//   URL), storage: {local, session},
 //   consoleErrors, pageErrors, ignoredStreams,
 //   firstAttempt?, downloads?, transcriptAfterDownload?}]}
 // ignoredStreams: the client's console lines about caption streams it did not show.
+// captions and transcript entries carry translation: {text, mark, lang} when a translation
+// is shown under them.
 import { mkdtemp, mkdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -59,9 +67,12 @@ const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 /** Page state -> axe-core violations, when `config.axe`. */
 const axeResults = {};
 
+/** Whether axe-core runs on `state` (`config.axe`: true for all, or a list). */
+const axeOn = (state) => config.axe === true || (Array.isArray(config.axe) && config.axe.includes(state));
+
 /** Runs axe-core on what `page` shows now; records its violations under `state`. */
 async function runAxe(page, state) {
-  if (!config.axe) return;
+  if (!axeOn(state)) return;
   const started = Date.now();
   if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: AXE });
   axeResults[state] = await page.evaluate(async () => {
@@ -131,6 +142,14 @@ function watchCaptions() {
     if (state && window.__captionerStates.at(-1) !== state) window.__captionerStates.push(state);
   }).observe(captioner, { attributes: true });
 
+  // every message the error banner showed, in order (a later one replaces it on screen)
+  window.__errorsShown = [];
+  const banner = document.querySelector('[data-testid="error"]');
+  new MutationObserver(() => {
+    const shown = banner.hidden ? "" : banner.textContent;
+    if (shown && window.__errorsShown.at(-1) !== shown) window.__errorsShown.push(shown);
+  }).observe(banner, { attributes: true, childList: true, characterData: true, subtree: true });
+
   window.__speakersSeen = [];
   const people = document.querySelector('[data-testid="participants"]');
   new MutationObserver(() => {
@@ -145,6 +164,13 @@ function snapshot() {
   const all = (sel, root = document) => [...root.querySelectorAll(sel)];
   const text = (node, sel) => node.querySelector(sel)?.textContent ?? "";
   const error = document.querySelector('[data-testid="error"]');
+  // the translation line under an original, if any: its text, mark and language
+  const translation = (node) => {
+    const line = node.querySelector('[data-testid="translation"]');
+    return line
+      ? { translation: { text: text(line, ".translated-text"), mark: text(line, ".mark"), lang: line.lang } }
+      : {};
+  };
   return {
     status: document.querySelector('[data-testid="status"]')?.dataset.state ?? "",
     captioner: (() => {
@@ -154,6 +180,7 @@ function snapshot() {
     captionerStates: window.__captionerStates ?? [],
     captionerText: document.getElementById("captioner-text")?.textContent ?? "",
     error: error && !error.hidden ? error.textContent : "",
+    errorsShown: window.__errorsShown ?? [],
     mic: document.querySelector('[data-testid="mic-toggle"]')?.getAttribute("aria-pressed"),
     sharingTab: document.querySelector('[data-testid="share-tab"]')?.getAttribute("aria-pressed"),
     participants: all('[data-testid="participant"]').map((li) => text(li, ".name")),
@@ -168,17 +195,20 @@ function snapshot() {
       final: c.dataset.final === "true",
       text: text(c, ".text"),
       italic: getComputedStyle(c.querySelector(".text")).fontStyle === "italic",
+      ...translation(c),
     })),
     transcript: all('[data-testid="transcript-entry"]').map((li) => ({
       time: text(li, ".time"),
       speaker: li.dataset.speaker,
       text: text(li, ".text"),
+      ...translation(li),
     })),
     captionLog: window.__captionLog ?? [],
     announced: all('[data-testid="announcer"] p').map((p) => p.textContent),
     speakersSeen: window.__speakersSeen ?? [],
     joinFormVisible: !document.getElementById("join")?.hidden,
     passcodeVisible: !document.getElementById("passcode-input")?.hidden,
+    translateVisible: document.getElementById("translate-select")?.checkVisibility() ?? false,
     address: location.href,
     storage: { local: { ...localStorage }, session: { ...sessionStorage } },
   };
@@ -207,6 +237,7 @@ async function joinCall(browserContext, participant) {
   if (await room.isVisible()) await room.fill(config.room);
   await page.getByTestId("name-input").fill(participant.name);
   if (participant.language) await page.getByTestId("language-select").selectOption(participant.language);
+  if (participant.translate) await page.getByTestId("translate-select").selectOption(participant.translate);
   const passcode = page.getByTestId("passcode-input");
   if (participant.passcode !== undefined) await passcode.fill(participant.passcode);
   if (participant.roomKey !== undefined && !participant.keyInLink) {
@@ -326,6 +357,9 @@ async function hold(joined) {
   const lines = createInterface({ input: process.stdin });
   for await (const line of lines) {
     const until = JSON.parse(line || "{}");
+    if (until.translate !== undefined) {
+      await joined[0].page.getByTestId("translate-select").selectOption(until.translate);
+    }
     await waitFor(joined[0], until);
     if (until.checkpoint) await checkpoint(joined, until);
   }
@@ -342,11 +376,13 @@ async function waitFor(first, until) {
   const deadline = Date.now() + (until.timeoutMs ?? 20_000);
   const shown = () =>
     first.page.evaluate(
-      (text) =>
-        [...document.querySelectorAll('[data-testid="caption"] .text')].some((n) =>
-          n.textContent.includes(text),
+      ({ text, translated }) =>
+        [...document.querySelectorAll('[data-testid="caption"]')].some(
+          (n) =>
+            n.querySelector(".text")?.textContent.includes(text) &&
+            (!translated || n.querySelector('[data-testid="translation"]')),
         ),
-      until.text ?? "",
+      { text: until.text ?? "", translated: until.translated ?? false },
     );
   // the captioner indicator went through these states, in this order
   const went = () =>
@@ -411,7 +447,7 @@ async function converse(joined, result, outDir) {
     await speaker.page.screenshot({ path: config.screenshot });
     result.screenshots.push(config.screenshot);
   }
-  if (config.axe) {
+  if (axeOn("call")) {
     // The call page with captions flowing and the display settings opened from the keyboard.
     const summary = speaker.page.locator("#settings > summary");
     const hasSettings = (await summary.count()) > 0; // not in builds before the settings
@@ -438,7 +474,7 @@ async function converse(joined, result, outDir) {
     result.screenshots.push(narrow);
     await speaker.page.setViewportSize({ width: 1280, height: 720 });
   }
-  if (config.axe) {
+  if (axeOn("transcript")) {
     if ((await speaker.page.locator("#settings").count()) > 0) {
       result.keyboard = await walkSettings(speaker.page);
     }

@@ -36,7 +36,7 @@ import { judgeCaptionStream, type SenderFacts } from "./caption-authors.js";
 import { CaptionerWatch, type CaptionerState } from "./captioner-status.js";
 import { UserError } from "./errors.js";
 import * as wire from "./protocol.js";
-import { E2EE_WORKER, NEEDS_KEY } from "./room-key.js";
+import { DecryptionWatch, decryptionFailure, E2EE_WORKER, NEEDS_KEY } from "./room-key.js";
 import {
   describeMediaError,
   errorText,
@@ -90,6 +90,8 @@ export class LiveKitTransport implements Transport {
   private readonly keyProvider: ExternalE2EEKeyProvider | null;
   /** Said once: this room is encrypted and we have no key. */
   private toldNeedsKey = false;
+  /** Says once per participant that our key does not decrypt them. */
+  private readonly decryption = new DecryptionWatch();
   private tabAudio: MediaStreamTrack | null = null;
   private readonly trackLabels = new Map<string, string>();
   /** Publisher identity of every track seen, kept after it is unpublished. */
@@ -162,6 +164,7 @@ export class LiveKitTransport implements Transport {
         this.checkEncryption(pub);
       })
       .on(RoomEvent.TrackPublished, (pub: RemoteTrackPublication) => this.checkEncryption(pub))
+      .on(RoomEvent.EncryptionError, (err: Error, p?: Participant) => this.onDecryptionError(err, p))
       .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => {
         for (const el of track.detach()) el.remove();
       })
@@ -406,6 +409,14 @@ export class LiveKitTransport implements Transport {
     if (this.keyProvider || this.toldNeedsKey || !pub.isEncrypted) return;
     this.toldNeedsKey = true;
     this.handlers.error(NEEDS_KEY);
+  }
+
+  /** A participant's frames do not decrypt with our key: say so (once per participant). */
+  private onDecryptionError(err: Error, participant: Participant | undefined): void {
+    if (!participant || participant.isLocal) return;
+    const why = decryptionFailure(err);
+    const message = this.decryption.failed(participant.identity, participant.name ?? "", why);
+    if (message) this.handlers.error(message);
   }
 
   private async onTranscription(reader: TextStreamReader, senderIdentity: string): Promise<void> {

@@ -23,6 +23,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -59,6 +61,39 @@ def wer(reference: str, hypothesis: str, language: str | None = "en") -> float:
     if not hyp:
         return 1.0
     return float(jiwer.wer(" ".join(ref), " ".join(hyp)))
+
+
+def bleu(
+    references: Sequence[str], hypotheses: Sequence[str], language: str | None = "en"
+) -> float:
+    """Corpus BLEU-4 (0-100) of ``hypotheses`` against one reference each, on the words
+    :func:`wer` compares (normalized, so case and punctuation do not count).
+
+    As sacrebleu's ``corpus_bleu`` with ``tokenize="none"`` and its default
+    ``exp`` smoothing, computed here so that no extra dependency is needed: clipped
+    n-gram matches summed over the corpus, each order without a match counted as
+    ``1 / (2**k * total)``, and the brevity penalty on the summed lengths.
+    """
+    norm = normalizer(language)
+    correct, total = [0] * 4, [0] * 4
+    ref_len = hyp_len = 0
+    for reference, hypothesis in zip(references, hypotheses, strict=True):
+        ref, hyp = words(reference, norm), words(hypothesis, norm)
+        ref_len, hyp_len = ref_len + len(ref), hyp_len + len(hyp)
+        for n in range(1, 5):
+            ref_grams = Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1))
+            hyp_grams = Counter(tuple(hyp[i : i + n]) for i in range(len(hyp) - n + 1))
+            correct[n - 1] += sum((hyp_grams & ref_grams).values())
+            total[n - 1] += sum(hyp_grams.values())
+    if hyp_len == 0 or 0 in total:
+        return 0.0
+    log_precision, smooth = 0.0, 1.0
+    for matched, count in zip(correct, total, strict=True):
+        if matched == 0:
+            smooth *= 2
+        log_precision += math.log(matched / count if matched else 1 / (smooth * count))
+    brevity = 1.0 if hyp_len >= ref_len else math.exp(1 - ref_len / hyp_len)
+    return 100 * brevity * math.exp(log_precision / 4)
 
 
 @dataclass(frozen=True, slots=True)
