@@ -15,7 +15,8 @@ from roomscribe import protocol
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.server.app import AppOptions, create_app
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import AsrOptions, LiveKitSettings, engine_options
+from roomscribe.settings.asr import AsrOptions, engine_options
+from roomscribe.settings.livekit import LiveKitSettings
 from tests.fixtures.livekit import LiveKitServer, free_port
 
 LOCAL = "http://localhost"

@@ -88,7 +88,8 @@ from roomscribe.bench.reference import Reference, Utterance, load_reference
 from roomscribe.livekit import dev_server
 from roomscribe.replay import Emitted
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import CHECKOUT, LiveKitSettings, Settings, add_settings
+from roomscribe.settings import CHECKOUT, Settings, add_settings
+from roomscribe.settings.livekit import LiveKitSettings
 
 SAMPLE_RATE = 16_000
 FRAME_S = 0.01

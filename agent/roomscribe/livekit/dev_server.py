@@ -12,7 +12,7 @@ import os
 import urllib.request
 from pathlib import Path
 
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 
 SETTINGS = LiveKitSettings()
 """Where ``livekit-server --dev`` listens and the keys it accepts."""

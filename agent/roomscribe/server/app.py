@@ -60,7 +60,10 @@ from roomscribe.server.room_vocabulary import RoomVocabularyService
 from roomscribe.server.security import PASSCODE_HEADER, AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.server.transport import read_json, secure_transport
-from roomscribe.settings import AccessOptions, AsrOptions, EmbeddedOptions, LiveKitSettings
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.asr import AsrOptions
+from roomscribe.settings.embedded import EmbeddedOptions
+from roomscribe.settings.livekit import LiveKitSettings
 from roomscribe.store import RecordOptions, horizon, open_store
 
 log = logging.getLogger(__name__)

@@ -43,7 +43,8 @@ from roomscribe.server.embedded_session import CaptionHook, EmbeddedSession, Off
 from roomscribe.server.names import InvalidNameError, validate_display_name
 from roomscribe.server.security import AccessGuard
 from roomscribe.server.transport import read_body
-from roomscribe.settings import AccessOptions, EmbeddedOptions
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 
 log = logging.getLogger(__name__)
 

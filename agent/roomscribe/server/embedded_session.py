@@ -54,7 +54,7 @@ from roomscribe.protocol import (
     caption_message,
 )
 from roomscribe.server.embedded_audio import MonoResampler
-from roomscribe.settings import EmbeddedOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 
 log = logging.getLogger(__name__)
 

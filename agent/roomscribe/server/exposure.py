@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from roomscribe.settings import AccessOptions
+from roomscribe.settings.access import AccessOptions
 
 
 def is_loopback(host: str) -> bool:
