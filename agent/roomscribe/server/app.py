@@ -101,6 +101,11 @@ class AppOptions:
         return "livekit" if self.livekit is not None else "embedded"
 
 
+Room = Annotated[str, Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})]
+JoinToken = Annotated[str, Field(description="the caller's LiveKit join token for this room")]
+Passcode = Annotated[str | None, Field(description="when /api/config requires one")]
+
+
 class TokenRequest(BaseModel):
     """Body of ``POST /api/token``; the identity is always chosen by the server."""
 
@@ -114,7 +119,7 @@ class TokenRequest(BaseModel):
         description="display name, 1-64 characters (the proxy header's, if trusted)",
         json_schema_extra={"maxLength": MAX_NAME_LENGTH},
     )
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    passcode: Passcode = None
 
 
 class TokenResponse(BaseModel):
@@ -127,15 +132,15 @@ class TokenResponse(BaseModel):
 class VocabularyRequest(BaseModel):
     """Body of ``POST /api/vocabulary``."""
 
-    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    room: Room
     # Limits documented, enforced by roomscribe.vocabulary (clearer messages than pydantic's).
     terms: list[str] = Field(
         description="at most 30 terms of 1-40 letters, digits, spaces and - ' . &; "
         "600 characters in all; [] clears the vocabulary",
         json_schema_extra={"maxItems": 30},
     )
-    token: str = Field(description="the caller's LiveKit join token for this room")
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    token: JoinToken
+    passcode: Passcode = None
 
 
 class VocabularyResponse(BaseModel):
@@ -146,10 +151,10 @@ class VocabularyResponse(BaseModel):
 class LanguageRequest(BaseModel):
     """Body of ``POST /api/language``."""
 
-    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    room: Room
     language: str = Field(description="a Whisper language code, or 'auto'", max_length=16)
-    token: str = Field(description="the caller's LiveKit join token for this room")
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    token: JoinToken
+    passcode: Passcode = None
 
 
 class LanguageResponse(BaseModel):
@@ -160,10 +165,10 @@ class LanguageResponse(BaseModel):
 class TranslationRequest(BaseModel):
     """Body of ``POST /api/translation``."""
 
-    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    room: Room
     target: str = Field(description="'en', or '' for the original only", max_length=16)
-    token: str = Field(description="the caller's LiveKit join token for this room")
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    token: JoinToken
+    passcode: Passcode = None
 
 
 class TranslationResponse(BaseModel):

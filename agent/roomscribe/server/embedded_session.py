@@ -77,6 +77,13 @@ class SessionStats:
     finals_sent: int = 0
     finals_dropped: int = 0
 
+    def add(self, other: SessionStats) -> None:
+        """Count ``other``'s captions in these (the service's totals)."""
+        self.captions_sent += other.captions_sent
+        self.captions_dropped += other.captions_dropped
+        self.finals_sent += other.finals_sent
+        self.finals_dropped += other.finals_dropped
+
 
 class OfferError(ValueError):
     """The offer cannot be answered; ``status`` is the HTTP status to reply with."""
