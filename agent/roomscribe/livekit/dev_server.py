@@ -2,7 +2,7 @@
 
 ``roomscribe dev`` (what ``make run`` starts) and the listener benchmark's
 ``--start`` both run the two; how they are started and reached is written here
-once. The address and keys are :class:`~roomscribe.settings.LiveKitSettings`'
+once. The address and keys are :class:`~roomscribe.settings.livekit.LiveKitSettings`'
 defaults, which are the dev server's.
 """
 

@@ -2,7 +2,7 @@
 
 Free of the web stack, so ``serve`` refuses an exposed address before it imports
 FastAPI; :mod:`roomscribe.server.security` enforces the same
-:class:`~roomscribe.settings.AccessOptions` on each request.
+:class:`~roomscribe.settings.access.AccessOptions` on each request.
 """
 
 from __future__ import annotations
