@@ -15,15 +15,15 @@ from roomscribe.asr.models import default_cache_dir
 from roomscribe.asr.scheduler import RECORD_FIRST_OVERDUE_S
 from roomscribe.settings import (
     CHECKOUT,
-    AccessOptions,
-    AsrOptions,
-    EmbeddedOptions,
     Settings,
     SettingsError,
     env_name,
     flag_name,
     load_settings,
 )
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.asr import AsrOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 from tests.conftest import ROOT
 
 FIELDS = tuple(Settings.model_fields)

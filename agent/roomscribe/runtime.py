@@ -11,7 +11,7 @@ from roomscribe.asr.engine import Engine
 from roomscribe.asr.fault import Fault, FaultyBackend
 from roomscribe.asr.vad import SileroModel
 from roomscribe.asr.whisper import WhisperBackend
-from roomscribe.settings import AsrOptions
+from roomscribe.settings.asr import AsrOptions
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from roomscribe.asr.engine import Engine
 from roomscribe.asr.events import Caption, Word
 from roomscribe.asr.revision import Reviser, RevisionOptions
 from roomscribe.commands.transcribe import file_options
-from roomscribe.settings import AsrOptions, engine_options
+from roomscribe.settings.asr import AsrOptions, engine_options
 from tests.asr.fakes import EnergyVad, ToneRecognizer, speaking, synth
 
 

@@ -16,7 +16,8 @@ from roomscribe.bench.faststart import (
     worker_log_lines,
     worker_stages,
 )
-from roomscribe.settings import LiveKitSettings, Settings, SettingsError
+from roomscribe.settings import Settings, SettingsError
+from roomscribe.settings.livekit import LiveKitSettings
 
 ROOM = "faststart-29caff-3"
 ME = f"speaker-{ROOM}"

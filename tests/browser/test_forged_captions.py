@@ -22,7 +22,7 @@ from livekit import rtc
 
 from roomscribe import protocol
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 from tests.browser import checks
 from tests.browser.conftest import FakeMic, ServeFactory, run_session
 from tests.browser.held import HeldSession

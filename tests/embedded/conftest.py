@@ -35,7 +35,8 @@ from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.protocol import DATA_CHANNEL_LABEL
 from roomscribe.runtime import build_engine
 from roomscribe.server.embedded import EmbeddedService
-from roomscribe.settings import AsrOptions, EmbeddedOptions
+from roomscribe.settings.asr import AsrOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 
 RATE_IN = 16_000
 RATE_OUT = 48_000

@@ -16,7 +16,7 @@ from roomscribe.asr.engine import Engine
 from roomscribe.bench.metrics import normalizer
 from roomscribe.bench.metrics import wer as word_error_rate
 from roomscribe.bench.metrics import words as normalized_words
-from roomscribe.settings import EmbeddedOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 from tests.conftest import read_wav
 from tests.embedded.conftest import CaptionClient, RunningServer, WavTrack, wait_for
 

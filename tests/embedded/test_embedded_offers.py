@@ -18,7 +18,7 @@ import pytest
 from numpy.typing import NDArray
 
 from roomscribe.asr.engine import Engine
-from roomscribe.settings import EmbeddedOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 from tests.conftest import read_wav
 from tests.embedded.conftest import CaptionClient, RunningServer, WavTrack, wait_for
 

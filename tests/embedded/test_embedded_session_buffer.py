@@ -14,7 +14,7 @@ import pytest
 
 from roomscribe.asr.engine import Engine
 from roomscribe.server.embedded_session import EmbeddedSession
-from roomscribe.settings import EmbeddedOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 
 pytestmark = pytest.mark.embedded
 

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from roomscribe import protocol
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 from tests.fixtures.livekit import LiveKitServer
 
 SAMPLE_RATE = 16_000

@@ -9,7 +9,7 @@ from livekit import api
 
 from roomscribe import protocol
 from roomscribe.livekit.healer import DispatchHealer, HealerOptions
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 
 
 @dataclass

@@ -35,7 +35,7 @@ from roomscribe.asr.engine import Engine, EngineOptions
 from roomscribe.asr.policy import PolicyOptions
 from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.settings import AccessOptions
+from roomscribe.settings.access import AccessOptions
 from roomscribe.store import RecordOptions, RecordWriter
 from roomscribe.store.sqlite import FILE_NAME
 from tests.asr.fakes import EnergyVad, ToneRecognizer, synth

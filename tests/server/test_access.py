@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 from livekit import api, rtc
 
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.settings import AccessOptions, LiveKitSettings
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.livekit import LiveKitSettings
 from tests.embedded.conftest import UvicornThread
 from tests.fixtures.livekit import LiveKitServer, free_port
 

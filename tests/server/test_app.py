@@ -15,7 +15,9 @@ from roomscribe import protocol
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.server.app import AppOptions, create_app
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import AsrOptions, LiveKitSettings, engine_options
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.asr import AsrOptions, engine_options
+from roomscribe.settings.livekit import LiveKitSettings
 from tests.fixtures.livekit import LiveKitServer, free_port
 
 LOCAL = "http://localhost"
@@ -156,6 +158,34 @@ def test_config_and_health(tmp_path: Path) -> None:
     r = embedded.post("/api/token", json={"room": "r", "name": "Ada"})
     assert r.status_code == 409
     assert "embedded" in r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "instead"),
+    [
+        ("/api/token", {"room": "r", "name": "Ada"}, "use POST /api/offer"),
+        ("/api/vocabulary", {"room": "r", "terms": [], "token": "t"}, "rooms have no vocabulary"),
+        (
+            "/api/language",
+            {"room": "r", "language": "fr", "token": "t"},
+            "set it on the data channel",
+        ),
+        ("/api/translation", {"room": "r", "target": "en", "token": "t"}, "no translations"),
+    ],
+)
+def test_livekit_routes_in_embedded_mode_check_the_passcode_then_refuse(
+    path: str, body: dict[str, object], instead: str, tmp_path: Path
+) -> None:
+    """Each LiveKit-only route tells the mode only to a caller it admits (401 first)."""
+    access = AccessOptions(passcode="open sesame")
+    app = create_app(AppOptions(web_dir=tmp_path, access=access))
+    c = TestClient(app, base_url="https://localhost")  # a passcode travels over HTTPS only
+    assert c.post(path, json=body).status_code == 401
+    r = c.post(path, json={**body, "passcode": "open sesame"})
+    assert (r.status_code, r.json()) == (
+        409,
+        {"detail": f"the server runs in embedded mode: {instead}"},
+    )
 
 
 def test_serves_the_built_web_client(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ import argparse
 import pytest
 
 from roomscribe.commands import serve as command
-from roomscribe.settings import EmbeddedOptions, SettingsError, load_settings
+from roomscribe.settings import SettingsError, load_settings
+from roomscribe.settings.embedded import EmbeddedOptions
 
 
 def parse(*argv: str) -> EmbeddedOptions:

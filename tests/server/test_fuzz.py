@@ -25,13 +25,10 @@ from schemathesis import GenerationMode
 
 from roomscribe.asr.whisper import WhisperOptions
 from roomscribe.server.app import AppOptions, create_app
-from roomscribe.settings import (
-    AccessOptions,
-    AsrOptions,
-    EmbeddedOptions,
-    LiveKitSettings,
-    engine_options,
-)
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.asr import AsrOptions, engine_options
+from roomscribe.settings.embedded import EmbeddedOptions
+from roomscribe.settings.livekit import LiveKitSettings
 from roomscribe.store import RecordOptions
 from tests.embedded.conftest import UvicornThread
 from tests.fixtures.livekit import LiveKitServer

@@ -22,7 +22,7 @@ from roomscribe.asr.policy import PolicyOptions
 from roomscribe.livekit.captioner import RoomCaptioner
 from roomscribe.server.app import AppOptions, create_app
 from roomscribe.server.token import mint_token, validate_join
-from roomscribe.settings import AccessOptions
+from roomscribe.settings.access import AccessOptions
 from tests.asr.fakes import EnergyVad, ToneRecognizer, synth
 from tests.fixtures.livekit import LiveKitServer
 from tests.livekit.participants import (

@@ -9,7 +9,8 @@ import pytest
 
 from roomscribe.commands import serve as command
 from roomscribe.server.exposure import exposure_refusal, is_loopback
-from roomscribe.settings import AccessOptions, Settings, SettingsError, load_settings, origin_key
+from roomscribe.settings import Settings, SettingsError, load_settings
+from roomscribe.settings.access import AccessOptions, origin_key
 
 VARIABLES = (
     "PASSCODE",

@@ -11,7 +11,7 @@ from livekit import api
 
 from roomscribe import protocol
 from roomscribe.server.token import JoinError, mint_token, validate_join
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 
 SETTINGS = LiveKitSettings(url="ws://127.0.0.1:7880", api_key="key", api_secret="s" * 32)
 

@@ -17,7 +17,8 @@ from livekit import api, rtc
 from roomscribe import protocol
 from roomscribe.server.app import AppOptions, create_app
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import AccessOptions, LiveKitSettings
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.livekit import LiveKitSettings
 from tests.fixtures.livekit import LiveKitServer
 from tests.livekit.participants import connect_with, poll_until
 

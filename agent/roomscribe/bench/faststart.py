@@ -65,13 +65,8 @@ from roomscribe import protocol
 from roomscribe.audio.decode import decode_file
 from roomscribe.bench.reference import load_reference
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import (
-    LiveKitSettings,
-    Settings,
-    SettingsError,
-    add_settings,
-    load_settings,
-)
+from roomscribe.settings import Settings, SettingsError, add_settings, load_settings
+from roomscribe.settings.livekit import LiveKitSettings
 
 SAMPLE_RATE = 16_000
 FRAME = SAMPLE_RATE // 100  # 10 ms

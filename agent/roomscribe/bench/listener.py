@@ -85,10 +85,11 @@ from roomscribe.audio.decode import decode_file
 from roomscribe.bench.faststart import percentiles, read_command
 from roomscribe.bench.metrics import NEXT_START_SLACK_S, score
 from roomscribe.bench.reference import Reference, Utterance, load_reference
-from roomscribe.commands.dev import DEV_HTTP, DEV_KEY, DEV_SECRET, DEV_URL, answers
+from roomscribe.livekit import dev_server
 from roomscribe.replay import Emitted
 from roomscribe.server.token import JoinRequest, mint_token
-from roomscribe.settings import CHECKOUT, LiveKitSettings, Settings, add_settings
+from roomscribe.settings import CHECKOUT, Settings, add_settings
+from roomscribe.settings.livekit import LiveKitSettings
 
 SAMPLE_RATE = 16_000
 FRAME_S = 0.01
@@ -284,25 +285,22 @@ class Stack:
 @contextlib.contextmanager
 def dev_stack(out: Path, model: str, language: str) -> Iterator[Stack]:
     """livekit-server ``--dev`` and ``roomscribe agent`` with timing marks."""
-    if answers(DEV_HTTP + "/"):
-        raise SystemExit(f"a LiveKit server already answers at {DEV_HTTP}; stop it or drop --start")
+    if dev_server.running():
+        raise SystemExit(
+            f"a LiveKit server already answers at {dev_server.HTTP_URL}; stop it or drop --start"
+        )
     server_log, agent_log = out / "livekit-server.log", out / "agent.log"
     with contextlib.ExitStack() as stack:
         server_out = stack.enter_context(server_log.open("wb"))
         server = subprocess.Popen(
-            [str(CHECKOUT / "bin" / "livekit-server"), "--dev", "--bind", "127.0.0.1"],
+            dev_server.command(CHECKOUT / "bin" / "livekit-server"),
             stdout=server_out,
             stderr=subprocess.STDOUT,
             cwd=CHECKOUT,
         )
         stack.callback(_stop, server)
-        _wait_for(lambda: answers(DEV_HTTP + "/"), "livekit-server", 20, server)
-        env = {
-            **os.environ,
-            "LIVEKIT_URL": DEV_URL,
-            "LIVEKIT_API_KEY": DEV_KEY,
-            "LIVEKIT_API_SECRET": DEV_SECRET,
-        }
+        _wait_for(dev_server.running, "livekit-server", 20, server)
+        env = dev_server.agent_env()
         agent_args = ["agent", "--model", model, "--language", language, "--health-port", "0"]
         agent_out = stack.enter_context(agent_log.open("wb"))
         agent = subprocess.Popen(
@@ -313,7 +311,7 @@ def dev_stack(out: Path, model: str, language: str) -> Iterator[Stack]:
             cwd=CHECKOUT,
         )
         stack.callback(_stop, agent)
-        _wait_for(lambda: "registered worker" in agent_log.read_text(), "the agent", 180, agent)
+        _wait_for(lambda: dev_server.REGISTERED in agent_log.read_bytes(), "the agent", 180, agent)
         yield Stack(agent_log, {"livekit-server": server.pid, "agent": agent.pid})
 
 
@@ -799,7 +797,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.start:
                 started = stack.enter_context(dev_stack(out, args.model, args.language))
                 agent_log, watch = started.agent_log, started.pids
-                settings = LiveKitSettings(DEV_URL, DEV_KEY, DEV_SECRET)
+                settings = dev_server.SETTINGS
             heard, cores = asyncio.run(run_room(settings, talkers, out, watch))
         heard_file.write_text(json.dumps([vars_of(h) for h in heard]))
         cores_file.write_text(json.dumps(cores))

@@ -11,32 +11,26 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from roomscribe.livekit import dev_server
 from roomscribe.settings import CHECKOUT, Settings, add_settings
 
 HELP = "start livekit-server (dev keys), the caption agent and the web server"
 
 log = logging.getLogger(__name__)
 
-DEV_URL = "ws://127.0.0.1:7880"
-DEV_HTTP = "http://127.0.0.1:7880"
-DEV_KEY, DEV_SECRET = "devkey", "secret"  # what ``livekit-server --dev`` accepts
 STOP_TIMEOUT_S = 25.0
-REGISTERED = b"registered worker"
-"""What livekit-agents logs once livekit-server may dispatch jobs to the worker."""
 DRAIN_GRACE_S = 0.5
 """How long livekit-server may stop by itself before the second SIGTERM."""
 
@@ -60,15 +54,6 @@ def _port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def answers(url: str) -> bool:
-    """Something answers an HTTP GET of ``url`` within a second."""
-    try:
-        with urllib.request.urlopen(url, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 class DevStack:
     """Starts the three processes; :meth:`wait` returns when one exits or on a signal."""
 
@@ -86,7 +71,10 @@ class DevStack:
         binary: Path = self._settings.livekit_server
         if not binary.is_file():
             raise SystemExit(f"{binary} not found: run scripts/install-livekit.sh (or make setup)")
-        for port, what in ((7880, "livekit-server"), (self._settings.port, "the web server")):
+        for port, what in (
+            (dev_server.PORT, "livekit-server"),
+            (self._settings.port, "the web server"),
+        ):
             if _port_in_use(port):
                 raise SystemExit(
                     f"port {port} for {what} is in use: is roomscribe already running?"
@@ -96,26 +84,21 @@ class DevStack:
         with lk_log.open("wb") as out:
             self._spawn(
                 "livekit-server",
-                [str(binary), "--dev", "--bind", "127.0.0.1"],
+                dev_server.command(binary),
                 stdout=out,
             )
         log.info("livekit-server starting (log: %s)", lk_log)
-        self._wait_until(lambda: answers(DEV_HTTP + "/"), "livekit-server", 20)
+        self._wait_until(dev_server.running, "livekit-server", 20)
 
-        env = {
-            **os.environ,
-            "LIVEKIT_URL": DEV_URL,
-            "LIVEKIT_API_KEY": DEV_KEY,
-            "LIVEKIT_API_SECRET": DEV_SECRET,
-        }
+        env = dev_server.agent_env()
         registered = threading.Event()
         agent = _roomscribe("agent", "--health-port", "0")
         self._spawn("roomscribe agent", agent, env=env, stdout=subprocess.PIPE)
-        self._relay(self._children[-1].process, REGISTERED, registered)
+        self._relay(self._children[-1].process, dev_server.REGISTERED, registered)
         serve = ["serve", "--host", self._settings.host, "--port", str(self._settings.port)]
         self._spawn("roomscribe serve", _roomscribe(*serve), env=env)
         web = f"http://{self._settings.host}:{self._settings.port}"
-        self._wait_until(lambda: answers(web + "/healthz"), "roomscribe serve", 60)
+        self._wait_until(lambda: dev_server.answers(web + "/healthz"), "roomscribe serve", 60)
         # a room created before the worker registers waits for the healer (~7 s)
         self._wait_until(registered.is_set, "roomscribe agent", 120)
         shown = (

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from roomscribe.asr.engine import EngineOptions
-    from roomscribe.settings import AsrOptions, Settings
+    from roomscribe.settings import Settings
+    from roomscribe.settings.asr import AsrOptions
 
 HELP = "Caption an audio/video file as if it were spoken live."
 

@@ -54,7 +54,7 @@ from livekit import api
 
 from roomscribe import metrics, protocol
 from roomscribe.livekit.roster import WorkerRoster
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 
 log = logging.getLogger(__name__)
 

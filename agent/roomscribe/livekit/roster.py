@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from livekit import api, rtc
 
 from roomscribe import protocol
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 
 log = logging.getLogger(__name__)
 

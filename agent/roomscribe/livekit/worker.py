@@ -50,7 +50,7 @@ from roomscribe.livekit.healer import HEARTBEAT_S, DispatchHealer, HealerOptions
 from roomscribe.livekit.joining import join
 from roomscribe.livekit.publisher import PublisherOptions
 from roomscribe.livekit.roster import WorkerRoster
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 from roomscribe.store import RecordWriter
 
 log = logging.getLogger(__name__)

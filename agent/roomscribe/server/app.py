@@ -38,15 +38,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, Field
 from starlette.routing import BaseRoute, Mount
 
@@ -60,10 +61,15 @@ from roomscribe.server.room_vocabulary import RoomVocabularyService
 from roomscribe.server.security import PASSCODE_HEADER, AccessGuard
 from roomscribe.server.token import ROOM_PATTERN, JoinError, TokenService
 from roomscribe.server.transport import read_json, secure_transport
-from roomscribe.settings import AccessOptions, AsrOptions, EmbeddedOptions, LiveKitSettings
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.asr import AsrOptions
+from roomscribe.settings.embedded import EmbeddedOptions
+from roomscribe.settings.livekit import LiveKitSettings
 from roomscribe.store import RecordOptions, horizon, open_store
 
 log = logging.getLogger(__name__)
+
+S = TypeVar("S")
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>roomscribe</title></head>
@@ -95,6 +101,11 @@ class AppOptions:
         return "livekit" if self.livekit is not None else "embedded"
 
 
+Room = Annotated[str, Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})]
+JoinToken = Annotated[str, Field(description="the caller's LiveKit join token for this room")]
+Passcode = Annotated[str | None, Field(description="when /api/config requires one")]
+
+
 class TokenRequest(BaseModel):
     """Body of ``POST /api/token``; the identity is always chosen by the server."""
 
@@ -108,7 +119,7 @@ class TokenRequest(BaseModel):
         description="display name, 1-64 characters (the proxy header's, if trusted)",
         json_schema_extra={"maxLength": MAX_NAME_LENGTH},
     )
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    passcode: Passcode = None
 
 
 class TokenResponse(BaseModel):
@@ -121,15 +132,15 @@ class TokenResponse(BaseModel):
 class VocabularyRequest(BaseModel):
     """Body of ``POST /api/vocabulary``."""
 
-    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    room: Room
     # Limits documented, enforced by roomscribe.vocabulary (clearer messages than pydantic's).
     terms: list[str] = Field(
         description="at most 30 terms of 1-40 letters, digits, spaces and - ' . &; "
         "600 characters in all; [] clears the vocabulary",
         json_schema_extra={"maxItems": 30},
     )
-    token: str = Field(description="the caller's LiveKit join token for this room")
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    token: JoinToken
+    passcode: Passcode = None
 
 
 class VocabularyResponse(BaseModel):
@@ -140,10 +151,10 @@ class VocabularyResponse(BaseModel):
 class LanguageRequest(BaseModel):
     """Body of ``POST /api/language``."""
 
-    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    room: Room
     language: str = Field(description="a Whisper language code, or 'auto'", max_length=16)
-    token: str = Field(description="the caller's LiveKit join token for this room")
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    token: JoinToken
+    passcode: Passcode = None
 
 
 class LanguageResponse(BaseModel):
@@ -154,10 +165,10 @@ class LanguageResponse(BaseModel):
 class TranslationRequest(BaseModel):
     """Body of ``POST /api/translation``."""
 
-    room: str = Field(json_schema_extra={"pattern": ROOM_PATTERN.pattern})
+    room: Room
     target: str = Field(description="'en', or '' for the original only", max_length=16)
-    token: str = Field(description="the caller's LiveKit join token for this room")
-    passcode: str | None = Field(default=None, description="when /api/config requires one")
+    token: JoinToken
+    passcode: Passcode = None
 
 
 class TranslationResponse(BaseModel):
@@ -221,56 +232,47 @@ def create_app(options: AppOptions) -> FastAPI:
         # what LiveKit or the room said, as every route's HTTPException would say it
         return JSONResponse({"detail": e.message}, status_code=e.status)
 
-    # The bodies are read by the handlers, after guard.screen: FastAPI would read
-    # and parse a declared body model before any dependency runs.
-    @app.post("/api/token", dependencies=[Depends(guard.screen)], openapi_extra=_body(TokenRequest))
+    def post_json(
+        path: str, model: type[BaseModel]
+    ) -> Callable[[DecoratedCallable], DecoratedCallable]:
+        """A ``POST`` route behind :meth:`AccessGuard.screen` whose handler reads ``model``.
+
+        The handler reads the body itself, after the screen: FastAPI would read
+        and parse a declared body model before any dependency runs."""
+        return app.post(path, dependencies=[Depends(guard.screen)], openapi_extra=_body(model))
+
+    @post_json("/api/token", TokenRequest)
     async def token(request: Request) -> TokenResponse:
         body = await read_json(request, TokenRequest)
         proxy_name = guard.authorize(request, body.passcode)
-        if tokens is None:
-            raise HTTPException(409, "the server runs in embedded mode: use POST /api/offer")
-        grant = await tokens.join(body.room, proxy_name or body.name)
+        service = _livekit_only(tokens, "use POST /api/offer")
+        grant = await service.join(body.room, proxy_name or body.name)
         return TokenResponse(
             token=grant.token, url=grant.url, identity=grant.identity, room=grant.room
         )
 
-    @app.post(
-        "/api/vocabulary",
-        dependencies=[Depends(guard.screen)],
-        openapi_extra=_body(VocabularyRequest),
-    )
+    @post_json("/api/vocabulary", VocabularyRequest)
     async def vocabulary(request: Request) -> VocabularyResponse:
         body = await read_json(request, VocabularyRequest)
         guard.authorize(request, body.passcode)
-        if vocabularies is None:
-            raise HTTPException(409, "the server runs in embedded mode: rooms have no vocabulary")
-        terms = await vocabularies.set_terms(body.room, body.token, body.terms)
+        service = _livekit_only(vocabularies, "rooms have no vocabulary")
+        terms = await service.set_terms(body.room, body.token, body.terms)
         return VocabularyResponse(room=body.room, terms=list(terms))
 
-    @app.post(
-        "/api/language",
-        dependencies=[Depends(guard.screen)],
-        openapi_extra=_body(LanguageRequest),
-    )
+    @post_json("/api/language", LanguageRequest)
     async def language(request: Request) -> LanguageResponse:
         body = await read_json(request, LanguageRequest)
         guard.authorize(request, body.passcode)
-        if members is None:
-            raise HTTPException(409, "the server runs in embedded mode: set it on the data channel")
-        value = await members.set_spoken_language(body.room, body.token, body.language)
+        service = _livekit_only(members, "set it on the data channel")
+        value = await service.set_spoken_language(body.room, body.token, body.language)
         return LanguageResponse(room=body.room, language=value)
 
-    @app.post(
-        "/api/translation",
-        dependencies=[Depends(guard.screen)],
-        openapi_extra=_body(TranslationRequest),
-    )
+    @post_json("/api/translation", TranslationRequest)
     async def translation(request: Request) -> TranslationResponse:
         body = await read_json(request, TranslationRequest)
         guard.authorize(request, body.passcode)
-        if members is None:
-            raise HTTPException(409, "the server runs in embedded mode: no translations")
-        target = await members.set_translation(body.room, body.token, body.target)
+        service = _livekit_only(members, "no translations")
+        target = await service.set_translation(body.room, body.token, body.target)
         return TranslationResponse(room=body.room, target=target)
 
     @app.get(
@@ -310,6 +312,14 @@ def create_app(options: AppOptions) -> FastAPI:
             return page
 
     return app
+
+
+def _livekit_only(service: S | None, instead: str) -> S:
+    """``service``, which only LiveKit mode has; in embedded mode 409, saying what to
+    do ``instead``."""
+    if service is None:
+        raise HTTPException(409, f"the server runs in embedded mode: {instead}")
+    return service
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:

@@ -39,11 +39,17 @@ from pydantic import BaseModel, Field
 from roomscribe.asr.engine import Engine
 from roomscribe.languages import UnknownLanguageError, parse_language
 from roomscribe.protocol import DATA_CHANNEL_LABEL
-from roomscribe.server.embedded_session import CaptionHook, EmbeddedSession, OfferError
+from roomscribe.server.embedded_session import (
+    CaptionHook,
+    EmbeddedSession,
+    OfferError,
+    SessionStats,
+)
 from roomscribe.server.names import InvalidNameError, validate_display_name
 from roomscribe.server.security import AccessGuard
 from roomscribe.server.transport import read_body
-from roomscribe.settings import AccessOptions, EmbeddedOptions
+from roomscribe.settings.access import AccessOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +78,11 @@ class OfferAnswer(BaseModel):
 
 
 @dataclass(slots=True)
-class EmbeddedStats:
+class EmbeddedStats(SessionStats):
     """Totals since start; a session's caption counts are added when it closes."""
 
     sessions_opened: int = 0
     sessions_closed: int = 0
-    captions_sent: int = 0
-    captions_dropped: int = 0
-    finals_sent: int = 0
-    finals_dropped: int = 0
 
 
 class EmbeddedService:
@@ -190,12 +192,8 @@ class EmbeddedService:
     def _on_session_closed(self, session: EmbeddedSession) -> None:
         if self._sessions.pop(session.session_id, None) is None:
             return
-        s, t = session.stats, self.stats
-        t.sessions_closed += 1
-        t.captions_sent += s.captions_sent
-        t.captions_dropped += s.captions_dropped
-        t.finals_sent += s.finals_sent
-        t.finals_dropped += s.finals_dropped
+        self.stats.sessions_closed += 1
+        self.stats.add(session.stats)
 
 
 def _parse_offer(body: bytes) -> OfferRequest:

@@ -54,7 +54,7 @@ from roomscribe.protocol import (
     caption_message,
 )
 from roomscribe.server.embedded_audio import MonoResampler
-from roomscribe.settings import EmbeddedOptions
+from roomscribe.settings.embedded import EmbeddedOptions
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,13 @@ class SessionStats:
     captions_dropped: int = 0
     finals_sent: int = 0
     finals_dropped: int = 0
+
+    def add(self, other: SessionStats) -> None:
+        """Count ``other``'s captions in these (the service's totals)."""
+        self.captions_sent += other.captions_sent
+        self.captions_dropped += other.captions_dropped
+        self.finals_sent += other.finals_sent
+        self.finals_dropped += other.finals_dropped
 
 
 class OfferError(ValueError):

@@ -2,14 +2,14 @@
 
 Free of the web stack, so ``serve`` refuses an exposed address before it imports
 FastAPI; :mod:`roomscribe.server.security` enforces the same
-:class:`~roomscribe.settings.AccessOptions` on each request.
+:class:`~roomscribe.settings.access.AccessOptions` on each request.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from roomscribe.settings import AccessOptions
+from roomscribe.settings.access import AccessOptions
 
 
 def is_loopback(host: str) -> bool:

@@ -15,7 +15,7 @@ import aiohttp
 from livekit import api
 
 from roomscribe.server.token import JoinError
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 
 
 class LiveKitAdmin:

@@ -50,7 +50,7 @@ from limits.strategies import MovingWindowRateLimiter
 from roomscribe.server.exposure import is_loopback
 from roomscribe.server.names import InvalidNameError, validate_display_name
 from roomscribe.server.transport import via_trusted_proxy
-from roomscribe.settings import AccessOptions, Origin, origin_key
+from roomscribe.settings.access import AccessOptions, Origin, origin_key
 
 PASSCODE_HEADER = "X-Roomscribe-Passcode"
 """Where a ``GET`` request carries the passcode (never in the URL: URLs end up in logs)."""

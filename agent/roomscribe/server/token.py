@@ -32,7 +32,7 @@ from livekit import api
 
 from roomscribe import protocol
 from roomscribe.server.names import InvalidNameError, validate_display_name
-from roomscribe.settings import LiveKitSettings
+from roomscribe.settings.livekit import LiveKitSettings
 
 if TYPE_CHECKING:  # it maps its errors to this module's JoinError
     from roomscribe.server.livekit_admin import LiveKitAdmin

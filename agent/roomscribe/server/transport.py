@@ -30,7 +30,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from roomscribe.settings import AccessOptions
+from roomscribe.settings.access import AccessOptions
 
 MAX_JSON_BYTES = 16 * 1024
 """Largest ``/api/token`` or ``/api/vocabulary`` body; real ones are under 2 KiB."""
