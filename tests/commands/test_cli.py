@@ -21,6 +21,8 @@ pytestmark = pytest.mark.model
 SHORT_S = 18
 """Up to the pause after "To exit the menu...": every run below decodes it (30 s took
 19-26 s a run)."""
+MAX_WER = 0.06
+"""Two words of the clip's 34; tiny.en measured 0 live and offline."""
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -95,7 +97,7 @@ def test_bench_json_and_scorer_agree(short_session: Path, tmp_path: Path) -> Non
     [stream] = report["streams"]
     print(f"\nbench on {SHORT_S} s: {stream}")
     assert {"final_p50", "final_p90", "first_shown_p50", "wer", "keeps_up"} <= set(stream)
-    assert stream["wer"] <= 0.10
+    assert stream["wer"] <= MAX_WER
     assert stream["finalized"] >= stream["utterances"] - 1
     assert (tmp_path / "lat.png").stat().st_size > 1000
     assert report["peak_rss_mb"] > 0
@@ -155,11 +157,11 @@ def test_bench_several_streams_share_one_model(short_session: Path) -> None:
     # the second stream plays from the middle: scored against the reference turned
     # round the same way (against the original order its WER would be about 50 %)
     assert report["staggered"] is True
-    assert all(s["wer"] <= 0.10 for s in report["streams"])
+    assert all(s["wer"] <= MAX_WER for s in report["streams"])
     # ... and its utterance times moved with it: each final matched to its utterance
     assert all(s["finalized"] >= s["utterances"] - 1 for s in report["streams"])
     # the same clip read offline, once per file: about as accurate
     [file] = report["files"]
-    assert 0.0 <= file["offline_wer"] <= 0.10
+    assert 0.0 <= file["offline_wer"] <= MAX_WER
     assert "plot" not in report  # --plot "": none (it once wrote ".png" in the working directory)
     assert not (ROOT / ".png").exists()
