@@ -178,8 +178,8 @@ def test_base_other_prompts(base: WhisperBackend, vad: SileroModel, sessions: Pa
 
 @pytest.mark.parametrize(
     ("name", "code", "seconds", "max_wer"),
-    # French: 3 prompts (15.9 s), measured 9.1 % (16.4 % on 26.5 s). Spanish: 5 prompts
-    # (22.6 s), measured 9.2 %; its first 3 alone measured 21 % (one misheard phrase)
+    # French: 3 prompts (15.9 s), measured 9.1 and 12.1 % (16.4 % on 26.5 s). Spanish: 6
+    # prompts (40.3 s), measured 9.2-10.8 %; its first 3 alone measured 21 % (one phrase)
     [("asterisk-fr", "fr", 16, 0.13), ("asterisk-es", "es", 40, 0.15)],
 )
 def test_base_detects_and_captions_other_languages(
