@@ -18,6 +18,12 @@ from tests.conftest import ROOT, read_wav
 
 pytestmark = pytest.mark.model
 
+SHORT_S = 18
+"""Up to the pause after "To exit the menu...": every run below decodes it (30 s took
+19-26 s a run)."""
+MAX_WER = 0.06
+"""Two words of the clip's 34; tiny.en measured 0 live and offline."""
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -31,16 +37,16 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def short_session(eval_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first 30 s of allison-a with its reference (utterances that fit)."""
+    """The first 18 s of allison-a (5 prompts) with its reference (utterances that fit)."""
     out = tmp_path_factory.mktemp("cli") / "short.wav"
-    audio = read_wav(eval_dir / "allison-a.wav")[: 30 * 16000]
+    audio = read_wav(eval_dir / "allison-a.wav")[: SHORT_S * 16000]
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(16000)
         w.writeframes((audio * 32767).astype(np.int16).tobytes())
     ref = json.loads((eval_dir / "allison-a.json").read_text())
-    ref["utterances"] = [u for u in ref["utterances"] if u["end"] <= 30]
+    ref["utterances"] = [u for u in ref["utterances"] if u["end"] <= SHORT_S]
     out.with_suffix(".json").write_text(json.dumps(ref))
     return out
 
@@ -51,7 +57,7 @@ def test_transcribe_prints_jsonl_events(short_session: Path) -> None:
     events = [json.loads(line) for line in run.stdout.splitlines()]
     assert any(not e["final"] for e in events)
     finals = [e for e in events if e["final"]]
-    assert len(finals) >= 5
+    assert len(finals) >= 5, finals
     assert {"emitted_at", "segment_id", "text", "final", "words"} <= set(finals[0])
     times = [e["emitted_at"] for e in events]
     assert times == sorted(times)
@@ -89,8 +95,9 @@ def test_bench_json_and_scorer_agree(short_session: Path, tmp_path: Path) -> Non
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     [stream] = report["streams"]
+    print(f"\nbench on {SHORT_S} s: {stream}")
     assert {"final_p50", "final_p90", "first_shown_p50", "wer", "keeps_up"} <= set(stream)
-    assert stream["wer"] <= 0.10
+    assert stream["wer"] <= MAX_WER
     assert stream["finalized"] >= stream["utterances"] - 1
     assert (tmp_path / "lat.png").stat().st_size > 1000
     assert report["peak_rss_mb"] > 0
@@ -145,15 +152,16 @@ def test_bench_several_streams_share_one_model(short_session: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
+    print(f"\nbench, 2 streams on {SHORT_S} s: {report['streams']} {report['files']}")
     assert len(report["streams"]) == 2
     # the second stream plays from the middle: scored against the reference turned
     # round the same way (against the original order its WER would be about 50 %)
     assert report["staggered"] is True
-    assert all(s["wer"] <= 0.10 for s in report["streams"])
+    assert all(s["wer"] <= MAX_WER for s in report["streams"])
     # ... and its utterance times moved with it: each final matched to its utterance
     assert all(s["finalized"] >= s["utterances"] - 1 for s in report["streams"])
-    # the same 30 s read offline, once per file: about as accurate
+    # the same clip read offline, once per file: about as accurate
     [file] = report["files"]
-    assert 0.0 <= file["offline_wer"] <= 0.10
+    assert 0.0 <= file["offline_wer"] <= MAX_WER
     assert "plot" not in report  # --plot "": none (it once wrote ".png" in the working directory)
     assert not (ROOT / ".png").exists()

@@ -25,9 +25,9 @@ pytestmark = [pytest.mark.embedded, pytest.mark.model]
 StartServer = Callable[[Engine, EmbeddedOptions], RunningServer]
 Clients = Callable[..., CaptionClient]
 
-CUT_S = 25.3
-"""allison-a up to the 4 s pause after "The number you have dialed is not in service."
-(6 prompts)."""
+CUT_S = 15.5
+"""allison-a up to the pause after "The conference cannot be extended." (4 prompts; the
+track plays in real time, so each second here is a second of the test)."""
 
 _normalize = normalizer("en")
 
@@ -88,7 +88,7 @@ async def test_wav_over_webrtc_is_captioned_accurately(
     hypothesis = " ".join(m["text"] for m in finals)
     wer = word_error_rate(" ".join(reference), hypothesis)
     print(f"\nembedded WER {wer:.3f} on {CUT_S} s, {len(finals)} finals: {hypothesis}")
-    assert wer <= 0.10
+    assert wer <= 0.08  # two words of the four prompts; measured 0
     # What the hook saw is exactly what reached the browser.
     assert server.captions_of(answer["session_id"]) == captions
 
