@@ -69,7 +69,7 @@ webcheck:
 	cd web-client && npm run typecheck && npm test
 
 # One process: on two cores, three pytest-xdist workers (`-n 3 -m "not serial"`, then
-# the `serial` tests alone) took 16 min but loaded the machine past the browser,
+# the `serial` tests alone) took 17 min on a fresh clone but loaded the machine past the browser,
 # embedded and churn tests' bounds (docs/development.md).
 pytest:
 	$(PY) -m pytest --durations=25
